@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bastion-ssh/bastion/certauth"
+	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/policies"
+	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/server"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// shutdownGrace is how long live sessions get to finish on SIGINT/SIGTERM
+// before their connections are closed.
+const shutdownGrace = 10 * time.Second
+
+// stack is one running bastion built from a config.
+type stack struct {
+	cfg    *config.Config
+	store  *store.Store
+	policy *policies.Watcher
+	server *server.Server
+	ln     net.Listener
+	log    *slog.Logger
+}
+
+// newStack loads every key and file the config names; any problem is a
+// start-up error, so the server never runs half-configured.
+func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
+	hostKey, err := certauth.LoadKey(cfg.HostKey)
+	if err != nil {
+		return nil, fmt.Errorf("host_key: %w", err)
+	}
+	userCA, err := certauth.LoadKey(cfg.UserCAKey)
+	if err != nil {
+		return nil, fmt.Errorf("user_ca_key: %w", err)
+	}
+	trusted, err := certauth.LoadPublicKeys(cfg.TrustedUserCAs...)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_user_cas: %w", err)
+	}
+	signing, err := certauth.LoadEd25519(cfg.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing_key: %w", err)
+	}
+	up := &server.Upstream{DialTimeout: cfg.Limits.WithDefaults().DialTimeout, Keys: map[string]ssh.Signer{}}
+	if cfg.TargetCAKey != "" {
+		targetCA, err := certauth.LoadKey(cfg.TargetCAKey)
+		if err != nil {
+			return nil, fmt.Errorf("target_ca_key: %w", err)
+		}
+		up.TargetCA = &certauth.Authority{Signer: targetCA}
+	}
+	for _, t := range cfg.Targets {
+		if t.Credential.Type == config.CredentialKey {
+			k, err := certauth.LoadKey(t.Credential.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("target %s credential: %w", t.Name, err)
+			}
+			up.Keys[t.Name] = k
+		}
+	}
+	pw, err := policies.NewWatcher(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	st, err := store.Open(dbPath(cfg.DataDir))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(server.Config{
+		HostSigners: []ssh.Signer{hostKey},
+		Checker: &certauth.Checker{
+			Authorities: append([]ssh.PublicKey{userCA.PublicKey()}, trusted...),
+		},
+		Policy:           pw,
+		Targets:          cfg.Target,
+		Upstream:         up,
+		Store:            st,
+		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
+		Logger:           log,
+		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
+		IdleTimeout:      cfg.Limits.IdleTimeout,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	pw.OnReload = func(err error) {
+		ev := store.Event{Type: "policy.reload", Outcome: store.OutcomeAllowed, Reason: cfg.Policy}
+		if err != nil {
+			ev.Outcome, ev.Reason = store.OutcomeError, err.Error()
+			log.Error("policy reload rejected; previous policy stays in force", "err", err)
+		} else {
+			log.Info("policy reloaded", "file", cfg.Policy)
+		}
+		_ = st.Audit(context.Background(), ev)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return &stack{cfg: cfg, store: st, policy: pw, server: srv, ln: ln, log: log}, nil
+}
+
+// run serves until ctx ends, then shuts down gracefully.
+func (s *stack) run(ctx context.Context) error {
+	defer s.store.Close()
+	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := s.server.Serve(s.ln)
+		if errors.Is(err, server.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		s.policy.Run(gctx, policies.DefaultReloadInterval)
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		// A fresh context: the parent is already cancelled, and the grace
+		// period is what bounds the shutdown.
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		err := s.server.Shutdown(sctx)
+		_ = s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo})
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil
+		}
+		return err
+	})
+	return g.Wait()
+}

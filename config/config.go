@@ -1,0 +1,270 @@
+// Package config loads and validates bastion's one YAML configuration file.
+//
+// Validation is complete before anything starts: an invalid file yields an
+// error naming the file, the field and the problem, and the server never
+// starts half-configured. Relative paths are resolved against the
+// directory of the config file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid config")
+
+// Config is the whole configuration of one bastion.
+type Config struct {
+	// Listen is the front SSH address, e.g. "0.0.0.0:2222". Required.
+	Listen string `yaml:"listen"`
+	// DataDir holds the database and recordings. Required.
+	DataDir string `yaml:"data_dir"`
+	// HostKey is the bastion's own SSH host key (OpenSSH private key file).
+	// Required: a bastion never generates one silently in production.
+	HostKey string `yaml:"host_key"`
+	// UserCAKey signs user certificates (`bastion ca sign`). Its public key
+	// is trusted for logins. Required.
+	UserCAKey string `yaml:"user_ca_key"`
+	// TrustedUserCAs are extra public key files trusted for logins, e.g. the
+	// previous CA during a rotation.
+	TrustedUserCAs []string `yaml:"trusted_user_cas"`
+	// TargetCAKey signs the per-session upstream certificates. Required if
+	// any target uses credential "certificate".
+	TargetCAKey string `yaml:"target_ca_key"`
+	// SigningKey (an OpenSSH ed25519 private key file) signs recording
+	// manifests and checkpoints, so an auditor can verify them with its
+	// public key alone. Required.
+	SigningKey string `yaml:"signing_key"`
+	// Policy is the policy file (hot-reloaded). Required.
+	Policy string `yaml:"policy"`
+	// Recording controls session recording.
+	Recording Recording `yaml:"recording"`
+	// Limits bounds connections and waits.
+	Limits Limits `yaml:"limits"`
+	// Targets are the hosts the bastion may reach. At least one.
+	Targets []Target `yaml:"targets"`
+
+	// File is the path the config was loaded from (not in YAML).
+	File string `yaml:"-"`
+}
+
+// Recording settings.
+type Recording struct {
+	// Dir for recordings; empty means DATA_DIR/recordings.
+	Dir string `yaml:"dir"`
+	// RecordInput also records client keystrokes ("i" events). Off by
+	// default: passwords typed at prompts would land in the recording.
+	RecordInput bool `yaml:"record_input"`
+}
+
+// Limits are named timeouts; zero means the documented default.
+type Limits struct {
+	// HandshakeTimeout bounds the client's SSH handshake (default 20s).
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// IdleTimeout ends a connection with no traffic (default 0: none).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// DialTimeout bounds connecting to a target (default 10s).
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Target is one host behind the bastion.
+type Target struct {
+	Name    string `yaml:"name"`    // what users type: LOGIN@NAME@bastion
+	Address string `yaml:"address"` // host:port
+	// Exactly one of HostKey (an authorized_keys-format line), KnownHosts
+	// (a known_hosts file) or HostCA (a public key line) verifies the target.
+	HostKey    string `yaml:"host_key"`
+	KnownHosts string `yaml:"known_hosts"`
+	HostCA     string `yaml:"host_ca"`
+	// Login is used when the user gives none (ssh TARGET@bastion).
+	Login string `yaml:"login"`
+	// Credential is how the bastion authenticates to the target.
+	Credential Credential `yaml:"credential"`
+}
+
+// Credential kinds.
+const (
+	CredentialCertificate = "certificate" // per-session cert from the target CA (default)
+	CredentialKey         = "key"         // a private key file only the bastion reads
+)
+
+// Credential is the bastion-held credential for a target.
+type Credential struct {
+	Type    string `yaml:"type"`     // "certificate" (default) or "key"
+	KeyFile string `yaml:"key_file"` // for type "key"
+}
+
+// Load reads, resolves and validates the config file.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(file))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", file, err)
+	}
+	c.File = file
+	return c, nil
+}
+
+// Parse decodes and validates a config document; relative paths are
+// resolved against baseDir. Unknown fields are errors.
+func Parse(data []byte, baseDir string) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c.resolve(baseDir)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// WithDefaults returns the limits with zero values replaced by defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.HandshakeTimeout == 0 {
+		l.HandshakeTimeout = 20 * time.Second
+	}
+	if l.DialTimeout == 0 {
+		l.DialTimeout = 10 * time.Second
+	}
+	return l
+}
+
+// RecordingDir is where session recordings are written.
+func (c *Config) RecordingDir() string {
+	if c.Recording.Dir != "" {
+		return c.Recording.Dir
+	}
+	return filepath.Join(c.DataDir, "recordings")
+}
+
+// Target returns the target named name.
+func (c *Config) Target(name string) (Target, bool) {
+	for _, t := range c.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+func (c *Config) resolve(base string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	abs(&c.DataDir)
+	abs(&c.HostKey)
+	abs(&c.UserCAKey)
+	abs(&c.TargetCAKey)
+	abs(&c.Policy)
+	abs(&c.SigningKey)
+	abs(&c.Recording.Dir)
+	for i := range c.TrustedUserCAs {
+		abs(&c.TrustedUserCAs[i])
+	}
+	for i := range c.Targets {
+		abs(&c.Targets[i].KnownHosts)
+		abs(&c.Targets[i].Credential.KeyFile)
+	}
+}
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return invalid("listen", "want host:port, got %q", c.Listen)
+	}
+	for _, f := range []struct{ name, value string }{
+		{"data_dir", c.DataDir}, {"host_key", c.HostKey}, {"user_ca_key", c.UserCAKey},
+		{"signing_key", c.SigningKey}, {"policy", c.Policy},
+	} {
+		if f.value == "" {
+			return invalid(f.name, "missing")
+		}
+	}
+	if c.Limits.HandshakeTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.DialTimeout < 0 {
+		return invalid("limits", "timeouts must not be negative")
+	}
+	if len(c.Targets) == 0 {
+		return invalid("targets", "at least one target is required")
+	}
+	seen := map[string]bool{}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		field := fmt.Sprintf("targets[%d]", i)
+		if err := t.validate(field); err != nil {
+			return err
+		}
+		if seen[t.Name] {
+			return invalid(field+".name", "duplicate target %q", t.Name)
+		}
+		seen[t.Name] = true
+		if t.Credential.Type == CredentialCertificate && c.TargetCAKey == "" {
+			return invalid("target_ca_key", "missing, but %s uses a certificate credential", field)
+		}
+	}
+	return nil
+}
+
+func (t *Target) validate(field string) error {
+	if t.Name == "" {
+		return invalid(field+".name", "missing")
+	}
+	if !validName(t.Name) {
+		return invalid(field+".name", "%q: use letters, digits, '-', '_' and '.' only", t.Name)
+	}
+	if _, _, err := net.SplitHostPort(t.Address); err != nil {
+		return invalid(field+".address", "want host:port, got %q", t.Address)
+	}
+	n := 0
+	for _, v := range []string{t.HostKey, t.KnownHosts, t.HostCA} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return invalid(field, "set exactly one of host_key, known_hosts, host_ca (the target's host key is always verified)")
+	}
+	switch t.Credential.Type {
+	case "":
+		t.Credential.Type = CredentialCertificate
+	case CredentialCertificate:
+	case CredentialKey:
+		if t.Credential.KeyFile == "" {
+			return invalid(field+".credential.key_file", "missing for credential type key")
+		}
+	default:
+		return invalid(field+".credential.type", "unknown %q (want certificate or key)", t.Credential.Type)
+	}
+	return nil
+}
+
+// validName reports whether s is usable as a target name in LOGIN@TARGET.
+func validName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,107 @@
+package recorder
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+)
+
+// terminalStream returns about n bytes of typical interactive terminal
+// output: coloured ls listings, log lines, a prompt with a title escape,
+// full-screen cursor movement, and non-ASCII names.
+func terminalStream(n int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	names := []string{"app", "backups", "config.yaml", "données", "日本語.txt", "run.sh", "patients.csv"}
+	var b []byte
+	for len(b) < n {
+		switch r.IntN(5) {
+		case 0: // ls -l --color
+			for range 8 {
+				b = fmt.Appendf(b, "drwxr-xr-x  %d root root %5d Nov 28 00:%02d \x1b[01;34m%s\x1b[0m\r\n",
+					r.IntN(9)+1, r.IntN(9000)+100, r.IntN(60), names[r.IntN(len(names))])
+			}
+		case 1: // application logs
+			for range 10 {
+				b = fmt.Appendf(b, "2025-03-04T05:06:%02d.%03dZ INFO  handler: GET /api/v1/records/%d status=200 latency=%dms user=%s\r\n",
+					r.IntN(60), r.IntN(1000), r.IntN(1e6), r.IntN(300), names[r.IntN(len(names))])
+			}
+		case 2: // prompt and echoed command
+			b = fmt.Appendf(b, "\x1b]0;alice@db-1: ~\x07\x1b[01;32malice@db-1\x1b[00m:\x1b[01;34m~\x1b[00m$ tail -n 20 %s\r\n",
+				names[r.IntN(len(names))])
+		case 3: // full-screen redraw (top)
+			for row := 1; row <= 12; row++ {
+				b = fmt.Appendf(b, "\x1b[%d;1H\x1b[K%7d postgres  20   0 %7d %6d S  %4.1f  %4.1f   0:%02d.%02d postgres",
+					row, r.IntN(99999), r.IntN(9e6), r.IntN(9e5), r.Float64()*10, r.Float64()*5, r.IntN(60), r.IntN(100))
+			}
+		case 4: // query output with accented names
+			b = append(b, " id  | name            | city\r\n-----+-----------------+----------\r\n"...)
+			for i := range 6 {
+				b = fmt.Appendf(b, " %3d | José Müller-Ødegård | Zürich\r\n", i)
+			}
+		}
+	}
+	return b
+}
+
+// chunks splits s into pieces of at most size bytes that end on UTF-8
+// boundaries, as the proxy delivers them.
+func chunks(s []byte, size int) [][]byte {
+	var out [][]byte
+	for len(s) > 0 {
+		n := validUTF8Prefix(s, size)
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	return out
+}
+
+func BenchmarkWriterOutput(b *testing.B) {
+	stream := terminalStream(4 << 20)
+	for _, size := range []int{64, 4096} {
+		b.Run(fmt.Sprintf("chunk=%d", size), func(b *testing.B) {
+			cs := chunks(stream, size)
+			dir := b.TempDir()
+			var w *Writer
+			var files int
+			var header, disk, out int64
+			open := func() {
+				files++
+				var err error
+				w, err = Create(filepath.Join(dir, fmt.Sprintf("%d.cast", files)), testHeader("bench"), Options{Signer: testKey})
+				if err != nil {
+					b.Fatal(err)
+				}
+				header += w.Bytes()
+			}
+			closeW := func() {
+				disk += w.Bytes() // before the exit marker
+				if _, err := w.Close(ExitInfo{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			open()
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				c := cs[i%len(cs)]
+				if err := w.Output(c); err != nil {
+					b.Fatal(err)
+				}
+				out += int64(len(c))
+				if w.Bytes() > 256<<20 { // bound the disk space used
+					b.StopTimer()
+					closeW()
+					open()
+					b.StartTimer()
+				}
+			}
+			b.StopTimer()
+			closeW()
+			// Bytes on disk per byte of output, headers aside (disk is
+			// counted before Close adds the exit marker).
+			b.ReportMetric(float64(disk-header)/float64(out), "disk-B/out-B")
+		})
+	}
+}

@@ -1,0 +1,102 @@
+package recorder
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// plain reports the ASCII bytes that appear in a JSON string unescaped.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s to dst as a JSON string.
+//
+// The escaping is the minimal one of RFC 8785 section 3.2.2.2: '"' and '\\'
+// are escaped, control characters use \b, \t, \n, \f, \r or \u00xx, and every
+// other character is copied. Each byte that is not part of a valid UTF-8
+// sequence becomes \ufffd, the replacement character, as encoding/json does.
+func appendJSONString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if plain[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendSeconds appends d as seconds with exactly six decimals ("12.000345").
+// Negative durations are written as zero.
+func appendSeconds(dst []byte, d time.Duration) []byte {
+	us := int64(d / time.Microsecond)
+	if us < 0 {
+		us = 0
+	}
+	dst = strconv.AppendInt(dst, us/1e6, 10)
+	dst = append(dst, '.')
+	frac := us % 1e6
+	for div := int64(1e5); div > 0; div /= 10 {
+		dst = append(dst, byte('0'+frac/div%10))
+	}
+	return dst
+}
+
+// validUTF8Prefix returns the length of the longest prefix of p that is at
+// most max bytes and does not end inside a UTF-8 sequence. It never returns
+// zero for a non-empty p.
+func validUTF8Prefix(p []byte, max int) int {
+	if len(p) <= max {
+		return len(p)
+	}
+	// Back up to the start of the rune that p[max] belongs to, if it is at
+	// most utf8.UTFMax-1 bytes back; otherwise the bytes are not valid UTF-8
+	// anyway, and any cut will do.
+	for n := max; n > 0 && n > max-utf8.UTFMax; n-- {
+		if utf8.RuneStart(p[n]) {
+			return n
+		}
+	}
+	return max
+}

@@ -1,0 +1,107 @@
+package recorder
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+var jsonStringTests = []struct {
+	name string
+	in   string
+	want string
+}{
+	{"empty", "", `""`},
+	{"ascii", "hello, world", `"hello, world"`},
+	{"quote-backslash", `say "hi" \ bye`, `"say \"hi\" \\ bye"`},
+	{"short-escapes", "\b\t\n\f\r", `"\b\t\n\f\r"`},
+	{"control", "\x00\x01\x1b[31m\x1f\x7f", `"\u0000\u0001\u001b[31m\u001f` + "\x7f" + `"`},
+	{"utf8", "é 日本 🙂", `"é 日本 🙂"`},
+	{"html-not-escaped", "<a>&</a>", `"<a>&</a>"`},
+	{"line-separators", "\u2028\u2029", "\"\u2028\u2029\""},
+	{"invalid-byte", "a\xffb", `"a\ufffdb"`},
+	{"truncated-rune", "日"[:2], `"\ufffd\ufffd"`},
+	{"surrogate", "\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},
+	{"overlong", "\xc0\xaf", `"\ufffd\ufffd"`},
+	{"crlf", "line\r\n", `"line\r\n"`},
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, tt := range jsonStringTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(appendJSONString([]byte("x"), []byte(tt.in)))
+			if got != "x"+tt.want {
+				t.Errorf("appendJSONString(%q) = %s, want %s", tt.in, got[1:], tt.want)
+			}
+			checkJSONRoundTrip(t, []byte(tt.in))
+		})
+	}
+}
+
+// checkJSONRoundTrip checks that the encoding of s is valid JSON that decodes
+// to what encoding/json's own encoding of s decodes to.
+func checkJSONRoundTrip(t *testing.T, s []byte) {
+	t.Helper()
+	enc := appendJSONString(nil, s)
+	if !json.Valid(enc) {
+		t.Fatalf("encoding of %q is not valid JSON: %s", s, enc)
+	}
+	var got string
+	if err := json.Unmarshal(enc, &got); err != nil {
+		t.Fatalf("decode %s: %v", enc, err)
+	}
+	ref, err := json.Marshal(string(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	if err := json.Unmarshal(ref, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("round trip of %q = %q, want %q", s, got, want)
+	}
+	if utf8.Valid(s) && got != string(s) {
+		t.Fatalf("valid UTF-8 %q changed to %q", s, got)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, tt := range jsonStringTests {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		checkJSONRoundTrip(t, s)
+	})
+}
+
+func TestAppendSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                                "0.000000",
+		time.Microsecond:                 "0.000001",
+		999 * time.Nanosecond:            "0.000000",
+		1500 * time.Millisecond:          "1.500000",
+		3*time.Hour + 7*time.Microsecond: "10800.000007",
+		-time.Second:                     "0.000000",
+		123456789 * time.Microsecond:     "123.456789",
+	} {
+		if got := string(appendSeconds(nil, d)); got != want {
+			t.Errorf("appendSeconds(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestValidUTF8Prefix(t *testing.T) {
+	s := []byte("ab日本")
+	for max, want := range map[int]int{1: 1, 2: 2, 3: 2, 4: 2, 5: 5, 6: 5, 8: 8, 100: 8} {
+		if got := validUTF8Prefix(s, max); got != want {
+			t.Errorf("validUTF8Prefix(%q, %d) = %d, want %d", s, max, got, want)
+		}
+	}
+	// Continuation bytes only: cut at max rather than return zero.
+	if got := validUTF8Prefix([]byte(strings.Repeat("\x80", 10)), 4); got != 4 {
+		t.Errorf("validUTF8Prefix(continuations, 4) = %d, want 4", got)
+	}
+}

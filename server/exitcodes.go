@@ -1,0 +1,17 @@
+package server
+
+// Exit statuses the bastion itself reports to the client, each a distinct
+// reason so a script or agent can branch on it. They are documented in the
+// README; keep them stable. A command that ran on the target keeps its own
+// exit status, passed through unchanged.
+const (
+	ExitAccessDenied      = 240 // policy does not allow this identity LOGIN@TARGET
+	ExitUnknownTarget     = 241 // no target by that name
+	ExitBadUsername       = 242 // the SSH user name is not LOGIN@TARGET or TARGET
+	ExitTargetUnreachable = 243 // the target did not answer in time
+	ExitHostKeyMismatch   = 244 // the target's host key failed verification
+	ExitUpstreamAuth      = 245 // the target refused the bastion's credential
+	ExitRecordingFailed   = 246 // the recording could not be written: fail closed
+	ExitInternal          = 247 // audit store unavailable or another internal error
+	ExitUnsupported       = 248 // the request type is not supported through the bastion
+)

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gliderssh "github.com/gliderlabs/ssh"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/certauth"
+	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/policies"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// Store is the subset of the store the server writes to.
+type Store interface {
+	CreateSession(ctx context.Context, s store.Session) error
+	EndSession(ctx context.Context, id string, e store.SessionEnd) error
+	Audit(ctx context.Context, e store.Event) error
+}
+
+// PolicySource returns the policy in force (policies.Watcher).
+type PolicySource interface {
+	Current() *policies.Policy
+}
+
+var (
+	_ Store        = (*store.Store)(nil)
+	_ PolicySource = (*policies.Watcher)(nil)
+)
+
+// Config is everything the server needs. All fields are required unless
+// marked optional.
+type Config struct {
+	HostSigners []ssh.Signer
+	Checker     *certauth.Checker
+	Policy      PolicySource
+	// Targets resolves a target name; false means unknown.
+	Targets  func(name string) (config.Target, bool)
+	Upstream *Upstream
+	Store    Store
+	// Recordings creates the recording for a session.
+	Recordings RecordingFactory
+	// Logger for operational logs (optional; discards if nil). Audit
+	// events go to Store, not here.
+	Logger *slog.Logger
+	// HandshakeTimeout bounds the client's SSH handshake and authentication.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes connections with no traffic; zero means none.
+	IdleTimeout time.Duration
+	// Clock returns the current time; if nil, time.Now is used.
+	Clock func() time.Time
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = gliderssh.ErrServerClosed
+
+// Server is the front SSH server.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	ssh *gliderssh.Server
+
+	// sessions counts live session handlers and connection watchers;
+	// Shutdown and Close wait for it.
+	sessions sync.WaitGroup
+
+	mu    sync.Mutex // guards conns
+	conns map[*ssh.ServerConn]*connState
+}
+
+// New validates cfg and builds a server.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case len(cfg.HostSigners) == 0:
+		return nil, errors.New("server: no host key (a bastion never runs with a generated one)")
+	case cfg.Checker == nil || len(cfg.Checker.Authorities) == 0:
+		return nil, errors.New("server: no trusted user CA")
+	case cfg.Policy == nil || cfg.Targets == nil || cfg.Upstream == nil || cfg.Store == nil || cfg.Recordings == nil:
+		return nil, errors.New("server: incomplete config (policy, targets, upstream, store and recordings are required)")
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*ssh.ServerConn]*connState{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.ssh = &gliderssh.Server{
+		HostSigners:      signers(cfg.HostSigners),
+		Version:          "bastion",
+		PublicKeyHandler: offeredKey,
+		ServerConfigCallback: func(gliderssh.Context) *ssh.ServerConfig {
+			return &ssh.ServerConfig{
+				MaxAuthTries:              6,
+				VerifiedPublicKeyCallback: s.verifiedKey,
+			}
+		},
+		ConnCallback:             s.onConnect,
+		ConnectionFailedCallback: s.onConnectFailed,
+		IdleTimeout:              cfg.IdleTimeout,
+		ChannelHandlers: map[string]gliderssh.ChannelHandler{
+			"session":      s.handleSession,
+			"direct-tcpip": s.handleDirectTCPIP,
+		},
+		RequestHandlers: map[string]gliderssh.RequestHandler{
+			"keepalive@openssh.com": func(gliderssh.Context, *gliderssh.Server, *ssh.Request) (bool, []byte) {
+				return true, nil
+			},
+		},
+	}
+	return s, nil
+}
+
+func signers(in []ssh.Signer) []gliderssh.Signer {
+	out := make([]gliderssh.Signer, len(in))
+	for i, s := range in {
+		out[i] = s
+	}
+	return out
+}
+
+// Serve accepts connections on l until Shutdown or Close.
+func (s *Server) Serve(l net.Listener) error {
+	return s.ssh.Serve(l)
+}
+
+// Shutdown stops accepting, then waits for live sessions to end or ctx to
+// expire; on expiry the remaining connections are closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.ssh.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.ssh.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return err
+}
+
+// Close closes the listeners and every connection at once, then waits for
+// session handlers to finish writing their recordings and audit events.
+func (s *Server) Close() error {
+	err := s.ssh.Close()
+	s.sessions.Wait()
+	return err
+}
+
+// onConnect bounds the handshake: a client that connects and says nothing
+// must not hold a slot forever.
+func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
+	hc := &handshakeConn{Conn: nc, ctx: ctx, deadline: s.now().Add(s.cfg.HandshakeTimeout)}
+	_ = nc.SetDeadline(hc.deadline)
+	return hc
+}
+
+// handshakeConn caps every deadline at the handshake deadline until the SSH
+// handshake completes. gliderlabs resets the deadline on each read and
+// write (to the idle timeout, or to none), which would otherwise lift it.
+type handshakeConn struct {
+	net.Conn
+	ctx      gliderssh.Context
+	deadline time.Time
+	done     atomic.Bool
+}
+
+func (c *handshakeConn) SetDeadline(t time.Time) error {
+	if !c.done.Load() {
+		// gliderlabs stores the connection in the context once the
+		// handshake, authentication included, has succeeded.
+		if c.ctx.Value(gliderssh.ContextKeyConn) != nil {
+			c.done.Store(true)
+		} else if t.IsZero() || t.After(c.deadline) {
+			t = c.deadline
+		}
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (s *Server) onConnectFailed(nc net.Conn, err error) {
+	_ = s.audit(context.Background(), store.Event{
+		Type:       "connection.failed",
+		Outcome:    store.OutcomeDenied,
+		SourceAddr: nc.RemoteAddr().String(),
+		Reason:     err.Error(),
+	})
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
+
+// audit writes an audit event, stamping the time.
+func (s *Server) audit(ctx context.Context, e store.Event) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	if err := s.cfg.Store.Audit(ctx, e); err != nil {
+		s.log.Error("audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
