@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,21 @@ var plain = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// Bytes repeated across a 64-bit word, for testing eight bytes at once.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainWord reports whether all eight bytes of x (little-endian) are plain:
+// none is >= 0x80, < 0x20, '"' or '\\'. Each test finds whether some byte of
+// the word has the property, which is all a fast path needs.
+func plainWord(x uint64) bool {
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return (x|(x-lsb*0x20)&^x|(q-lsb)&^q|(bs-lsb)&^bs)&msb == 0
+}
+
 // appendJSONString appends s to dst as a JSON string.
 //
 // The escaping is the minimal one of RFC 8785 section 3.2.2.2: '"' and '\\'
@@ -26,6 +42,10 @@ func appendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+			continue
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if plain[b] {

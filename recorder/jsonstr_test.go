@@ -105,3 +105,29 @@ func TestValidUTF8Prefix(t *testing.T) {
 		t.Errorf("validUTF8Prefix(continuations, 4) = %d, want 4", got)
 	}
 }
+
+func TestPlainWord(t *testing.T) {
+	for b := range 256 {
+		for pos := range 8 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(b)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			want := b < utf8.RuneSelf && plain[b]
+			if got := plainWord(x); got != want {
+				t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := terminalStream(64 << 10)
+	buf := make([]byte, 0, 8*len(s))
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
+	}
+}

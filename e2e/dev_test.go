@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDevDemo is what `make demo` promises: one command brings up the
+// stack, and stock ssh with the generated ssh_config reaches the demo host.
+func TestDevDemo(t *testing.T) {
+	requireTools(t, "ssh")
+	dir := filepath.Join(t.TempDir(), "dev")
+	port := freePort(t)
+	cmd := exec.Command(bastionBin, "dev", "--data", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	waitPort(t, fmt.Sprintf("127.0.0.1:%d", port), cmd.Process)
+	waitFile(t, filepath.Join(dir, "ssh_config"))
+
+	r := runCmd(t, "ssh", "-F", filepath.Join(dir, "ssh_config"), "-o", "BatchMode=yes", "demo", "echo ok")
+	if r.code != 0 || r.stdout != "ok\n" {
+		t.Fatalf("ssh demo 'echo ok' = %q (exit %d, stderr %q); bastion: %s", r.stdout, r.code, r.stderr, errb.String())
+	}
+	if !strings.Contains(out.String(), "ssh -F") {
+		t.Errorf("bastion dev did not print the commands to try:\n%s", out.String())
+	}
+	// The CLI finds the data directory through $BASTION_DATA.
+	list := exec.Command(bastionBin, "sessions", "list")
+	list.Env = append(os.Environ(), "BASTION_DATA="+dir)
+	listing, err := list.CombinedOutput()
+	if err != nil || !strings.Contains(string(listing), "developer@bastion.dev") || !strings.Contains(string(listing), "echo ok") {
+		t.Errorf("sessions list: %v\n%s", err, listing)
+	}
+
+	// Ctrl-C stops it cleanly.
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Errorf("bastion dev exited with %v after SIGINT; stderr:\n%s", err, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("bastion dev did not stop within 15s of SIGINT")
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
