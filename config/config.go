@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/ssh"
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -241,6 +242,14 @@ func (t *Target) validate(field string) error {
 	}
 	if n != 1 {
 		return invalid(field, "set exactly one of host_key, known_hosts, host_ca (the target's host key is always verified)")
+	}
+	for _, k := range []struct{ field, value string }{{"host_key", t.HostKey}, {"host_ca", t.HostCA}} {
+		if k.value == "" {
+			continue
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.value)); err != nil {
+			return invalid(field+"."+k.field, "not an SSH public key line: %v", err)
+		}
 	}
 	switch t.Credential.Type {
 	case "":

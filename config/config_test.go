@@ -1,0 +1,91 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The commented example in the repository must always load.
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Targets) != 3 || c.Targets[0].Credential.Type != CredentialCertificate || c.Targets[1].Credential.Type != CredentialKey {
+		t.Errorf("targets = %+v", c.Targets)
+	}
+	if c.Limits.WithDefaults().DialTimeout != 10*time.Second {
+		t.Errorf("dial timeout = %s", c.Limits.WithDefaults().DialTimeout)
+	}
+	if got, ok := c.Target("db-1"); !ok || got.Login != "postgres" {
+		t.Errorf("Target(db-1) = %+v, %v", got, ok)
+	}
+}
+
+const valid = `listen: 127.0.0.1:2222
+data_dir: data
+host_key: host_key
+user_ca_key: user_ca
+target_ca_key: target_ca
+signing_key: signing_key
+policy: policy.yaml
+targets:
+  - name: db
+    address: 10.0.0.1:22
+    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINPf+4T+Uatm30rgxRhW2xUVYni/6CGk3ZJgBQgeOA63"
+    login: postgres
+`
+
+func TestParseResolvesRelativePaths(t *testing.T) {
+	c, err := Parse([]byte(valid), "/etc/bastion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/etc/bastion/data" || c.HostKey != "/etc/bastion/host_key" || c.RecordingDir() != "/etc/bastion/data/recordings" {
+		t.Errorf("paths not resolved: %+v", c)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct {
+		name, from, to, field string
+	}{
+		{"bad-listen", "listen: 127.0.0.1:2222", "listen: nowhere", "listen"},
+		{"no-data-dir", "data_dir: data\n", "", "data_dir: missing"},
+		{"no-signing-key", "signing_key: signing_key\n", "", "signing_key: missing"},
+		{"unknown-field", "policy: policy.yaml", "policy: policy.yaml\npolcy: typo", "polcy"},
+		{"no-host-verification", `    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINPf+4T+Uatm30rgxRhW2xUVYni/6CGk3ZJgBQgeOA63"` + "\n", "", "targets[0]: set exactly one of host_key"},
+		{"garbage-host-key", "AAAAC3NzaC1lZDI1NTE5AAAAINPf", "AAAAnotakey", "targets[0].host_key"},
+		{"bad-target-name", "name: db", "name: db@x", "targets[0].name"},
+		{"bad-address", "address: 10.0.0.1:22", "address: 10.0.0.1", "targets[0].address"},
+		{"unknown-credential", "login: postgres", "login: postgres\n    credential: {type: password}", "credential.type"},
+		{"key-without-file", "login: postgres", "login: postgres\n    credential: {type: key}", "credential.key_file"},
+		{"certificate-without-ca", "target_ca_key: target_ca\n", "", "target_ca_key"},
+		{"negative-timeout", "policy: policy.yaml", "policy: policy.yaml\nlimits: {dial_timeout: -1s}", "limits"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			doc := strings.Replace(valid, c.from, c.to, 1)
+			if doc == valid {
+				t.Fatalf("test case does not change the document")
+			}
+			_, err := Parse([]byte(doc), "/x")
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), c.field) {
+				t.Errorf("err = %q, want it to name %q", err, c.field)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yaml")
+	if err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
+		t.Errorf("err = %v", err)
+	}
+}
