@@ -90,6 +90,8 @@ func (c *Checker) Check(key ssh.PublicKey, addr net.Addr) (*Identity, error) {
 	verifier := ssh.CertChecker{
 		IsUserAuthority: func(auth ssh.PublicKey) bool { return c.isAuthority(auth) },
 		Clock:           func() time.Time { return now },
+		// Checked above, against the real remote address.
+		SupportedCriticalOptions: []string{"source-address"},
 	}
 	if err := verifier.CheckCert(cert.ValidPrincipals[0], cert); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
