@@ -97,8 +97,18 @@ type Writer struct {
 // created with mode 0600 (missing directories 0700) and never overwrites an
 // existing file; neither may a manifest or checkpoints file exist for path.
 func Create(path string, h Header, opts Options) (*Writer, error) {
-	if _, err := os.Lstat(ManifestPath(path)); !errors.Is(err, fs.ErrNotExist) {
+	// Validate before touching the disk.
+	if _, err := encodeHeader(h); err != nil {
+		return nil, err
+	}
+	if _, err := signerKey(opts.Signer); err != nil {
+		return nil, err
+	}
+	switch _, err := os.Lstat(ManifestPath(path)); {
+	case err == nil:
 		return nil, fmt.Errorf("recorder: create %s: manifest %s: %w", path, ManifestPath(path), fs.ErrExist)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("recorder: create: %w", err)
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -250,10 +250,16 @@ func (ss *session) openRecording() error {
 func (ss *session) pump(upReqs <-chan *ssh.Request) {
 	defer close(ss.done)
 	var wg sync.WaitGroup
-	var outErr error
-	var errOnce sync.Once
+	// A failed output stream ends the session at once, so the other
+	// stream's reader is released by the closed channels.
 	fail := func(err error) {
-		errOnce.Do(func() { outErr = err })
+		var recErr *errRecording
+		if errors.As(err, &recErr) {
+			ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", recErr.err)
+			return
+		}
+		// The client went away mid-write: nothing left to deliver to.
+		ss.up.Close()
 	}
 	outRec := ss.rec
 	if ss.kind == recorder.KindSFTP {
@@ -283,13 +289,6 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 	}()
 
 	wg.Wait()
-	var recErr *errRecording
-	if errors.As(outErr, &recErr) {
-		ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", recErr.err)
-	} else if outErr != nil {
-		// The client went away mid-write: nothing left to deliver to.
-		ss.up.Close()
-	}
 	ss.ch.CloseWrite()
 	<-reqsDone
 	ss.ch.Close()

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/bastion-ssh/bastion/replay"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", "replay [--speed N] [--idle-limit D] [--cat] SESSION_ID|FILE.cast", stdout)
+	speed := fs.Float64("speed", 1, "playback speed factor")
+	idle := fs.Duration("idle-limit", 0, "compress pauses longer than this (e.g. 2s)")
+	cat := fs.Bool("cat", false, "print the output at once instead of playing it in real time")
+	df := addDataFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 1 {
+		return usagef("replay: want one session id or .cast file")
+	}
+	if *speed <= 0 {
+		return usagef("replay: --speed must be positive")
+	}
+	path, err := recordingPath(ctx, df, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	rec, err := replay.Open(path)
+	if err != nil {
+		return err
+	}
+	if *cat {
+		return replay.Cat(stdout, rec)
+	}
+	return replay.Play(ctx, stdout, rec, replay.PlayOptions{Speed: *speed, IdleLimit: *idle})
+}
+
+// recordingPath resolves a session id (via the store) or a file path.
+func recordingPath(ctx context.Context, df dataFlags, arg string) (string, error) {
+	if strings.HasSuffix(arg, ".cast") {
+		if _, err := os.Stat(arg); err == nil {
+			return arg, nil
+		}
+	}
+	st, err := df.openStore()
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	s, err := st.Session(ctx, arg)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errors.New("no session " + arg)
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.Recording, nil
+}

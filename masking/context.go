@@ -1,0 +1,110 @@
+package masking
+
+// Context words ("DOB", "MRN", "NPI", a custom pattern's words) make a
+// recognizer consider text shortly after them. The context scan finds them
+// case-insensitively at word starts and records where each ends; a match
+// qualifies if a word of its recognizer ends at most ContextDistance visible
+// bytes before the match starts. A word that cannot be decided yet (its end
+// not received) is looked at again with the next input; it cannot be context
+// for anything before its end, so nothing waits on it.
+
+// ContextDistance is the largest number of visible bytes between the end of
+// a context word and the start of the value it introduces ("DOB: " is 2,
+// "date of birth (mm/dd/yyyy): " is 15).
+const ContextDistance = 32
+
+// maxContextWord bounds the length of a context word.
+const maxContextWord = 32
+
+type ctxWord struct {
+	word string // lower case
+	rec  int
+}
+
+type ctxResult uint8
+
+const (
+	ctxNo ctxResult = iota
+	ctxYes
+	ctxUnknown
+)
+
+// scanContext records the context words that end in the text received.
+func (s *Stream) scanContext(final bool) {
+	m := s.m
+	b := s.proj
+	i := int(s.ctxPos - s.projBase)
+	if !m.anyCtx {
+		s.ctxPos = s.projEnd()
+		return
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
+		if !m.ctxFirst[c] || isAlnum(lb(b, i-1)) {
+			continue
+		}
+		for _, w := range m.ctxWords[lower(c)] {
+			switch matchWord(b, i, w.word, final) {
+			case ctxUnknown:
+				s.ctxPos = s.projBase + int64(i)
+				return
+			case ctxYes:
+				s.addCtx(w.rec, s.projBase+int64(i+len(w.word)))
+			}
+		}
+	}
+	s.ctxPos = s.projEnd()
+}
+
+// matchWord reports whether w starts at b[i] and ends at a word boundary.
+func matchWord(b []byte, i int, w string, final bool) ctxResult {
+	for k := 0; k < len(w); k++ {
+		if i+k >= len(b) {
+			if final {
+				return ctxNo
+			}
+			return ctxUnknown
+		}
+		if lower(b[i+k]) != w[k] {
+			return ctxNo
+		}
+	}
+	e := i + len(w)
+	if e >= len(b) {
+		if final {
+			return ctxYes
+		}
+		return ctxUnknown
+	}
+	if isAlpha(b[e]) {
+		return ctxNo
+	}
+	return ctxYes
+}
+
+func (s *Stream) addCtx(rec int, end int64) {
+	ends := s.ctx[rec]
+	k := len(ends)
+	for k > 0 && ends[k-1] > end {
+		k--
+	}
+	if k > 0 && ends[k-1] == end {
+		return
+	}
+	ends = append(ends, 0)
+	copy(ends[k+1:], ends[k:])
+	ends[k] = end
+	s.ctx[rec] = ends
+}
+
+// hasCtx reports whether a context word of rec ends within ContextDistance
+// before pos.
+func (s *Stream) hasCtx(rec int, pos int64) bool {
+	ends := s.ctx[rec]
+	for k := len(ends) - 1; k >= 0; k-- {
+		if e := ends[k]; e <= pos {
+			return pos-e <= ContextDistance
+		}
+	}
+	return false
+}

@@ -1,0 +1,153 @@
+package masking
+
+import "sort"
+
+// A match is a masked region of visible text.
+type match struct {
+	rec        int
+	start, end int64 // visible positions; start is never before the frontier
+	fp         string
+	opened     bool  // its first byte has been emitted
+	outStart   int64 // output offset of its first byte
+}
+
+// Finding describes one masked value in the output.
+type Finding struct {
+	// Recognizer is the name of the recognizer that matched ("ssn", "email",
+	// a custom pattern's name, ...).
+	Recognizer string
+	// Offset is the offset in the masked output stream of the first byte of
+	// the masked value, and Length the number of output bytes it spans
+	// (escape sequences inside the value included).
+	Offset int64
+	Length int
+	// Fingerprint is a keyed hash of the normalized value (see
+	// Masker.Fingerprint): equal values give equal fingerprints within a
+	// deployment, and the value cannot be recovered without the key.
+	Fingerprint string
+}
+
+// emit appends to out the raw bytes before visible position hp (and the
+// escape sequences just before it), masked.
+func (s *Stream) emit(hp int64) {
+	e := s.rawTok
+	if hp < s.projEnd() {
+		e = s.rawAt(hp)
+	}
+	raw := s.raw[s.rawOff : s.rawOff+int(e-s.rawBase)]
+	if len(s.matches) > 0 && s.matches[0].start < hp {
+		s.walk(raw, hp)
+	} else {
+		s.out = append(s.out, raw...)
+		if hp > s.frontier {
+			s.prevCov = false
+		}
+	}
+	s.rawOff += len(raw)
+	s.rawBase = e
+	s.frontier = hp
+	k := 0
+	for _, m := range s.matches {
+		if m.end > hp {
+			s.matches[k] = m
+			k++
+		}
+	}
+	s.matches = s.matches[:k]
+}
+
+// walk emits raw, masking the visible bytes covered by matches.
+func (s *Stream) walk(raw []byte, hp int64) {
+	base := s.rawBase
+	end := base + int64(len(raw))
+	pos := base
+	s.mi, s.covEnd = 0, 0
+	k := sort.Search(len(s.segs), func(k int) bool { return s.segs[k].rawEnd() > pos })
+	for pos < end {
+		if k == len(s.segs) || s.segs[k].r >= end {
+			s.out = append(s.out, raw[pos-base:]...)
+			return
+		}
+		g := s.segs[k]
+		k++
+		if g.r > pos {
+			s.out = append(s.out, raw[pos-base:g.r-base]...)
+			pos = g.r
+		}
+		stop := min(g.rawEnd(), end)
+		if stop <= pos {
+			continue
+		}
+		if g.brk {
+			s.out = append(s.out, raw[pos-base:stop-base]...)
+			s.prevCov = false
+		} else {
+			s.walkText(raw[pos-base:stop-base], g.p+(pos-g.r))
+		}
+		pos = stop
+	}
+}
+
+// walkText emits the visible bytes b, which start at visible position p0.
+func (s *Stream) walkText(b []byte, p0 int64) {
+	label := s.m.label
+	pz := p0 + int64(len(b))
+	for p := p0; p < pz; {
+		var lbl []byte
+		for s.mi < len(s.matches) && s.matches[s.mi].start <= p {
+			m := &s.matches[s.mi]
+			s.covEnd = max(s.covEnd, m.end)
+			if !m.opened {
+				m.opened = true
+				m.outStart = s.outOff + int64(len(s.out))
+				if lbl == nil {
+					lbl = s.m.recs[m.rec].label
+				}
+			}
+			s.mi++
+		}
+		q := pz
+		if s.mi < len(s.matches) {
+			q = min(q, s.matches[s.mi].start)
+		}
+		chunk := b[p-p0:]
+		if p < s.covEnd {
+			q = min(q, s.covEnd)
+			for i := 0; i < s.mi; i++ {
+				if e := s.matches[i].end; e > p {
+					q = min(q, e)
+				}
+			}
+			chunk = chunk[:q-p]
+			switch {
+			case label && !s.prevCov:
+				if lbl == nil {
+					lbl = []byte("[MASKED]")
+				}
+				s.out = append(s.out, lbl...)
+			case !label:
+				for _, c := range chunk {
+					if isAlnum(c) || c >= 0x80 {
+						c = '*'
+					}
+					s.out = append(s.out, c)
+				}
+			}
+			s.prevCov = true
+		} else {
+			s.out = append(s.out, chunk[:q-p]...)
+			s.prevCov = false
+		}
+		p = q
+		for i := 0; i < s.mi; i++ {
+			if m := &s.matches[i]; m.end == p {
+				s.findings = append(s.findings, Finding{
+					Recognizer:  s.m.recs[m.rec].name,
+					Offset:      m.outStart,
+					Length:      int(s.outOff + int64(len(s.out)) - m.outStart),
+					Fingerprint: m.fp,
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package masking
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Masker holds a compiled configuration. It is immutable and safe for
+// concurrent use; each output stream gets its own Stream.
+type Masker struct {
+	recs    []recognizer     // built-ins (by rec* index), then custom patterns
+	on      [numBuiltin]bool // built-ins switched on
+	regex   []int            // indices of the pattern recognizers in use
+	label   bool             // "label" style
+	maxHold int
+	idle    time.Duration
+	key     []byte
+
+	cls      [256]uint8     // trigger classes
+	anyCtx   bool           // some recognizer needs context words
+	ctxFirst [256]bool      // first bytes of context words, both cases
+	ctxWords [256][]ctxWord // context words by lower-case first byte
+}
+
+// New validates cfg and returns a Masker. fingerprintKey keys the HMAC of
+// the fingerprints in findings; it must be at least 16 bytes and should be a
+// secret of the deployment, stable across restarts so that fingerprints can
+// be compared over time. Configuration errors are *ConfigError values
+// naming the field, and match ErrInvalidConfig.
+func New(cfg Config, fingerprintKey []byte) (*Masker, error) {
+	if len(fingerprintKey) < minKeyLen {
+		return nil, ErrFingerprintKey
+	}
+	m := &Masker{key: bytes.Clone(fingerprintKey)}
+	if err := m.compile(cfg); err != nil {
+		return nil, err
+	}
+	m.buildTables()
+	return m, nil
+}
+
+// IdleFlush returns how long the caller should wait without new output
+// before calling Stream.Flush.
+func (m *Masker) IdleFlush() time.Duration { return m.idle }
+
+// MaxHold returns the most bytes a Stream holds back (not counting an
+// incomplete UTF-8 character).
+func (m *Masker) MaxHold() int { return m.maxHold }
+
+// MaskString masks a complete string, such as a command line for a session
+// header or an audit event, and returns the findings.
+func (m *Masker) MaskString(s string) (string, []Finding) {
+	st := m.NewStream()
+	var b strings.Builder
+	b.Write(st.Write([]byte(s)))
+	b.Write(st.Flush())
+	return b.String(), st.Findings()
+}
+
+// Fingerprint returns the fingerprint a finding of the named recognizer
+// carries for value, so that an auditor who knows a value can look for it in
+// findings without the findings holding it.
+func (m *Masker) Fingerprint(recognizer, value string) (string, error) {
+	for i := range m.recs {
+		if m.recs[i].name == recognizer {
+			return fingerprint(m.key, m.recs[i].norm, []byte(value)), nil
+		}
+	}
+	return "", errors.New("masking: unknown recognizer " + recognizer)
+}
+
+func (m *Masker) buildTables() {
+	on := func(r int) bool { return m.on[r] }
+	if on(recSSN) || on(recITIN) || on(recCard) || on(recPhone) || on(recDOB) || on(recNPI) || on(recMBI) || on(recIPv4) || on(recIPv6) {
+		for c := '0'; c <= '9'; c++ {
+			m.cls[c] |= cDigit
+		}
+	}
+	if on(recEmail) {
+		m.cls['@'] |= cAt
+	}
+	if on(recPhone) {
+		m.cls['('] |= cPhone
+		m.cls['+'] |= cPhone
+	}
+	if on(recDOB) {
+		for _, c := range "jfmasondJFMASOND" {
+			m.cls[c] |= cMonth
+		}
+	}
+	if on(recIPv6) {
+		for _, c := range "abcdefABCDEF:" {
+			m.cls[c] |= cHex
+		}
+	}
+	for i := range m.recs {
+		r := &m.recs[i]
+		if i < numBuiltin && !m.on[i] {
+			continue
+		}
+		if r.re != nil {
+			m.regex = append(m.regex, i)
+			for c, ok := range r.first {
+				if ok {
+					m.cls[c] |= cRegex
+				}
+			}
+		}
+		if !r.require {
+			continue
+		}
+		for _, w := range r.ctx {
+			c := w[0]
+			m.anyCtx = true
+			m.ctxFirst[c] = true
+			m.ctxFirst[c-'a'+'A'] = true
+			m.ctxWords[c] = append(m.ctxWords[c], ctxWord{word: w, rec: i})
+		}
+	}
+}

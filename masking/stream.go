@@ -1,0 +1,277 @@
+package masking
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+	"sort"
+)
+
+const (
+	// lookback is how much visible text is kept before the hold point for
+	// the recognizers' left context (context words, e-mail local parts,
+	// pattern tokens). It exceeds what any recognizer reads backwards.
+	lookback = 256
+	// compactMin is the dead prefix at which buffers are compacted.
+	compactMin = 4096
+)
+
+// Stream masks one output stream (stdout, stderr or a pty). It is not safe
+// for concurrent use.
+type Stream struct {
+	m *Masker
+
+	// Raw bytes. raw[rawOff:] holds the bytes from stream offset rawBase on,
+	// which have not been emitted; bytes before rawTok have been tokenized.
+	raw     []byte
+	rawOff  int
+	rawBase int64
+	rawTok  int64
+	esc     escState
+	scratch []byte
+
+	// Visible text ("projection"): proj[0] is at position projBase. segs maps
+	// it back to raw offsets, in order.
+	proj     []byte
+	projBase int64
+	segs     []segment
+
+	ctxPos   int64     // the context scan has decided every word before this
+	ctx      [][]int64 // per recognizer: ends of context words, ascending
+	scanPos  int64     // triggers before this have been considered
+	rx       []rxState // per pattern recognizer
+	pending  []candidate
+	found    []found
+	matches  []match // sorted by start; each ends after frontier
+	frontier int64   // visible text before this has been emitted
+
+	out      []byte
+	outOff   int64 // output bytes returned before out
+	prevCov  bool  // the last emitted visible byte was masked
+	mi       int   // emit: next match to activate
+	covEnd   int64 // emit: end of the masked region being emitted
+	findings []Finding
+	mac      hash.Hash
+	normBuf  []byte
+}
+
+// segment maps a run of visible text to the raw stream. A text segment maps
+// n visible bytes one to one; a break segment is the single newline that
+// stands for a cursor-moving escape sequence of rn raw bytes.
+type segment struct {
+	p   int64
+	r   int64
+	n   int64
+	rn  int64
+	brk bool
+}
+
+func (g *segment) rawEnd() int64 {
+	if g.brk {
+		return g.r + g.rn
+	}
+	return g.r + g.n
+}
+
+// NewStream returns a Stream for one output stream of a session.
+func (m *Masker) NewStream() *Stream {
+	return &Stream{
+		m:   m,
+		ctx: make([][]int64, len(m.recs)),
+		rx:  make([]rxState, len(m.regex)),
+		mac: hmac.New(sha256.New, m.key),
+	}
+}
+
+// Write adds p to the stream and returns the bytes that are now safe to
+// emit, masked. It holds back only a tail that could still become part of a
+// match, at most MaxHold bytes (plus an incomplete UTF-8 character). The
+// result is nil when nothing can be emitted yet.
+func (s *Stream) Write(p []byte) []byte {
+	s.raw = append(s.raw, p...)
+	return s.process(false)
+}
+
+// Flush emits everything held back, masked as if the stream ended here. Call
+// it after Masker.IdleFlush without input, and at the end of the stream.
+// Text after a Flush is still read with the text before it as context, but a
+// value cut by the Flush may be only partly masked.
+func (s *Stream) Flush() []byte {
+	return s.process(true)
+}
+
+// Pending returns the number of bytes held back.
+func (s *Stream) Pending() int {
+	return len(s.raw) - s.rawOff
+}
+
+// Findings returns the matches emitted since the previous call, in the order
+// their last byte was emitted.
+func (s *Stream) Findings() []Finding {
+	f := s.findings
+	s.findings = nil
+	return f
+}
+
+func (s *Stream) process(final bool) []byte {
+	s.out = s.out[:0]
+	s.tokenize(final)
+	s.scanContext(final)
+	s.retry(final)
+	s.scan(final)
+	hp := s.projEnd()
+	if !final {
+		hp = s.holdPoint()
+	}
+	s.emit(hp)
+	s.trim(hp)
+	s.outOff += int64(len(s.out))
+	if len(s.out) == 0 {
+		return nil
+	}
+	// A copy: callers hand the bytes to the recorder and the client, and
+	// must not see them change under a later call.
+	return append([]byte(nil), s.out...)
+}
+
+func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }
+
+func (s *Stream) appendText(r int64, p []byte) {
+	pe := s.projEnd()
+	if n := len(s.segs); n > 0 {
+		g := &s.segs[n-1]
+		if !g.brk && g.p+g.n == pe && g.r+g.n == r {
+			g.n += int64(len(p))
+			s.proj = append(s.proj, p...)
+			return
+		}
+	}
+	s.segs = append(s.segs, segment{p: pe, r: r, n: int64(len(p))})
+	s.proj = append(s.proj, p...)
+}
+
+func (s *Stream) appendBreak(start, end int64) {
+	s.segs = append(s.segs, segment{p: s.projEnd(), r: start, n: 1, rn: end - start, brk: true})
+	s.proj = append(s.proj, '\n')
+}
+
+// seg returns the index of the segment holding visible position p.
+func (s *Stream) seg(p int64) int {
+	return sort.Search(len(s.segs), func(k int) bool { return s.segs[k].p+s.segs[k].n > p })
+}
+
+// rawAt returns the raw offset of visible position p.
+func (s *Stream) rawAt(p int64) int64 {
+	k := s.seg(p)
+	if k == len(s.segs) {
+		return s.rawTok
+	}
+	g := &s.segs[k]
+	if g.brk {
+		return g.r
+	}
+	return g.r + (p - g.p)
+}
+
+// capIndex returns the index into proj up to which every visible byte ends
+// at or before raw offset limit, searching from visible position from.
+func (s *Stream) capIndex(from, limit int64) int {
+	for k := s.seg(from); k < len(s.segs); k++ {
+		g := &s.segs[k]
+		if g.brk {
+			if g.r+g.rn > limit {
+				return int(g.p - s.projBase)
+			}
+			continue
+		}
+		if hi := limit - g.r + g.p; hi < g.p+g.n {
+			return int(max(hi, g.p) - s.projBase)
+		}
+	}
+	return len(s.proj)
+}
+
+// view returns the text a candidate whose match would start at base may
+// read. A match must be decided within MaxHold raw bytes of its start: the
+// view ends there, and drop reports that running out of text means no match
+// rather than "wait for more". The limit is a property of the stream's
+// content, never of its chunking, so the output stays the same.
+func (s *Stream) view(base int64, final bool) (t text, drop bool) {
+	r := s.rawAt(base)
+	limit := r + int64(s.m.maxHold)
+	if s.rawTok <= limit {
+		return text{b: s.proj, eof: final}, s.rawTok == limit
+	}
+	return text{b: s.proj[:s.capIndex(base, limit)]}, true
+}
+
+// holdPoint returns the first visible position that must not be emitted
+// yet: the earliest start of a match still undecided.
+func (s *Stream) holdPoint() int64 {
+	hp := s.projEnd()
+	for i := range s.pending {
+		hp = min(hp, s.pending[i].hold)
+	}
+	if s.m.on[recEmail] {
+		hp = min(hp, s.emailTail())
+	}
+	return max(hp, s.frontier)
+}
+
+// emailTail returns where a match would start if the word at the end of the
+// text turned out to be the local part of an e-mail address, or the end of
+// the text. The first character is never held (and so never masked), which
+// lets a single echoed letter through at once.
+func (s *Stream) emailTail() int64 {
+	b := s.proj
+	n := len(b)
+	none := s.projEnd()
+	j := n - 1
+	for j >= 0 && n-j <= 65 && kinds[b[j]]&kLocal != 0 {
+		j--
+	}
+	start := j + 1
+	if run := n - start; run < 2 || run > 64 || !isAlnum(b[start]) {
+		return none
+	}
+	base := s.projBase + int64(start) + 1
+	h := max(base, s.frontier)
+	if h >= none || s.rawTok-s.rawAt(base) >= int64(s.m.maxHold) {
+		return none
+	}
+	return h
+}
+
+// trim drops emitted raw bytes and visible text no longer needed as context.
+func (s *Stream) trim(hp int64) {
+	if s.rawOff == len(s.raw) {
+		s.raw = s.raw[:0]
+		s.rawOff = 0
+	} else if s.rawOff >= compactMin && s.rawOff*2 >= len(s.raw) {
+		n := copy(s.raw, s.raw[s.rawOff:])
+		s.raw = s.raw[:n]
+		s.rawOff = 0
+	}
+	keep := min(hp, s.ctxPos) - lookback
+	drop := keep - s.projBase
+	if drop < compactMin || drop*2 < int64(len(s.proj)) {
+		return
+	}
+	n := copy(s.proj, s.proj[drop:])
+	s.proj = s.proj[:n]
+	s.projBase = keep
+	k := 0
+	for k < len(s.segs) && s.segs[k].p+s.segs[k].n <= keep && s.segs[k].rawEnd() <= s.rawBase {
+		k++
+	}
+	s.segs = s.segs[:copy(s.segs, s.segs[k:])]
+	for r, ends := range s.ctx {
+		k := 0
+		for k < len(ends) && ends[k] < keep {
+			k++
+		}
+		if k > 0 {
+			s.ctx[r] = ends[:copy(ends, ends[k:])]
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package masking
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// The tokenizer splits the raw stream into text and escape sequences. Escape
+// sequences are recognised by the VT parser of github.com/charmbracelet/x/ansi
+// (ansi.DecodeSequence); text is everything else, byte for byte, including
+// control characters and invalid UTF-8. Only ESC (0x1b) starts a sequence:
+// 8-bit C1 bytes are not interpreted, as UTF-8 terminals do not interpret
+// them either, so they pass through as (invalid) text.
+//
+// A sequence cut by a chunk boundary is not held back: the bytes consumed so
+// far cannot be text whatever follows, so they are committed and the parser
+// state is kept. To continue, the decoder is fed a short synthetic prefix
+// that puts it back in the same state (see escState.intro).
+
+const esc = 0x1b
+
+// escPiece bounds the bytes decoded per call while continuing a long string
+// sequence (OSC, DCS, APC, ...), which keeps the scratch buffer small.
+const escPiece = 4096
+
+// csiBreaks are the final bytes of CSI sequences that move the cursor or
+// shift text on the line; such a sequence separates the text on either side.
+// SGR ('m') and erase ('K', 'J', 'X') do not, so "123-\x1b[31m45\x1b[m-6789"
+// still reads as one number (grep --color emits "\x1b[K" inside matches).
+const csiBreaks = "@ABCDEFGHILMPSTZ`adefru"
+
+// escState is the state of an escape sequence cut by a chunk boundary.
+type escState struct {
+	active bool
+	state  byte  // ansi parser state after the bytes consumed so far
+	second byte  // the byte after ESC; 0 if not received yet
+	flags  bool  // an intermediate or private-marker byte was seen
+	start  int64 // stream offset of the ESC
+}
+
+// intro returns bytes that bring ansi.DecodeSequence to the saved state: the
+// parser's behaviour depends only on the state, the second byte (ESC P is a
+// DCS, ESC ] an OSC) and, for ESC sequences, whether intermediates were seen.
+func (e *escState) intro() string {
+	dcs := e.second == 'P'
+	switch e.state {
+	case ansi.EscapeState:
+		if e.flags {
+			return "\x1b "
+		}
+		return "\x1b"
+	case ansi.PrefixState:
+		if dcs {
+			return "\x1bP"
+		}
+		return "\x1b["
+	case ansi.ParamsState:
+		if dcs {
+			return "\x1bP0"
+		}
+		return "\x1b[0"
+	case ansi.IntermedState:
+		if dcs {
+			return "\x1bP "
+		}
+		return "\x1b[ "
+	default: // ansi.StringState
+		if e.second == ']' {
+			return "\x1b]"
+		}
+		return "\x1bX"
+	}
+}
+
+// seqFlags reports whether b holds an intermediate (0x20-0x2f) or private
+// marker (0x3c-0x3f) byte.
+func seqFlags(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x20 && c <= 0x2f || c >= 0x3c && c <= 0x3f {
+			return true
+		}
+	}
+	return false
+}
+
+// isBreak reports whether a complete escape sequence of n bytes separates
+// the visible text around it.
+func isBreak(second byte, flags bool, last byte, n int64) bool {
+	if flags {
+		return false
+	}
+	if second == '[' {
+		return n >= 3 && strings.IndexByte(csiBreaks, last) >= 0
+	}
+	return n == 2 && strings.IndexByte("78DEMc", second) >= 0
+}
+
+// partialRune returns the length of an incomplete UTF-8 sequence at the end
+// of b (0 if there is none).
+func partialRune(b []byte) int {
+	for k := 1; k <= 3 && k <= len(b); k++ {
+		c := b[len(b)-k]
+		if c < 0x80 {
+			return 0
+		}
+		if c >= 0xc0 {
+			if utf8.FullRune(b[len(b)-k:]) {
+				return 0
+			}
+			return k
+		}
+	}
+	return 0
+}
+
+// holdTail removes from the end of a sequence's bytes what must wait for
+// more input: an ESC that may start the terminator ESC \ (the parser would
+// otherwise cancel the string at the end of the input), and an incomplete
+// UTF-8 character inside a string, which must not be emitted split (an
+// asciicast recording stores output as JSON strings). It keeps at least
+// keep bytes (the ESC that starts a new sequence).
+func holdTail(data []byte, keep int) []byte {
+	n := len(data)
+	if n > keep && data[n-1] == esc {
+		return data[:n-1]
+	}
+	if k := partialRune(data); n-k >= keep {
+		return data[:n-k]
+	}
+	return data
+}
+
+// tokenize consumes the raw bytes after rawTok into the projection. Unless
+// final, it stops before an incomplete UTF-8 character and before the tail
+// of an escape sequence that holdTail keeps.
+func (s *Stream) tokenize(final bool) {
+	raw := s.raw[s.rawOff:]
+	i := int(s.rawTok - s.rawBase)
+	for i < len(raw) {
+		if s.esc.active {
+			n := s.continueEscape(raw[i:], s.rawBase+int64(i), final)
+			if n == 0 && s.esc.active {
+				break // only an ESC that may start a terminator is left
+			}
+			i += n
+			continue
+		}
+		j := bytes.IndexByte(raw[i:], esc)
+		end := len(raw)
+		if j >= 0 {
+			end = i + j
+		} else if !final {
+			end -= partialRune(raw[i:])
+		}
+		if end > i {
+			s.appendText(s.rawBase+int64(i), raw[i:end])
+		}
+		i = end
+		if j < 0 {
+			break
+		}
+		i += s.decodeEscape(raw[i:], s.rawBase+int64(i), final)
+	}
+	s.rawTok = s.rawBase + int64(i)
+}
+
+// decodeEscape decodes the sequence starting at data[0] (an ESC) found at
+// stream offset off and returns the number of bytes consumed.
+func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
+	if !final {
+		data = holdTail(data, 1)
+	}
+	if len(data) > escPiece {
+		data = data[:escPiece]
+	}
+	seq, _, n, st := ansi.DecodeSequence(data, ansi.NormalState, nil)
+	var second byte
+	if len(data) > 1 {
+		second = data[1]
+	}
+	if st != ansi.NormalState {
+		s.esc = escState{active: true, state: st, second: second, flags: seqFlags(data[1:]), start: off}
+		return len(data)
+	}
+	if n > 1 {
+		second = seq[1]
+	} else {
+		second = 0
+	}
+	s.endEscape(off, off+int64(n), second, seqFlags(seq[1:]), seq[n-1])
+	return n
+}
+
+// continueEscape continues a sequence cut by a chunk boundary and returns
+// the number of bytes of data consumed.
+func (s *Stream) continueEscape(data []byte, off int64, final bool) int {
+	if !final {
+		data = holdTail(data, 0)
+	}
+	if len(data) == 0 {
+		return 0
+	}
+	if len(data) > escPiece {
+		data = data[:escPiece]
+	}
+	intro := s.esc.intro()
+	s.scratch = append(append(s.scratch[:0], intro...), data...)
+	_, _, n, st := ansi.DecodeSequence(s.scratch, ansi.NormalState, nil)
+	if s.esc.second == 0 {
+		s.esc.second = data[0]
+	}
+	if st != ansi.NormalState {
+		s.esc.state = st
+		s.esc.flags = s.esc.flags || seqFlags(data)
+		return len(data)
+	}
+	used := max(n-len(intro), 0)
+	var last byte
+	if used > 0 {
+		last = data[used-1]
+	}
+	flags := s.esc.flags || seqFlags(data[:used])
+	s.esc.active = false
+	s.endEscape(s.esc.start, off+int64(used), s.esc.second, flags, last)
+	return used
+}
+
+// endEscape records a complete escape sequence occupying [start, end) of the
+// raw stream.
+func (s *Stream) endEscape(start, end int64, second byte, flags bool, last byte) {
+	if isBreak(second, flags, last, end-start) {
+		s.appendBreak(start, end)
+	}
+}

@@ -1,0 +1,63 @@
+// Command bench measures bastion against direct OpenSSH on this machine, in
+// one run: the same OpenSSH client, the same target sshd, the same pinned
+// cipher, alternating between the two paths round after round.
+//
+//	go run ./scripts/bench                 # full: 5 rounds, 256 MiB transfers, 500 idle sessions
+//	BENCH_QUICK=1 go run ./scripts/bench   # smoke: 1 round, 16 MiB, 20 idle sessions
+//
+// It needs root (the target sshd switches users) and /usr/sbin/sshd, ssh and
+// scp (`make deps` installs them). BENCH_ROUNDS=N overrides the number of
+// rounds; BENCH_KEEP=1 keeps the work directory (logs, configs, database).
+//
+// # Set-up
+//
+// Everything runs on loopback: a real sshd (the target) trusting a target
+// CA, and a `bastion serve --config` process built from this checkout whose
+// policy lets group ops log in as root on every target. The client holds
+// one key with two certificates: one from the bastion's user CA (identity
+// bench@example.com, group ops) for the bastion path, one from the target
+// CA (principal root) for the direct path, so both paths authenticate with
+// certificates. Every ssh and scp runs with -F /dev/null, BatchMode,
+// IdentitiesOnly, Compression=no, a known_hosts file per path and the
+// cipher pinned with -c. Sessions on the target get an empty HOME, so
+// that the login user's shell start-up files add nothing to either path.
+// The bastion's own leg to the target uses its
+// default cipher preference (it has no setting for it).
+//
+// # Measurements
+//
+// Throughput is timed on the data only: for downloads from the first byte
+// read from ssh's stdout to its end; for uploads from the moment ssh starts
+// draining its stdin pipe until ssh exits. scp is timed whole (connection
+// set-up included), as a user sees it.
+//
+// CPU per GiB compares the bastion process with the sshd processes that
+// serve the same transfer directly. The bastion is one process: its
+// utime+stime from /proc/PID/stat, before and after. sshd forks processes
+// per connection (listener → monitor → session process → shell), which
+// exit when the connection ends; polling them would miss their last ticks.
+// Instead the harness waits until the listener has reaped all of them
+// (it has no children left) and reads the listener's own utime+stime plus
+// cutime+cstime, which by then include every descendant. The remote
+// command ends with the shell builtin `times`, which prints the CPU of the
+// shell and of the command it ran (head, cat); that workload is subtracted,
+// leaving only sshd's own work: key exchange, authentication, encryption
+// and copying. Between measurements the harness waits until the listener
+// has no children and the bastion's CPU counter stops moving.
+//
+// Idle sessions: N `ssh -tt … 'echo ready; exec sleep 600'` through the
+// bastion; once every client has printed "ready" (so each session is open
+// end to end) the bastion's VmRSS minus its VmRSS before, per session. For
+// reference the same through the direct path, as the summed PSS of the
+// per-connection sshd processes (PSS splits pages shared between forks).
+//
+// Recording size is the size of the session's .cast file (from `bastion
+// sessions list --json`) per byte the command printed. Two downloads are
+// measured: /dev/zero, whose NUL bytes are JSON-escaped as \u0000 (6 bytes
+// each, the worst case), and base64 text, which is what terminal output
+// looks like. Recordings of large downloads are deleted once measured.
+//
+// Results are medians across rounds; percentiles are taken per round and
+// then the median of those. The table goes to stdout, the same data as JSON
+// to bench-results/bench-TIMESTAMP.json and bench-results/latest.json.
+package main

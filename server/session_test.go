@@ -1,0 +1,84 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/recorder"
+)
+
+func TestExecPassesOutputAndExitStatus(t *testing.T) {
+	b := startTestBastion(t, nil)
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	s.Stdout, s.Stderr = &out, &errb
+	err = s.Run("printf 'h\\xc3\\xa9llo'; echo oops >&2; exit 7")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 7 {
+		t.Fatalf("err = %v, want exit status 7", err)
+	}
+	if out.String() != "héllo" || strings.TrimSpace(errb.String()) != "oops" {
+		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+	starts := b.store.eventsOf("session.start")
+	if len(starts) != 1 || starts[0].Identity != "alice@example.com" || starts[0].Target != "demo" {
+		t.Errorf("session.start events = %+v", starts)
+	}
+}
+
+// Recorded before seen: when the recording stops accepting output, the
+// client gets no more of it, the session ends with the recording exit
+// status and a message, and the failure is audited.
+func TestRecordingFailureEndsSession(t *testing.T) {
+	const limit = 64 << 10
+	rec := &failingRecording{limit: limit}
+	b := startTestBastion(t, func(h recorder.Header) (Recording, string, error) { return rec, "mem", nil })
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	s.Stdout, s.Stderr = &out, &errb
+	err = s.Run("head -c 10000000 /dev/zero")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != ExitRecordingFailed {
+		t.Fatalf("err = %v, want exit status %d", err, ExitRecordingFailed)
+	}
+	if out.Len() > limit {
+		t.Errorf("client received %d bytes, more than the %d the recording accepted", out.Len(), limit)
+	}
+	if !strings.Contains(errb.String(), "session recording failed; session terminated") {
+		t.Errorf("stderr = %q", errb.String())
+	}
+	if evs := b.store.eventsOf("recording.failed"); len(evs) == 0 {
+		t.Error("no recording.failed audit event")
+	}
+}
+
+func TestUnknownTargetRefused(t *testing.T) {
+	b := startTestBastion(t, nil)
+	c := b.dial(t, "alice@example.com", "demo@elsewhere")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	s.Stderr = &errb
+	err = s.Run("true")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != ExitUnknownTarget {
+		t.Fatalf("err = %v, want %d", err, ExitUnknownTarget)
+	}
+	if !strings.Contains(errb.String(), `unknown target "elsewhere"`) {
+		t.Errorf("stderr = %q", errb.String())
+	}
+}
