@@ -321,7 +321,7 @@ func (b *bastion) cli(t *testing.T, args ...string) string {
 	args = append(args, "--data", b.dir)
 	r := runCmd(t, bastionBin, args...)
 	if r.code != 0 {
-		t.Fatalf("bastion %v: exit %d: %s", args, r.code, r.stderr)
+		t.Fatalf("bastion %v: exit %d: %s%s", args, r.code, r.stdout, r.stderr)
 	}
 	return r.stdout
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/policies"
+	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -26,12 +27,18 @@ type Store interface {
 	Audit(ctx context.Context, e store.Event) error
 }
 
+// SessionLog is an append-only log of session digests (recorder.Log).
+type SessionLog interface {
+	Append(record []byte) (int64, error)
+}
+
 // PolicySource returns the policy in force (policies.Watcher).
 type PolicySource interface {
 	Current() *policies.Policy
 }
 
 var (
+	_ SessionLog   = (*recorder.Log)(nil)
 	_ Store        = (*store.Store)(nil)
 	_ PolicySource = (*policies.Watcher)(nil)
 )
@@ -48,6 +55,9 @@ type Config struct {
 	Store    Store
 	// Recordings creates the recording for a session.
 	Recordings RecordingFactory
+	// SessionLog, if set, receives each closed session's manifest digest,
+	// so that a deleted recording is detectable (recorder.Log).
+	SessionLog SessionLog
 	// Logger for operational logs (optional; discards if nil). Audit
 	// events go to Store, not here.
 	Logger *slog.Logger

@@ -412,6 +412,14 @@ func (ss *session) finish() {
 	} else {
 		detail["chain_hash"] = manifest.Chain
 		detail["events"] = manifest.Events
+		if ss.s.cfg.SessionLog != nil {
+			idx, err := ss.s.cfg.SessionLog.Append(recorder.LogRecord(manifest))
+			if err != nil {
+				_ = ss.s.audit(ctx, ss.event("recording.failed", store.OutcomeError, "session log: "+err.Error()))
+			} else {
+				detail["log_index"] = idx
+			}
+		}
 	}
 	end.RecordingSize = ss.rec.Bytes()
 	if err := ss.s.cfg.Store.EndSession(ctx, ss.id, end); err != nil {

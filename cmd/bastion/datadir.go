@@ -15,6 +15,9 @@ const devDataDir = ".bastion-dev"
 
 func dbPath(dataDir string) string { return filepath.Join(dataDir, "bastion.db") }
 
+// logDir holds the append-only Merkle log of session digests.
+func logDir(dataDir string) string { return filepath.Join(dataDir, "log") }
+
 // dataFlags adds --data and --config to a command that reads the store.
 type dataFlags struct {
 	data   *string

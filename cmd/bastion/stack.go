@@ -27,10 +27,11 @@ const shutdownGrace = 10 * time.Second
 type stack struct {
 	cfg    *config.Config
 	store  *store.Store
+	log    *recorder.Log
 	policy *policies.Watcher
 	server *server.Server
 	ln     net.Listener
-	log    *slog.Logger
+	logger *slog.Logger
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -77,6 +78,11 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessionLog, err := recorder.OpenLog(logDir(cfg.DataDir), signing)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("session log: %w", err)
+	}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -87,12 +93,14 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 		Upstream:         up,
 		Store:            st,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
+		SessionLog:       sessionLog,
 		Logger:           log,
 		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
 		IdleTimeout:      cfg.Limits.IdleTimeout,
 	})
 	if err != nil {
 		st.Close()
+		sessionLog.Close()
 		return nil, err
 	}
 	pw.OnReload = func(err error) {
@@ -108,14 +116,16 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
+		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	return &stack{cfg: cfg, store: st, policy: pw, server: srv, ln: ln, log: log}, nil
+	return &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}, nil
 }
 
 // run serves until ctx ends, then shuts down gracefully.
 func (s *stack) run(ctx context.Context) error {
 	defer s.store.Close()
+	defer s.log.Close()
 	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

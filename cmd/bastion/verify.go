@@ -14,19 +14,16 @@ import (
 )
 
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [--key SIGNING_KEY.pub] SESSION_ID|FILE.cast", stdout)
+	fs := newFlags("verify", "verify [--key SIGNING_KEY.pub] SESSION_ID|FILE.cast | --all", stdout)
+	all := fs.Bool("all", false, "verify the session log and every recorded session")
 	keyFile := fs.String("key", "", "the bastion's signing public key (default: DATA/signing_key.pub)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
 	}
-	if fs.NArg() != 1 {
-		return usagef("verify: want one session id or .cast file")
-	}
-	path, err := recordingPath(ctx, df, fs.Arg(0))
-	if err != nil {
-		return err
+	if (fs.NArg() != 1) == !*all {
+		return usagef("verify: want one session id or .cast file, or --all")
 	}
 	if *keyFile == "" {
 		dir, err := df.dir()
@@ -36,6 +33,17 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*keyFile = filepath.Join(dir, "signing_key.pub")
 	}
 	pub, err := readEd25519Public(*keyFile)
+	if err != nil {
+		return err
+	}
+	if *all {
+		dir, err := df.dir()
+		if err != nil {
+			return err
+		}
+		return verifyAll(ctx, stdout, dir, pub)
+	}
+	path, err := recordingPath(ctx, df, fs.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ type bench struct {
 	opt options
 	res *results
 	seq int // makes every remote command line unique
+
+	start  time.Time // of the run, for the time budget
+	rounds int       // rounds completed
 }
 
 func newBench(e *env) *bench {
@@ -67,7 +70,15 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err := b.idleScenario(ctx); err != nil {
 		return fmt.Errorf("idle sessions: %w", err)
 	}
+	var longest time.Duration
 	for round := 0; round < b.opt.rounds; round++ {
+		if round > 0 && time.Since(b.start)+longest > b.opt.budget {
+			b.res.note("stopped after %d of %d rounds to stay within the %s time budget (slowest round took %s)",
+				round, b.opt.rounds, b.opt.budget, longest.Round(time.Second))
+			logf(b.opt.log, "time budget: stopping after %d round(s)", round)
+			break
+		}
+		roundStart := time.Now()
 		order := slices.Clone(sides)
 		if round%2 == 1 {
 			slices.Reverse(order)
@@ -92,6 +103,8 @@ func (b *bench) runAll(ctx context.Context) error {
 				return fmt.Errorf("round %d: %s: %w", round+1, st.name, err)
 			}
 		}
+		b.rounds++
+		longest = max(longest, time.Since(roundStart))
 	}
 	return nil
 }

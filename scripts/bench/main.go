@@ -25,6 +25,7 @@ type options struct {
 	parSessions  int           // `ssh true` at once
 	idleSessions int           // concurrent idle interactive sessions
 	certTime     time.Duration // how long to sign certificates per round
+	budget       time.Duration // no new round starts if it would end after this
 	outDir       string        // where the JSON goes; "" writes nothing
 	keepWorkDir  bool
 	stdout       io.Writer // the table
@@ -41,6 +42,7 @@ func fullOptions() options {
 		parSessions:  32,
 		idleSessions: 500,
 		certTime:     time.Second,
+		budget:       9*time.Minute + 30*time.Second,
 		stdout:       os.Stdout,
 		log:          os.Stderr,
 	}
@@ -57,7 +59,13 @@ func quickOptions() options {
 	o.parSessions = 4
 	o.idleSessions = 20
 	o.certTime = 300 * time.Millisecond
+	o.budget = 110 * time.Second
 	return o
+}
+
+// seqPerRound is how many sessions in a row each round opens per path.
+func (o options) seqPerRound() int {
+	return max(1, (o.seqSessions+o.rounds-1)/o.rounds)
 }
 
 func optionsFromEnv() (options, error) {
@@ -112,6 +120,7 @@ func run(ctx context.Context, opt options) (*report, error) {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	b := newBench(e)
+	b.start = start
 	if err := b.runAll(ctx); err != nil {
 		return nil, err
 	}

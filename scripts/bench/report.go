@@ -56,7 +56,7 @@ func rowSpecs(o options) []rowSpec {
 		specs = append(specs, rowSpec{scenario: "scp upload " + cipherName(c), unit: "MB/s", metric: "scp." + cipherName(c) + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f",
 			note: "whole command, connection set-up included"})
 	}
-	seq, par := fmt.Sprintf("%d in a row", o.seqSessions), fmt.Sprintf("%d at once", o.parSessions)
+	seq, par := fmt.Sprintf("%d in a row", o.seqPerRound()), fmt.Sprintf("%d at once", o.parSessions)
 	specs = append(specs,
 		rowSpec{scenario: "keystroke echo p50", unit: "ms", metric: "keystroke.p50", goal: atMostAdded, limit: 0.3, format: "%.3f"},
 		rowSpec{scenario: "keystroke echo p99", unit: "ms", metric: "keystroke.p99", goal: atMostAdded, limit: 1.0, format: "%.3f"},
@@ -130,10 +130,10 @@ func (b *bench) report(elapsed time.Duration) *report {
 	r := &report{
 		Time:   time.Now().UTC(),
 		Mode:   mode(o),
-		Rounds: o.rounds,
+		Rounds: b.rounds,
 		Sizes: map[string]int64{
 			"transfer_bytes": o.xferBytes, "text_bytes": o.textBytes, "keystrokes": int64(o.keystrokes),
-			"sessions_in_a_row": int64(o.seqSessions), "sessions_at_once": int64(o.parSessions),
+			"sessions_in_a_row_per_round": int64(o.seqPerRound()), "sessions_at_once": int64(o.parSessions),
 			"idle_sessions": int64(o.idleSessions),
 		},
 		Machine: describeMachine(),

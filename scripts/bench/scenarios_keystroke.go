@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
@@ -40,15 +41,12 @@ func (b *bench) keystrokes(ctx context.Context, s side, n int) ([]time.Duration,
 	}
 	b.e.procs.started(cmd.Process)
 	defer func() {
-		f.Close() // hangs up ssh
-		done := make(chan struct{})
-		go func() { _ = b.e.procs.wait(cmd); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		// ssh keeps its session open when its terminal hangs up; end it.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		f.Close()
+		t := time.AfterFunc(5*time.Second, func() { _ = cmd.Process.Kill() })
+		_ = b.e.procs.wait(cmd)
+		t.Stop()
 	}()
 
 	chunks, stop := make(chan []byte, 64), make(chan struct{})

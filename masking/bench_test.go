@@ -1,0 +1,100 @@
+package masking
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// terminalOutput generates about n bytes of realistic terminal output: ls -l
+// with colours, ps, a psql table, application logs and grep --color output,
+// with a PHI value in a few percent of the lines.
+func terminalOutput(n int) []byte {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var b strings.Builder
+	users := []string{"root", "postgres", "app", "deploy", "www-data"}
+	words := []string{"GET", "POST", "/api/v1/patients", "/healthz", "status=200", "status=404", "cache", "miss", "hit", "user", "session", "request"}
+	for b.Len() < n {
+		switch rng.IntN(5) {
+		case 0: // ls -l --color
+			fmt.Fprintf(&b, "-rw-r--r-- 1 %s %s %6d Jan %2d %02d:%02d \x1b[0m\x1b[01;34mreport-%04d\x1b[0m.csv\r\n",
+				users[rng.IntN(5)], users[rng.IntN(5)], rng.IntN(999999), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(10000))
+		case 1: // ps aux
+			fmt.Fprintf(&b, "%-8s %6d  %2d.%d  %2d.%d %7d %6d ?        Ss   %02d:%02d   0:%02d /usr/sbin/%s -c /etc/%s.conf\r\n",
+				users[rng.IntN(5)], rng.IntN(99999), rng.IntN(100), rng.IntN(10), rng.IntN(100), rng.IntN(10),
+				rng.IntN(9999999), rng.IntN(999999), rng.IntN(24), rng.IntN(60), rng.IntN(60), words[rng.IntN(len(words))], users[rng.IntN(5)])
+		case 2: // psql
+			ssn := fmt.Sprintf("%03d-%02d-%04d", 100+rng.IntN(500), 1+rng.IntN(98), 1+rng.IntN(9998))
+			if rng.IntN(4) > 0 {
+				ssn = "           "
+			}
+			fmt.Fprintf(&b, " %6d | %-12s | %s | %s | %4d-%02d-%02d | %8.2f\r\n",
+				rng.IntN(999999), users[rng.IntN(5)], ssn, "pending ", 1950+rng.IntN(60), 1+rng.IntN(12), 1+rng.IntN(28), rng.Float64()*1000)
+		case 3: // logs
+			phi := ""
+			if rng.IntN(20) == 0 {
+				phi = fmt.Sprintf(" email=jane.doe%d@example.org phone=(555) %03d-%04d", rng.IntN(100), 200+rng.IntN(700), rng.IntN(10000))
+			}
+			fmt.Fprintf(&b, "2024-01-%02dT%02d:%02d:%02d.%03dZ INFO %s %s %s took=%dms req=%08x-%04x-%04x-%04x-%012x%s\n",
+				1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1000), words[rng.IntN(len(words))],
+				words[rng.IntN(len(words))], words[rng.IntN(len(words))], rng.IntN(5000),
+				rng.Uint32(), rng.IntN(65536), rng.IntN(65536), rng.IntN(65536), rng.Uint64()&0xffffffffffff, phi)
+		case 4: // grep --color
+			v := fmt.Sprintf("MRN: %08d", rng.IntN(99999999))
+			if rng.IntN(3) == 0 {
+				v = "DOB: 0" + fmt.Sprint(1+rng.IntN(9)) + "/1" + fmt.Sprint(rng.IntN(9)) + "/19" + fmt.Sprint(50+rng.IntN(49))
+			}
+			fmt.Fprintf(&b, "\x1b[35m\x1b[Knotes/%d.txt\x1b[m\x1b[K\x1b[36m\x1b[K:\x1b[m\x1b[K%d\x1b[36m\x1b[K:\x1b[m\x1b[Kpatient \x1b[01;31m\x1b[K%s\x1b[m\x1b[K seen by dr. %s\r\n",
+				rng.IntN(500), rng.IntN(900), v, users[rng.IntN(5)])
+		}
+	}
+	return []byte(b.String())
+}
+
+func BenchmarkMasker(b *testing.B) {
+	data := terminalOutput(1 << 20)
+	m := newTestMasker(b, Config{})
+	for _, chunk := range []int{256, 4096, 32768} {
+		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s := m.NewStream()
+				for i := 0; i < len(data); i += chunk {
+					s.Write(data[i:min(i+chunk, len(data))])
+				}
+				s.Flush()
+			}
+		})
+	}
+}
+
+func BenchmarkMaskerLabel(b *testing.B) {
+	data := terminalOutput(1 << 20)
+	m := newTestMasker(b, Config{Style: StyleLabel})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := m.NewStream()
+		for i := 0; i < len(data); i += 4096 {
+			s.Write(data[i:min(i+4096, len(data))])
+		}
+		s.Flush()
+	}
+}
+
+// BenchmarkMaskerKeystroke measures one Write of a one-byte echo, as an
+// interactive shell produces while the user types.
+func BenchmarkMaskerKeystroke(b *testing.B) {
+	m := newTestMasker(b, Config{})
+	s := m.NewStream()
+	s.Write(terminalOutput(4096))
+	echo := []byte("ls -la /var/log/nginx 2>&1 | grep 555\r\n")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s.Write(echo[i : i+1])
+		i = (i + 1) % len(echo)
+	}
+}
