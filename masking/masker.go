@@ -19,6 +19,8 @@ type Masker struct {
 	key     []byte
 
 	cls      [256]uint8     // trigger classes
+	clsCtx   [256]uint8     // cls plus triggers that count only after context words
+	winRecs  []int          // recognizers with such triggers
 	anyCtx   bool           // some recognizer needs context words
 	ctxFirst [256]bool      // first bytes of context words, both cases
 	ctxWords [256][]ctxWord // context words by lower-case first byte
@@ -87,8 +89,9 @@ func (m *Masker) buildTables() {
 	}
 	if on(recDOB) {
 		for _, c := range "jfmasondJFMASOND" {
-			m.cls[c] |= cMonth
+			m.clsCtx[c] |= cMonth
 		}
+		m.winRecs = append(m.winRecs, recDOB)
 	}
 	if on(recIPv6) {
 		for _, c := range "abcdefABCDEF:" {
@@ -102,9 +105,14 @@ func (m *Masker) buildTables() {
 		}
 		if r.re != nil {
 			m.regex = append(m.regex, i)
+			cls := &m.cls
+			if r.require {
+				cls = &m.clsCtx
+				m.winRecs = append(m.winRecs, i)
+			}
 			for c, ok := range r.first {
 				if ok {
-					m.cls[c] |= cRegex
+					cls[c] |= cRegex
 				}
 			}
 		}
@@ -118,5 +126,8 @@ func (m *Masker) buildTables() {
 			m.ctxFirst[c-'a'+'A'] = true
 			m.ctxWords[c] = append(m.ctxWords[c], ctxWord{word: w, rec: i})
 		}
+	}
+	for c := range m.cls {
+		m.clsCtx[c] |= m.cls[c]
 	}
 }

@@ -5,7 +5,9 @@ package masking
 // match; a space before it only rules out forms that use spaces themselves
 // ("7 123 45 6789" is not an SSN, "page 7 123-45-6789" holds one).
 
-// evalNumeric runs the numeric recognizers at the digit b[i].
+// evalNumeric runs the numeric recognizers at the digit b[i]. The length of
+// the run of digits and the byte after it select the recognizers that can
+// apply, which keeps ordinary numbers cheap.
 func (s *Stream) evalNumeric(t *text, i int) {
 	on := &s.m.on
 	c1 := t.at(i - 1)
@@ -19,31 +21,44 @@ func (s *Stream) evalNumeric(t *text, i int) {
 		}
 		glue = ' '
 	}
+	n := 0
+	for isDigit(t.at(i + n)) {
+		if n++; n > 19 {
+			return // no recognizer takes a run of 20 digits
+		}
+	}
+	next := t.at(i + n)
+	sep := next == '-' || next == ' '
 	pos := s.projBase + int64(i)
-	if on[recSSN] || on[recITIN] {
+	if n == 3 && sep && (on[recSSN] || on[recITIN]) {
 		s.evalSSN(t, i, glue)
 	}
-	if on[recCard] {
+	if on[recCard] && (n >= 13 || n >= 3 && n <= 6 && sep) {
 		s.evalCard(t, i)
 	}
-	if on[recNPI] {
+	if on[recNPI] && n == 10 {
 		s.evalNPI(t, i, pos)
 	}
-	if on[recPhone] && c1 != '+' && c1 != '(' {
+	if on[recPhone] && c1 != '+' && c1 != '(' &&
+		(n == 3 && phoneSep(next) || n == 1 && t.b[i] == '1' && (phoneSep(next) || next == '(')) {
 		s.evalPhone(t, i, glue)
 	}
-	if on[recMBI] {
+	if on[recMBI] && n == 1 && mbiLetter(next) {
 		s.evalMBI(t, i)
 	}
-	if on[recIPv4] && c1 != ':' {
+	if on[recIPv4] && c1 != ':' && n <= 3 && next == '.' {
 		s.evalIPv4(t, i)
 	}
-	if on[recIPv6] && ipv6Left(c1) {
+	if on[recIPv6] && ipv6Left(c1) && n <= 4 && (next == ':' || kinds[next]&kHex != 0) {
 		s.evalIPv6(t, i)
 	}
-	if on[recDOB] && s.hasCtx(recDOB, pos) {
-		s.evalDateNumeric(t, i)
-		s.evalDayFirst(t, i)
+	if on[recDOB] && (n <= 2 || n == 4) && s.hasCtx(recDOB, pos) {
+		if next == '/' || next == '-' || next == '.' {
+			s.evalDateNumeric(t, i)
+		}
+		if n <= 2 && (next == ' ' || next == '-' || isAlpha(next)) {
+			s.evalDayFirst(t, i)
+		}
 	}
 }
 

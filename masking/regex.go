@@ -31,7 +31,9 @@ func (s *Stream) triggerRegex(b []byte, i int, pos int64, final bool) {
 		}
 		st := &s.rx[x]
 		if st.open {
-			j := int(st.checked - s.projBase)
+			// A delimiter further back than maxToken would start a token
+			// already too long at i: only the last maxToken bytes matter.
+			j := int(max(st.checked-s.projBase, int64(i-maxToken)))
 			for j < i && !isDelim(b[j]) {
 				j++
 			}

@@ -1,5 +1,7 @@
 package masking
 
+import "math"
+
 // Trigger classes: the scan looks at a byte only if its class is non-zero,
 // which keeps the recognizers off ordinary text.
 const (
@@ -39,16 +41,53 @@ type found struct {
 	value      int // start of the value for the fingerprint (<= start)
 }
 
-// scan considers every trigger byte received since the last call.
+// scan considers every trigger byte received since the last call. Triggers
+// that only count after a context word (month names, patterns that require
+// context) are looked at only in the windows that follow context words.
 func (s *Stream) scan(final bool) {
 	b := s.proj
-	cls := &s.m.cls
-	for i := int(s.scanPos - s.projBase); i < len(b); i++ {
-		if k := cls[b[i]]; k != 0 {
-			s.trigger(b, i, k, final)
+	i := int(s.scanPos - s.projBase)
+	for i < len(b) {
+		ws, we := s.window(s.projBase + int64(i))
+		stop := int(min(ws-s.projBase, int64(len(b))))
+		i = s.scanRange(b, i, max(stop, i), &s.m.cls, final)
+		if i < len(b) {
+			i = s.scanRange(b, i, int(min(we+1-s.projBase, int64(len(b)))), &s.m.clsCtx, final)
 		}
 	}
 	s.scanPos = s.projEnd()
+}
+
+func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) int {
+	for ; i < end; i++ {
+		k := cls[b[i]]
+		if k == 0 || k == cDigit && i > 0 && isDigit(b[i-1]) {
+			continue
+		}
+		s.trigger(b, i, k, final)
+	}
+	return end
+}
+
+// window returns the first window [start, end] ending at or after pos in
+// which some context word makes context-dependent triggers count.
+func (s *Stream) window(pos int64) (start, end int64) {
+	start, end = math.MaxInt64, math.MaxInt64
+	for _, r := range s.m.winRecs {
+		ends := s.ctx[r]
+		k := len(ends)
+		for k > 0 && ends[k-1]+ContextDistance >= pos {
+			k--
+		}
+		if k < len(ends) && ends[k] < start {
+			start, end = ends[k], ends[k]+ContextDistance
+			// Merge the windows that overlap this one.
+			for k++; k < len(ends) && ends[k] <= end+1; k++ {
+				end = ends[k] + ContextDistance
+			}
+		}
+	}
+	return start, end
 }
 
 func (s *Stream) trigger(b []byte, i int, k uint8, final bool) {
