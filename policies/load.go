@@ -8,6 +8,8 @@ import (
 	"path"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/bastion-ssh/bastion/masking"
 )
 
 // ErrInvalid is wrapped by every validation error, so callers can tell a bad
@@ -69,7 +71,15 @@ func (p *Policy) validate() error {
 			return err
 		}
 	}
-	return checkPatterns("env_allow", p.EnvAllow)
+	if err := checkPatterns("env_allow", p.EnvAllow); err != nil {
+		return err
+	}
+	// Compile the masking rules once with a throwaway key: a bad pattern is
+	// a policy error now, not a failed session later.
+	if _, err := masking.New(p.Masking, make([]byte, 32)); err != nil {
+		return fmt.Errorf("%w: masking: %v", ErrInvalid, err)
+	}
+	return nil
 }
 
 func checkPatterns(field string, patterns []string) error {

@@ -3,6 +3,8 @@ package policies
 import (
 	"path"
 	"slices"
+
+	"github.com/bastion-ssh/bastion/masking"
 )
 
 // Policy is a validated, immutable policy document. The zero value denies
@@ -14,6 +16,9 @@ type Policy struct {
 	// EnvAllow lists environment variable names (shell-style patterns such
 	// as LC_*) a client may pass to the target. Empty means none.
 	EnvAllow []string `yaml:"env_allow"`
+	// Masking configures PHI masking of session output. Masking is always
+	// on; this tunes the recognizers (see masking.Config).
+	Masking masking.Config `yaml:"masking"`
 }
 
 // AccessRule grants the listed identities or groups the listed logins on the

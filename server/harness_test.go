@@ -114,9 +114,10 @@ func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 		Targets: func(name string) (config.Target, bool) {
 			return target, name == target.Name
 		},
-		Upstream:   &Upstream{TargetCA: &certauth.Authority{Signer: targetCA}},
-		Store:      st,
-		Recordings: recs,
+		Upstream:       &Upstream{TargetCA: &certauth.Authority{Signer: targetCA}},
+		Store:          st,
+		Recordings:     recs,
+		FingerprintKey: []byte("test fingerprint key, 32 bytes.."),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -177,3 +178,5 @@ func (f *failingRecording) Bytes() int64          { return int64(f.n) }
 func (f *failingRecording) Close(recorder.ExitInfo) (recorder.Manifest, error) {
 	return recorder.Manifest{}, nil
 }
+
+func (f *failingRecording) Offset() recorder.Position { return recorder.Position{} }

@@ -3,7 +3,12 @@ package server
 import (
 	"errors"
 	"io"
+	"sync"
+	"time"
 	"unicode/utf8"
+
+	"github.com/bastion-ssh/bastion/masking"
+	"github.com/bastion-ssh/bastion/recorder"
 )
 
 // errRecording marks a failure to write the recording: the session must
@@ -14,14 +19,28 @@ func (e *errRecording) Error() string { return "recording: " + e.err.Error() }
 func (e *errRecording) Unwrap() error { return e.err }
 
 // outputPipe carries one output stream (stdout, stderr or pty) from the
-// target to the client. Each chunk goes to the recording first and to the
-// client only once the recording accepted it: recorded before seen.
+// target to the client: mask, then record, then deliver. Each chunk goes
+// to the recording first and to the client only once the recording
+// accepted it (recorded before seen); both only ever get masked bytes.
 type outputPipe struct {
 	rec Recording // nil: not recorded (binary protocols such as sftp)
 	dst io.Writer
-	// partial holds a UTF-8 sequence cut by the read boundary, so that the
-	// recording (JSON text) never splits a character. It is held back from
-	// the client as well: the client never sees a byte not yet recorded.
+	// mask, when set, masks PHI; it holds back a bounded tail that could
+	// still become a match, released by the next write or after idle.
+	mask *masking.Stream
+	idle time.Duration
+	// onFindings audits what the masker replaced, with the position in
+	// the recording where the masked output starts.
+	onFindings func([]masking.Finding, recorder.Position) error
+	// onIdleError reports an error from an idle flush, which runs on a
+	// timer rather than in the caller's goroutine.
+	onIdleError func(error)
+
+	mu    sync.Mutex // guards the fields below: the reader and the idle timer both deliver
+	timer *time.Timer
+	done  bool
+	// partial holds a UTF-8 sequence cut by the read boundary when there
+	// is no masker (the masker keeps characters whole itself).
 	partial []byte
 	buf     []byte
 }
@@ -29,6 +48,13 @@ type outputPipe struct {
 func (p *outputPipe) write(b []byte) error {
 	if p.rec == nil {
 		_, err := p.dst.Write(b)
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mask != nil {
+		err := p.deliverMasked(p.mask.Write(b))
+		p.armIdleFlush()
 		return err
 	}
 	if len(p.partial) > 0 {
@@ -46,12 +72,62 @@ func (p *outputPipe) write(b []byte) error {
 
 // flush delivers whatever is held at the end of the stream.
 func (p *outputPipe) flush() error {
-	if len(p.partial) == 0 {
+	if p.rec == nil {
 		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.mask != nil {
+		return p.deliverMasked(p.mask.Flush())
 	}
 	b := p.partial
 	p.partial = nil
 	return p.deliver(b)
+}
+
+// armIdleFlush (re)starts the idle timer while the masker holds bytes, so
+// a prompt or an echoed digit is never delayed by more than p.idle.
+func (p *outputPipe) armIdleFlush() {
+	if p.mask.Pending() == 0 {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		return
+	}
+	if p.timer == nil {
+		p.timer = time.AfterFunc(p.idle, p.idleFlush)
+		return
+	}
+	p.timer.Reset(p.idle)
+}
+
+func (p *outputPipe) idleFlush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.mask.Pending() == 0 {
+		return
+	}
+	if err := p.deliverMasked(p.mask.Flush()); err != nil && p.onIdleError != nil {
+		p.done = true
+		go p.onIdleError(err) // the handler closes channels; not under p.mu
+	}
+}
+
+func (p *outputPipe) deliverMasked(b []byte) error {
+	pos := p.rec.Offset()
+	if err := p.deliver(b); err != nil {
+		return err
+	}
+	if f := p.mask.Findings(); len(f) > 0 && p.onFindings != nil {
+		if err := p.onFindings(f, pos); err != nil {
+			return &errRecording{err}
+		}
+	}
+	return nil
 }
 
 func (p *outputPipe) deliver(b []byte) error {

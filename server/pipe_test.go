@@ -117,3 +117,5 @@ func byteSize(n int) string {
 	}
 	return strconv.Itoa(n) + "B"
 }
+
+func (f *orderCheck) Offset() recorder.Position { return recorder.Position{} }

@@ -13,6 +13,7 @@ type Recording interface {
 	Output(p []byte) error
 	Resize(cols, rows int) error
 	Marker(label string) error
+	Offset() recorder.Position
 	Close(exit recorder.ExitInfo) (recorder.Manifest, error)
 	Bytes() int64
 }

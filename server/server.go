@@ -15,6 +15,7 @@ import (
 
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/masking"
 	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
@@ -55,6 +56,9 @@ type Config struct {
 	Store    Store
 	// Recordings creates the recording for a session.
 	Recordings RecordingFactory
+	// FingerprintKey keys the HMAC fingerprints in masking audit records
+	// (at least 16 bytes, stable across restarts). Required.
+	FingerprintKey []byte
 	// SessionLog, if set, receives each closed session's manifest digest,
 	// so that a deleted recording is detectable (recorder.Log).
 	SessionLog SessionLog
@@ -84,6 +88,9 @@ type Server struct {
 
 	mu    sync.Mutex // guards conns
 	conns map[*ssh.ServerConn]*connState
+
+	// maskers caches the compiled masker of each policy version.
+	maskers sync.Map // *policies.Policy -> *masking.Masker
 }
 
 // New validates cfg and builds a server.
@@ -95,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no trusted user CA")
 	case cfg.Policy == nil || cfg.Targets == nil || cfg.Upstream == nil || cfg.Store == nil || cfg.Recordings == nil:
 		return nil, errors.New("server: incomplete config (policy, targets, upstream, store and recordings are required)")
+	}
+	if len(cfg.FingerprintKey) < 16 {
+		return nil, errors.New("server: fingerprint key missing or shorter than 16 bytes")
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
@@ -223,4 +233,21 @@ func (s *Server) audit(ctx context.Context, e store.Event) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// maskerFor returns the masker for a policy version, compiling it once.
+func (s *Server) maskerFor(p *policies.Policy) (*masking.Masker, error) {
+	if m, ok := s.maskers.Load(p); ok {
+		return m.(*masking.Masker), nil
+	}
+	var cfg masking.Config
+	if p != nil {
+		cfg = p.Masking
+	}
+	m, err := masking.New(cfg, s.cfg.FingerprintKey)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := s.maskers.LoadOrStore(p, m)
+	return actual.(*masking.Masker), nil
 }

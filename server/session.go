@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/bastion-ssh/bastion/masking"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
 )
@@ -30,7 +32,10 @@ type session struct {
 	pty   *ptyRequest
 	env   [][]byte // env request payloads the policy allowed, replayed upstream
 	kind  recorder.Kind
-	cmd   string
+	cmd   string // as the client sent it; goes to the target only
+	// shownCmd is cmd masked: what recordings, rows and audit events hold.
+	shownCmd string
+	masker   *masking.Masker
 
 	rec     Recording
 	recPath string
@@ -40,8 +45,9 @@ type session struct {
 	mu         sync.Mutex // guards the fields below
 	exitStatus *int
 	exitSignal string
-	ended      bool   // the bastion ended the session itself (exit already sent)
-	endReason  string // why, for the session row and audit
+	ended      bool           // the bastion ended the session itself (exit already sent)
+	endReason  string         // why, for the session row and audit
+	masked     map[string]int // values masked, by recognizer
 }
 
 func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh.NewChannel, ctx gliderssh.Context) {
@@ -149,6 +155,14 @@ func (ss *session) start(ctx context.Context, req *ssh.Request) {
 		return
 	}
 	ss.log = ss.log.With("identity", rt.identity, "target", rt.target.Name, "login", rt.login)
+	masker, err := ss.s.maskerFor(ss.s.cfg.Policy.Current())
+	if err != nil {
+		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed", msg: "masking unavailable; session refused", cause: err})
+		return
+	}
+	ss.masker = masker
+	shown, findings := masker.MaskString(ss.cmd)
+	ss.shownCmd = shown
 
 	if err := ss.openRecording(); err != nil {
 		ss.refuse(ctx, req, refusal{code: ExitRecordingFailed, event: "recording.failed",
@@ -156,6 +170,11 @@ func (ss *session) start(ctx context.Context, req *ssh.Request) {
 		return
 	}
 	if err := ss.s.cfg.Store.CreateSession(ctx, ss.row()); err != nil {
+		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed",
+			msg: "audit store unavailable; session refused", cause: err})
+		return
+	}
+	if err := ss.auditFindings("command", findings, recorder.Position{}); err != nil {
 		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed",
 			msg: "audit store unavailable; session refused", cause: err})
 		return
@@ -223,7 +242,7 @@ func (ss *session) openUpstream(ctx context.Context) (ssh.Channel, <-chan *ssh.R
 func (ss *session) openRecording() error {
 	h := recorder.Header{
 		Timestamp: ss.s.now(),
-		Command:   ss.cmd,
+		Command:   ss.shownCmd,
 		Session: recorder.Meta{
 			SessionID: ss.id,
 			Identity:  ss.route.identity,
@@ -261,20 +280,30 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		// The client went away mid-write: nothing left to deliver to.
 		ss.up.Close()
 	}
-	outRec := ss.rec
-	if ss.kind == recorder.KindSFTP {
-		outRec = nil // binary protocol: file operations are recorded instead
+	newPipe := func(stream string, dst io.Writer) *outputPipe {
+		if ss.kind == recorder.KindSFTP {
+			// Binary protocol: file operations are recorded instead.
+			return &outputPipe{dst: dst}
+		}
+		return &outputPipe{
+			rec: ss.rec, dst: dst,
+			mask: ss.masker.NewStream(), idle: ss.masker.IdleFlush(),
+			onFindings: func(f []masking.Finding, pos recorder.Position) error {
+				return ss.auditFindings(stream, f, pos)
+			},
+			onIdleError: fail,
+		}
 	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := copyOutput(&outputPipe{rec: outRec, dst: ss.ch}, ss.up); err != nil {
+		if err := copyOutput(newPipe("stdout", ss.ch), ss.up); err != nil {
 			fail(err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		if err := copyOutput(&outputPipe{rec: outRec, dst: ss.ch.Stderr()}, ss.up.Stderr()); err != nil {
+		if err := copyOutput(newPipe("stderr", ss.ch.Stderr()), ss.up.Stderr()); err != nil {
 			fail(err)
 		}
 	}()
@@ -433,6 +462,11 @@ func (ss *session) finish() {
 		detail["exit_signal"] = end.ExitSignal
 	}
 	detail["recording_bytes"] = end.RecordingSize
+	ss.mu.Lock()
+	if len(ss.masked) > 0 {
+		detail["masked"] = ss.masked
+	}
+	ss.mu.Unlock()
 	ev.Detail = detail
 	_ = ss.s.audit(ctx, ev)
 }
@@ -453,7 +487,7 @@ func (ss *session) newline() string {
 func (ss *session) row() store.Session {
 	return store.Session{
 		ID: ss.id, ConnID: ss.cs.id, Identity: ss.route.identity, SourceAddr: ss.cs.source,
-		Target: ss.route.target.Name, Login: ss.route.login, Kind: string(ss.kind), Command: ss.cmd,
+		Target: ss.route.target.Name, Login: ss.route.login, Kind: string(ss.kind), Command: ss.shownCmd,
 		StartedAt: ss.s.now(), Recording: ss.recPath,
 	}
 }
@@ -463,7 +497,7 @@ func (ss *session) event(typ, outcome, reason string) store.Event {
 		Type: typ, Outcome: outcome, Reason: reason,
 		SessionID: ss.id, ConnID: ss.cs.id, SourceAddr: ss.cs.source,
 		Identity: ss.route.identity, Target: ss.route.target.Name, Login: ss.route.login,
-		Detail: map[string]any{"kind": string(ss.kind), "command": ss.cmd},
+		Detail: map[string]any{"kind": string(ss.kind), "command": ss.shownCmd},
 	}
 }
 
@@ -471,4 +505,31 @@ func reply(req *ssh.Request, ok bool) {
 	if req.WantReply {
 		_ = req.Reply(ok, nil)
 	}
+}
+
+// auditFindings writes one masking audit record for the values masked in a
+// chunk of output (or in the command line): recognizer, position and keyed
+// fingerprint of each, never the value.
+func (ss *session) auditFindings(stream string, findings []masking.Finding, pos recorder.Position) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	list := make([]map[string]any, len(findings))
+	ss.mu.Lock()
+	if ss.masked == nil {
+		ss.masked = map[string]int{}
+	}
+	for i, f := range findings {
+		ss.masked[f.Recognizer]++
+		list[i] = map[string]any{"recognizer": f.Recognizer, "offset": f.Offset, "length": f.Length, "fingerprint": f.Fingerprint}
+	}
+	ss.mu.Unlock()
+	ev := ss.event("masking.applied", store.OutcomeInfo, fmt.Sprintf("%d values masked in %s", len(findings), stream))
+	ev.Detail["stream"] = stream
+	ev.Detail["findings"] = list
+	if stream != "command" {
+		recEvent, recTime := pos.Event, pos.Elapsed.Seconds()
+		ev.RecEvent, ev.RecTime = &recEvent, &recTime
+	}
+	return ss.s.audit(context.Background(), ev)
 }

@@ -195,6 +195,9 @@ func (r *sftpReader) str() string {
 // before the packet that carries it is forwarded.
 func (ss *session) auditSFTP(ops []sftpOp) error {
 	for _, op := range ops {
+		// File names can carry identifiers too; mask them like output.
+		op.Path, _ = ss.masker.MaskString(op.Path)
+		op.Path2, _ = ss.masker.MaskString(op.Path2)
 		ev := ss.event("sftp."+op.Op, store.OutcomeAllowed, "")
 		ev.Detail["path"] = op.Path
 		if op.Path2 != "" {

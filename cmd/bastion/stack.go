@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +97,7 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 		Store:            st,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:       sessionLog,
+		FingerprintKey:   fingerprintKey(signing),
 		Logger:           log,
 		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
 		IdleTimeout:      cfg.Limits.IdleTimeout,
@@ -153,4 +157,13 @@ func (s *stack) run(ctx context.Context) error {
 		return err
 	})
 	return g.Wait()
+}
+
+// fingerprintKey derives the masking fingerprint key from the signing key,
+// so fingerprints stay comparable across restarts with no extra secret to
+// manage, and reveal nothing about the signing key (HMAC-SHA256 as a KDF).
+func fingerprintKey(signing ed25519.PrivateKey) []byte {
+	mac := hmac.New(sha256.New, signing.Seed())
+	mac.Write([]byte("bastion masking fingerprint key v1"))
+	return mac.Sum(nil)
 }
