@@ -93,10 +93,12 @@ func isDelim(c byte) bool   { return kinds[c]&kDelim != 0 }
 func isWordish(c byte) bool { return isAlnum(c) || c == '_' }
 
 // isGlue reports whether c joins two digit groups into one longer number
-// ("1123-45-67890", "12:30", "1,000", "1.2.3").
+// ("1123-45-67890", "12:30", "1.2.3"). A comma does not: it is the field
+// separator of CSV output ("Roe,123-45-6789,4539 1488 0343 6467"), where
+// missing a value matters far more than masking a "1,000".
 func isGlue(c byte) bool {
 	switch c {
-	case '-', '.', '/', ':', ',', ' ':
+	case '-', '.', '/', ':', ' ':
 		return true
 	}
 	return false
