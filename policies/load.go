@@ -77,7 +77,7 @@ func (p *Policy) validate() error {
 	// Compile the masking rules once with a throwaway key: a bad pattern is
 	// a policy error now, not a failed session later.
 	if _, err := masking.New(p.Masking, make([]byte, 32)); err != nil {
-		return fmt.Errorf("%w: masking: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return nil
 }
