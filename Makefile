@@ -6,7 +6,7 @@ BIN       := bin/bastion
 APT_PKGS  := openssh-server openssh-client asciinema
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-unit test-e2e deps vet fmt bench bench-go clean
+.PHONY: all build demo test test-unit test-e2e deps vet fmt bench bench-smoke bench-go clean
 
 all: build
 
@@ -36,6 +36,14 @@ vet:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+# bench measures bastion against direct OpenSSH on this machine (needs root);
+# bench-smoke is its quick mode. Results: bench-results/latest.json.
+bench: deps
+	$(GO) run ./scripts/bench
+
+bench-smoke: deps
+	BENCH_QUICK=1 $(GO) run ./scripts/bench
 
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

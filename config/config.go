@@ -52,6 +52,12 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Targets are the hosts the bastion may reach. At least one.
 	Targets []Target `yaml:"targets"`
+	// HTTP serves the certificate API that `bastion login` uses. Optional:
+	// without it no certificates are issued from OIDC logins.
+	HTTP HTTP `yaml:"http"`
+	// Issuers are the OIDC identity providers whose tokens buy user
+	// certificates through the HTTP API. Required when http.listen is set.
+	Issuers []Issuer `yaml:"issuers"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -178,6 +184,8 @@ func (c *Config) resolve(base string) {
 	for i := range c.TrustedUserCAs {
 		abs(&c.TrustedUserCAs[i])
 	}
+	abs(&c.HTTP.TLSCert)
+	abs(&c.HTTP.TLSKey)
 	for i := range c.Targets {
 		abs(&c.Targets[i].KnownHosts)
 		abs(&c.Targets[i].Credential.KeyFile)
@@ -205,6 +213,9 @@ func (c *Config) validate() error {
 	}
 	if len(c.Targets) == 0 {
 		return invalid("targets", "at least one target is required")
+	}
+	if err := c.validateLogin(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i := range c.Targets {

@@ -9,7 +9,7 @@ import (
 
 // terminalOutput generates about n bytes of realistic terminal output: ls -l
 // with colours, ps, a psql table, application logs and grep --color output,
-// with a PHI value in a few percent of the lines.
+// with a PHI value in about one line in fifty.
 func terminalOutput(n int) []byte {
 	rng := rand.New(rand.NewPCG(7, 11))
 	var b strings.Builder
@@ -26,14 +26,14 @@ func terminalOutput(n int) []byte {
 				rng.IntN(9999999), rng.IntN(999999), rng.IntN(24), rng.IntN(60), rng.IntN(60), words[rng.IntN(len(words))], users[rng.IntN(5)])
 		case 2: // psql
 			ssn := fmt.Sprintf("%03d-%02d-%04d", 100+rng.IntN(500), 1+rng.IntN(98), 1+rng.IntN(9998))
-			if rng.IntN(4) > 0 {
+			if rng.IntN(20) > 0 {
 				ssn = "           "
 			}
 			fmt.Fprintf(&b, " %6d | %-12s | %s | %s | %4d-%02d-%02d | %8.2f\r\n",
 				rng.IntN(999999), users[rng.IntN(5)], ssn, "pending ", 1950+rng.IntN(60), 1+rng.IntN(12), 1+rng.IntN(28), rng.Float64()*1000)
 		case 3: // logs
 			phi := ""
-			if rng.IntN(20) == 0 {
+			if rng.IntN(50) == 0 {
 				phi = fmt.Sprintf(" email=jane.doe%d@example.org phone=(555) %03d-%04d", rng.IntN(100), 200+rng.IntN(700), rng.IntN(10000))
 			}
 			fmt.Fprintf(&b, "2024-01-%02dT%02d:%02d:%02d.%03dZ INFO %s %s %s took=%dms req=%08x-%04x-%04x-%04x-%012x%s\n",
@@ -41,8 +41,11 @@ func terminalOutput(n int) []byte {
 				words[rng.IntN(len(words))], words[rng.IntN(len(words))], rng.IntN(5000),
 				rng.Uint32(), rng.IntN(65536), rng.IntN(65536), rng.IntN(65536), rng.Uint64()&0xffffffffffff, phi)
 		case 4: // grep --color
-			v := fmt.Sprintf("MRN: %08d", rng.IntN(99999999))
-			if rng.IntN(3) == 0 {
+			v := []string{"error", "timeout", "denied", "retry"}[rng.IntN(4)]
+			switch rng.IntN(20) {
+			case 0:
+				v = fmt.Sprintf("MRN: %08d", rng.IntN(99999999))
+			case 1:
 				v = "DOB: 0" + fmt.Sprint(1+rng.IntN(9)) + "/1" + fmt.Sprint(rng.IntN(9)) + "/19" + fmt.Sprint(50+rng.IntN(49))
 			}
 			fmt.Fprintf(&b, "\x1b[35m\x1b[Knotes/%d.txt\x1b[m\x1b[K\x1b[36m\x1b[K:\x1b[m\x1b[K%d\x1b[36m\x1b[K:\x1b[m\x1b[Kpatient \x1b[01;31m\x1b[K%s\x1b[m\x1b[K seen by dr. %s\r\n",

@@ -168,6 +168,9 @@ type recognizer struct {
 	norm    normKind
 	re      *regexp.Regexp // mrn and custom patterns
 	first   [256]bool      // bytes that can start a match of re
+	minLen  int            // no match of re is shorter
+	need    [256]bool      // every match of re holds one of these bytes
+	needs   bool           // need is known
 }
 
 // compile validates cfg and fills the recognizers and settings of m.
@@ -308,7 +311,8 @@ func (r *recognizer) compilePattern(field, p string) error {
 	if !starts {
 		return cfgErr(field, "%q can only start with a delimiter (white space or |,;\"'<>()[]{}`), so it never matches within a token", p)
 	}
-	r.re, r.first = re, first
+	r.re, r.first, r.minLen = re, first, minLen(tree)
+	r.need, r.needs = neededSet(tree)
 	return nil
 }
 

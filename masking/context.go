@@ -29,31 +29,45 @@ const (
 	ctxUnknown
 )
 
-// scanContext records the context words that end in the text received.
-func (s *Stream) scanContext(final bool) {
-	m := s.m
-	b := s.proj
-	i := int(s.ctxPos - s.projBase)
-	if !m.anyCtx {
-		s.ctxPos = s.projEnd()
+// contextAt records the context words that start at the word start b[i]
+// and reports whether it recorded one. A word whose end has not been
+// received yet is looked at again with the next input.
+func (s *Stream) contextAt(b []byte, i int, final bool) bool {
+	c := lower(b[i])
+	if i+1 < len(b) {
+		if d := lower(b[i+1]); s.m.ctxSecond[c][d>>6]&(1<<(d&63)) == 0 {
+			return false
+		}
+	}
+	found := false
+	for _, w := range s.m.ctxWords[c] {
+		switch matchWord(b, i, w.word, final) {
+		case ctxUnknown:
+			if !s.ctxStall {
+				s.ctxStall, s.ctxPos = true, s.projBase+int64(i)
+			}
+		case ctxYes:
+			s.addCtx(w.rec, s.projBase+int64(i+len(w.word)))
+			found = true
+		}
+	}
+	return found
+}
+
+// recheckContext decides the context words left undecided at the end of
+// the previous input. Such a word ends after that input, so the window it
+// opens only covers new text.
+func (s *Stream) recheckContext(final bool) {
+	if !s.ctxStall {
 		return
 	}
-	for ; i < len(b); i++ {
-		c := b[i]
-		if !m.ctxFirst[c] || isAlnum(lb(b, i-1)) {
-			continue
-		}
-		for _, w := range m.ctxWords[lower(c)] {
-			switch matchWord(b, i, w.word, final) {
-			case ctxUnknown:
-				s.ctxPos = s.projBase + int64(i)
-				return
-			case ctxYes:
-				s.addCtx(w.rec, s.projBase+int64(i+len(w.word)))
-			}
+	s.ctxStall = false
+	b := s.proj
+	for i := int(s.ctxPos - s.projBase); i < int(s.scanPos-s.projBase); i++ {
+		if s.m.ctxFirst[b[i]] && !isAlnum(lb(b, i-1)) {
+			s.contextAt(b, i, final)
 		}
 	}
-	s.ctxPos = s.projEnd()
 }
 
 // matchWord reports whether w starts at b[i] and ends at a word boundary.

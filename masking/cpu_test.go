@@ -1,32 +1,25 @@
 package masking
 
 import (
-	"syscall"
 	"testing"
 	"time"
 )
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
+// TestCPUThroughput (temporary) reports the best of many runs.
 func TestCPUThroughput(t *testing.T) {
 	data := terminalOutput(1 << 20)
 	for _, cfg := range []Config{{}, {Style: StyleLabel}} {
 		m := newTestMasker(t, cfg)
-		c0, w0 := cpuTime(), time.Now()
-		const reps = 20
-		for r := 0; r < reps; r++ {
+		best := time.Hour
+		for r := 0; r < 40; r++ {
+			t0 := time.Now()
 			s := m.NewStream()
 			for i := 0; i < len(data); i += 4096 {
 				s.Write(data[i:min(i+4096, len(data))])
 			}
 			s.Flush()
+			best = min(best, time.Since(t0))
 		}
-		cpu, wall := cpuTime()-c0, time.Since(w0)
-		mb := float64(reps*len(data)) / 1e6
-		t.Logf("%q: %.1f MB/cpu-s  %.1f MB/wall-s", cfg.Style, mb/cpu.Seconds(), mb/wall.Seconds())
+		t.Logf("%q: best %.1f MB/s", cfg.Style, float64(len(data))/1e6/best.Seconds())
 	}
 }

@@ -1,6 +1,9 @@
 package masking
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // A match is a masked region of visible text.
 type match struct {
@@ -36,7 +39,11 @@ func (s *Stream) emit(hp int64) {
 	}
 	raw := s.raw[s.rawOff : s.rawOff+int(e-s.rawBase)]
 	if len(s.matches) > 0 && s.matches[0].start < hp {
-		s.walk(raw, hp)
+		if s.m.label {
+			s.walk(raw, hp)
+		} else {
+			s.maskInPlace(raw, hp)
+		}
 	} else {
 		s.out = append(s.out, raw...)
 		if hp > s.frontier {
@@ -149,5 +156,52 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 				})
 			}
 		}
+	}
+}
+
+// maskInPlace emits raw in same-length style: a copy in which the letters,
+// digits and non-ASCII bytes of the visible text covered by matches become
+// '*'. Output offsets equal raw offsets.
+func (s *Stream) maskInPlace(raw []byte, hp int64) {
+	o := len(s.out)
+	s.out = append(s.out, raw...)
+	out := s.out[o:]
+	base := s.rawBase
+	var done []int
+	for i := range s.matches {
+		m := &s.matches[i]
+		if m.start >= hp {
+			break
+		}
+		a, z := max(m.start, s.frontier), min(m.end, hp)
+		for k := s.seg(a); k < len(s.segs) && s.segs[k].p < z; k++ {
+			g := &s.segs[k]
+			if g.brk {
+				continue
+			}
+			ra, rz := g.r+max(a, g.p)-g.p, g.r+min(z, g.p+g.n)-g.p
+			for r := ra; r < rz; r++ {
+				if c := out[r-base]; isAlnum(c) || c >= 0x80 {
+					out[r-base] = '*'
+				}
+			}
+		}
+		if !m.opened {
+			m.opened, m.outStart = true, s.rawAt(m.start)
+		}
+		if m.end <= hp {
+			done = append(done, i)
+		}
+	}
+	// Report in the order the values end, as walk does.
+	slices.SortStableFunc(done, func(x, y int) int { return int(s.matches[x].end - s.matches[y].end) })
+	for _, i := range done {
+		m := &s.matches[i]
+		s.findings = append(s.findings, Finding{
+			Recognizer:  s.m.recs[m.rec].name,
+			Offset:      m.outStart,
+			Length:      int(s.rawAt(m.end-1) + 1 - m.outStart),
+			Fingerprint: m.fp,
+		})
 	}
 }

@@ -18,12 +18,15 @@ type Masker struct {
 	idle    time.Duration
 	key     []byte
 
-	cls      [256]uint8     // trigger classes
-	clsCtx   [256]uint8     // cls plus triggers that count only after context words
-	winRecs  []int          // recognizers with such triggers
-	anyCtx   bool           // some recognizer needs context words
-	ctxFirst [256]bool      // first bytes of context words, both cases
-	ctxWords [256][]ctxWord // context words by lower-case first byte
+	cls         [256]uint8      // trigger classes
+	clsCtx      [256]uint8      // cls plus triggers that count only after context words
+	winRecs     []int           // recognizers with such triggers
+	numTab      [20][256]uint16 // shapeKinds by run length and next byte
+	plainDigits [2]bool         // in cls, clsCtx: digits trigger only numeric recognizers
+	anyCtx      bool            // some recognizer needs context words
+	ctxFirst    [256]bool       // first bytes of context words, both cases
+	ctxWords    [256][]ctxWord  // context words by lower-case first byte
+	ctxSecond   [256][4]uint64  // by lower-case first byte: lower-case second bytes
 }
 
 // New validates cfg and returns a Masker. fingerprintKey keys the HMAC of
@@ -125,9 +128,28 @@ func (m *Masker) buildTables() {
 			m.ctxFirst[c] = true
 			m.ctxFirst[c-'a'+'A'] = true
 			m.ctxWords[c] = append(m.ctxWords[c], ctxWord{word: w, rec: i})
+			if len(w) > 1 {
+				m.ctxSecond[c][w[1]>>6] |= 1 << (w[1] & 63)
+			}
+			if len(w) == 1 {
+				m.ctxSecond[c] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+			}
 		}
 	}
 	for c := range m.cls {
+		if m.ctxFirst[c] {
+			m.cls[c] |= cCtx
+		}
 		m.clsCtx[c] |= m.cls[c]
+	}
+	for n := 1; n < len(m.numTab); n++ {
+		for c := range 256 {
+			m.numTab[n][c] = shapeKinds(&m.on, n, byte(c))
+		}
+	}
+	m.plainDigits = [2]bool{true, true}
+	for c := '0'; c <= '9'; c++ {
+		m.plainDigits[0] = m.plainDigits[0] && m.cls[c] == cDigit
+		m.plainDigits[1] = m.plainDigits[1] && m.clsCtx[c] == cDigit
 	}
 }

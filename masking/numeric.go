@@ -5,60 +5,121 @@ package masking
 // match; a space before it only rules out forms that use spaces themselves
 // ("7 123 45 6789" is not an SSN, "page 7 123-45-6789" holds one).
 
-// evalNumeric runs the numeric recognizers at the digit b[i]. The length of
-// the run of digits and the byte after it select the recognizers that can
-// apply, which keeps ordinary numbers cheap.
-func (s *Stream) evalNumeric(t *text, i int) {
-	on := &s.m.on
-	c1 := t.at(i - 1)
-	if isWordish(c1) {
-		return
+// numericKinds returns the numeric recognizers that can match a run of n
+// digits starting with d0, preceded by c1 and followed by next: the run
+// length and the byte after it rule out most recognizers for most numbers.
+func (s *Stream) numericKinds(c1 byte, n int, d0, next byte, pos int64) uint16 {
+	if n > 19 {
+		return 0
 	}
-	var glue byte
-	if isGlue(c1) && isDigit(t.at(i-2)) {
-		if c1 != ' ' {
-			return
+	k := s.m.numTab[n][next]
+	if k == 0 {
+		return 0
+	}
+	if k&(1<<recPhone) != 0 && (c1 == '+' || c1 == '(' || n == 1 && d0 != '1') {
+		k &^= 1 << recPhone
+	}
+	if k&(1<<recIPv4) != 0 && c1 == ':' {
+		k &^= 1 << recIPv4
+	}
+	if k&(1<<recIPv6) != 0 && !ipv6Left(c1) {
+		k &^= 1 << recIPv6
+	}
+	if k&(1<<recDOB) != 0 && !s.hasCtx(recDOB, pos) {
+		k &^= 1 << recDOB
+	}
+	return k
+}
+
+// shapeKinds is numericKinds for the length of the run and the byte after
+// it alone, assuming the rest allows everything; it fills Masker.numTab.
+func shapeKinds(on *[numBuiltin]bool, n int, next byte) uint16 {
+	sep := next == '-' || next == ' '
+	var k uint16
+	if n == 3 && sep && (on[recSSN] || on[recITIN]) {
+		k |= 1 << recSSN
+	}
+	if on[recCard] && (n >= 13 || n >= 3 && n <= 6 && sep) {
+		k |= 1 << recCard
+	}
+	if on[recNPI] && n == 10 {
+		k |= 1 << recNPI
+	}
+	if on[recPhone] && (n == 3 && phoneSep(next) || n == 1 && (phoneSep(next) || next == '(')) {
+		k |= 1 << recPhone
+	}
+	if on[recMBI] && n == 1 && mbiLetter(next) {
+		k |= 1 << recMBI
+	}
+	if on[recIPv4] && n <= 3 && next == '.' {
+		k |= 1 << recIPv4
+	}
+	if on[recIPv6] && n <= 4 && (next == ':' || kinds[next]&kHex != 0) {
+		k |= 1 << recIPv6
+	}
+	if on[recDOB] && (n <= 2 || n == 4) && (next == '/' || next == '-' || next == '.' || n <= 2 && (next == ' ' || isAlpha(next))) {
+		k |= 1 << recDOB
+	}
+	return k
+}
+
+// numericMay reports whether a numeric candidate at the digit b[i] can
+// match, judging from the bytes already received. It may read past the
+// MaxHold limit of the candidate: it only rules matches out, and a match it
+// rules out would not be found with the limit either.
+func (s *Stream) numericMay(b []byte, i int) bool {
+	n := 0
+	for i+n < len(b) && isDigit(b[i+n]) {
+		if n++; n > 19 {
+			return false
 		}
+	}
+	if i+n == len(b) {
+		return true // not known yet
+	}
+	return s.numericKinds(lb(b, i-1), n, b[i], b[i+n], s.projBase+int64(i)) != 0
+}
+
+// evalNumeric runs the numeric recognizers at the digit b[i] (which
+// numericStart accepted).
+func (s *Stream) evalNumeric(t *text, i int) {
+	c1 := t.at(i - 1)
+	var glue byte
+	if c1 == ' ' && isDigit(t.at(i-2)) {
 		glue = ' '
 	}
 	n := 0
 	for isDigit(t.at(i + n)) {
 		if n++; n > 19 {
-			return // no recognizer takes a run of 20 digits
+			return
 		}
 	}
-	next := t.at(i + n)
-	sep := next == '-' || next == ' '
 	pos := s.projBase + int64(i)
-	if n == 3 && sep && (on[recSSN] || on[recITIN]) {
+	k := s.numericKinds(c1, n, t.b[i], t.at(i+n), pos)
+	if k&(1<<recSSN) != 0 {
 		s.evalSSN(t, i, glue)
 	}
-	if on[recCard] && (n >= 13 || n >= 3 && n <= 6 && sep) {
+	if k&(1<<recCard) != 0 {
 		s.evalCard(t, i)
 	}
-	if on[recNPI] && n == 10 {
+	if k&(1<<recNPI) != 0 {
 		s.evalNPI(t, i, pos)
 	}
-	if on[recPhone] && c1 != '+' && c1 != '(' &&
-		(n == 3 && phoneSep(next) || n == 1 && t.b[i] == '1' && (phoneSep(next) || next == '(')) {
+	if k&(1<<recPhone) != 0 {
 		s.evalPhone(t, i, glue)
 	}
-	if on[recMBI] && n == 1 && mbiLetter(next) {
+	if k&(1<<recMBI) != 0 {
 		s.evalMBI(t, i)
 	}
-	if on[recIPv4] && c1 != ':' && n <= 3 && next == '.' {
+	if k&(1<<recIPv4) != 0 {
 		s.evalIPv4(t, i)
 	}
-	if on[recIPv6] && ipv6Left(c1) && n <= 4 && (next == ':' || kinds[next]&kHex != 0) {
+	if k&(1<<recIPv6) != 0 {
 		s.evalIPv6(t, i)
 	}
-	if on[recDOB] && (n <= 2 || n == 4) && s.hasCtx(recDOB, pos) {
-		if next == '/' || next == '-' || next == '.' {
-			s.evalDateNumeric(t, i)
-		}
-		if n <= 2 && (next == ' ' || next == '-' || isAlpha(next)) {
-			s.evalDayFirst(t, i)
-		}
+	if k&(1<<recDOB) != 0 {
+		s.evalDateNumeric(t, i)
+		s.evalDayFirst(t, i)
 	}
 }
 

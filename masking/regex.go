@@ -71,6 +71,9 @@ func (s *Stream) evalRegex(t *text, c *candidate, i int) {
 			return
 		}
 	}
+	if te-i < r.minLen || !r.hasNeeded(t.b[i:te]) {
+		return // no match can start at i or later
+	}
 	for _, m := range r.re.FindAllIndex(t.b[ts:te], -1) {
 		a, z := ts+m[0], ts+m[1]
 		if a < i || a == z {
@@ -155,4 +158,106 @@ func union(dst, src *[256]bool) {
 	for i, v := range src {
 		dst[i] = dst[i] || v
 	}
+}
+
+// minLen returns the length in bytes of the shortest string re matches
+// (counting a non-ASCII rune as one byte, a lower bound).
+func minLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minLen(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min * minLen(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range re.Sub {
+			n += minLen(sub)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, sub := range re.Sub {
+			if m := minLen(sub); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0 // star, quest, empty-width assertions, no match
+}
+
+// neededSet returns a set of bytes of which every match of re contains at
+// least one, or ok false if there is no such set (only ASCII is tracked).
+func neededSet(re *syntax.Regexp) (set [256]bool, ok bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 || re.Rune[0] >= 0x80 {
+			return set, false
+		}
+		set, _ = firstSet(re)
+		return set, true
+	case syntax.OpCharClass:
+		for k := 0; k+1 < len(re.Rune); k += 2 {
+			if re.Rune[k+1] >= 0x80 {
+				return set, false
+			}
+		}
+		set, _ = firstSet(re)
+		return set, true
+	case syntax.OpCapture, syntax.OpPlus:
+		return neededSet(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min == 0 {
+			return set, false
+		}
+		return neededSet(re.Sub[0])
+	case syntax.OpConcat:
+		// Any required part will do; prefer the smallest set.
+		best := 257
+		for _, sub := range re.Sub {
+			if s, ok := neededSet(sub); ok {
+				if n := count(&s); n < best {
+					set, best = s, n
+				}
+			}
+		}
+		return set, best <= 256
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			s, ok := neededSet(sub)
+			if !ok {
+				return set, false
+			}
+			union(&set, &s)
+		}
+		return set, true
+	}
+	return set, false
+}
+
+func count(set *[256]bool) int {
+	n := 0
+	for _, v := range set {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// hasNeeded reports whether b holds a byte every match needs.
+func (r *recognizer) hasNeeded(b []byte) bool {
+	if !r.needs {
+		return true
+	}
+	for _, c := range b {
+		if r.need[c] {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ const (
 	cMonth                   // a month name after a date-of-birth context word
 	cRegex                   // first bytes of pattern recognizers
 	cHex                     // IPv6 addresses
+	cCtx                     // first letters of context words
 )
 
 // Candidate families.
@@ -47,26 +48,117 @@ type found struct {
 func (s *Stream) scan(final bool) {
 	b := s.proj
 	i := int(s.scanPos - s.projBase)
+	n := int64(len(b))
 	for i < len(b) {
-		ws, we := s.window(s.projBase + int64(i))
-		stop := int(min(ws-s.projBase, int64(len(b))))
-		i = s.scanRange(b, i, max(stop, i), &s.m.cls, final)
-		if i < len(b) {
-			i = s.scanRange(b, i, int(min(we+1-s.projBase, int64(len(b)))), &s.m.clsCtx, final)
+		pos := s.projBase + int64(i)
+		ws, we := s.window(pos)
+		if ws > pos {
+			i = s.scanRange(b, i, int(min(ws-s.projBase, n)), &s.m.cls, final)
+		} else {
+			i = s.scanRange(b, i, int(min(we+1-s.projBase, n)), &s.m.clsCtx, final)
 		}
 	}
 	s.scanPos = s.projEnd()
 }
 
+// scanRange looks at b[i:end] with the trigger classes cls and returns end.
+// It returns early, after the byte, when it records a context word, so that
+// scan can open the window that follows the word.
 func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) int {
-	for ; i < end; i++ {
-		k := cls[b[i]]
-		if k == 0 || k == cDigit && i > 0 && isDigit(b[i-1]) {
+	plain := s.m.plainDigits[0]
+	if cls == &s.m.clsCtx {
+		plain = s.m.plainDigits[1]
+	}
+	bb := b[:end]
+	prev := lb(b, i-1)
+	for ; i < len(bb); i++ {
+		c := bb[i]
+		k := cls[c] & afterMask[prev]
+		prev = c
+		if k == 0 {
 			continue
 		}
-		s.trigger(b, i, k, final)
+		if k == cDigit && plain {
+			n := s.digits(b, i, final)
+			i += n - 1
+			prev = b[i]
+			continue
+		}
+		recorded := false
+		if k&cCtx != 0 {
+			recorded = s.contextAt(b, i, final)
+		}
+		if k &^= cCtx; k != 0 {
+			s.trigger(b, i, k, final)
+		}
+		if recorded {
+			return i + 1
+		}
 	}
 	return end
+}
+
+// afterMask, indexed by the previous byte, drops the trigger classes that
+// need a word start: after a letter or digit, a digit does not start a
+// number, nor a letter a context word, a month name or an IPv6 address, nor
+// '(' or '+' a phone number.
+var afterMask = func() (m [256]uint8) {
+	for c := range m {
+		m[c] = 0xff
+		if isAlnum(byte(c)) {
+			m[c] = cAt | cRegex
+		}
+	}
+	return m
+}()
+
+// digits handles the run of digits starting at b[i] and returns its length.
+func (s *Stream) digits(b []byte, i int, final bool) int {
+	n := 1
+	for i+n < len(b) && isDigit(b[i+n]) {
+		n++
+	}
+	if !numericStart(b, i) {
+		return n
+	}
+	pos := s.projBase + int64(i)
+	if i+n == len(b) {
+		s.consider(candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}, final)
+		return n
+	}
+	if n > 19 {
+		return n
+	}
+	k := s.numericKinds(lb(b, i-1), n, b[i], b[i+n], pos)
+	if k != 0 && i+n+8 <= len(b) {
+		k &= refineKinds(b, i, n)
+	}
+	if k != 0 {
+		s.consider(candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}, final)
+	}
+	return n
+}
+
+// refineKinds rules out more numeric recognizers for the run of n digits at
+// b[i] by looking at the next group, which the caller made sure is present.
+func refineKinds(b []byte, i, n int) uint16 {
+	k := ^uint16(0)
+	j := i + n // the separator
+	sep := b[j]
+	g := 0 // digits in the next group, up to 7
+	for g < 7 && isDigit(b[j+1+g]) {
+		g++
+	}
+	if g != 2 || b[j+3] != sep {
+		k &^= 1 << recSSN
+	}
+	if n < 13 && (g < 3 || g > 6) {
+		k &^= 1 << recCard
+	}
+	if n == 3 && (g != 3 || b[j+4] != sep) || n == 1 && g == 0 && sep != '(' && b[j+1] != '(' {
+		k &^= 1 << recPhone
+	}
+	return k
 }
 
 // window returns the first window [start, end] ending at or after pos in
@@ -92,7 +184,7 @@ func (s *Stream) window(pos int64) (start, end int64) {
 
 func (s *Stream) trigger(b []byte, i int, k uint8, final bool) {
 	pos := s.projBase + int64(i)
-	if k&cDigit != 0 && !isDigit(lb(b, i-1)) {
+	if k&cDigit != 0 && numericStart(b, i) && s.numericMay(b, i) {
 		s.consider(candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}, final)
 	}
 	if k&cAt != 0 {
@@ -115,8 +207,53 @@ func (s *Stream) trigger(b []byte, i int, k uint8, final bool) {
 	}
 }
 
+// numericStart reports whether the digit b[i] can start a numeric match:
+// it starts a run of digits that is not glued to a word or to a preceding
+// number by anything but a space (see evalNumeric). It reads only look-back.
+func numericStart(b []byte, i int) bool {
+	if i == 0 {
+		return true
+	}
+	switch startTab[b[i-1]] {
+	case startOK:
+		return true
+	case startNo:
+		return false
+	}
+	return i < 2 || !isDigit(b[i-2])
+}
+
+const (
+	startOK   = iota // a number may start after this byte
+	startNo          // a digit, letter or '_': never
+	startGlue        // a separator that glues to a digit before it
+)
+
+var startTab = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case isDigit(byte(c)) || isWordish(byte(c)):
+			t[c] = startNo
+		case isGlue(byte(c)) && c != ' ':
+			t[c] = startGlue
+		}
+	}
+	return t
+}()
+
 // consider evaluates a new candidate and keeps it if it needs more text.
+// It first probes all the text received, without the MaxHold limit (which
+// costs a segment lookup): a probe that finds nothing proves the limited
+// evaluation would find nothing either, as it reads a prefix of the same
+// text, and most candidates end there.
 func (s *Stream) consider(c candidate, final bool) {
+	t := text{b: s.proj, eof: final}
+	if len(s.found) > 0 {
+		s.found = s.found[:0]
+	}
+	if s.run(&c, &t) && len(s.found) == 0 {
+		return
+	}
 	if !s.evaluate(&c, final) {
 		s.pending = append(s.pending, c)
 	}
@@ -136,7 +273,9 @@ func (s *Stream) retry(final bool) {
 // evaluate runs the recognizers of c and reports whether c is decided.
 func (s *Stream) evaluate(c *candidate, final bool) bool {
 	t, drop := s.view(c.base, final)
-	s.found = s.found[:0]
+	if len(s.found) > 0 {
+		s.found = s.found[:0]
+	}
 	if !s.run(c, &t) {
 		return drop
 	}

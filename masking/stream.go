@@ -23,20 +23,25 @@ type Stream struct {
 
 	// Raw bytes. raw[rawOff:] holds the bytes from stream offset rawBase on,
 	// which have not been emitted; bytes before rawTok have been tokenized.
-	raw     []byte
-	rawOff  int
-	rawBase int64
-	rawTok  int64
-	esc     escState
-	scratch []byte
+	raw      []byte
+	borrowed bool   // raw is the caller's buffer (read only)
+	own      []byte // the buffer raw uses when not borrowed
+	rawOff   int
+	rawBase  int64
+	rawTok   int64
+	esc      escState
+	memo     csiMemo
+	scratch  []byte
 
 	// Visible text ("projection"): proj[0] is at position projBase. segs maps
 	// it back to raw offsets, in order.
 	proj     []byte
 	projBase int64
 	segs     []segment
+	segHint  int // index of the segment found by the last seg lookup
 
-	ctxPos   int64     // the context scan has decided every word before this
+	ctxStall bool // a context word at ctxPos awaits more input
+	ctxPos   int64
 	ctx      [][]int64 // per recognizer: ends of context words, ascending
 	scanPos  int64     // triggers before this have been considered
 	rx       []rxState // per pattern recognizer
@@ -45,7 +50,8 @@ type Stream struct {
 	matches  []match // sorted by start; each ends after frontier
 	frontier int64   // visible text before this has been emitted
 
-	out      []byte
+	out      []byte // output being built, in the free part of arena
+	arena    []byte
 	outOff   int64 // output bytes returned before out
 	prevCov  bool  // the last emitted visible byte was masked
 	mi       int   // emit: next match to activate
@@ -62,7 +68,7 @@ type segment struct {
 	p   int64
 	r   int64
 	n   int64
-	rn  int64
+	rn  int64 // raw length of a break; 0 for text
 	brk bool
 }
 
@@ -88,8 +94,17 @@ func (m *Masker) NewStream() *Stream {
 // match, at most MaxHold bytes (plus an incomplete UTF-8 character). The
 // result is nil when nothing can be emitted yet.
 func (s *Stream) Write(p []byte) []byte {
-	s.raw = append(s.raw, p...)
-	return s.process(false)
+	if s.rawOff < len(s.raw) {
+		s.raw = append(s.raw, p...)
+		return s.process(false)
+	}
+	// Nothing held: read p in place (it is never written) and keep a copy
+	// of what stays held.
+	s.raw, s.rawOff, s.borrowed = p, 0, true
+	out := s.process(false)
+	s.own = append(s.own[:0], s.raw[s.rawOff:]...)
+	s.raw, s.rawOff, s.borrowed = s.own, 0, false
+	return out
 }
 
 // Flush emits everything held back, masked as if the stream ended here. Call
@@ -114,9 +129,18 @@ func (s *Stream) Findings() []Finding {
 }
 
 func (s *Stream) process(final bool) []byte {
-	s.out = s.out[:0]
+	// The output is built in the free part of the arena. Callers hand it to
+	// the recorder and the client and must not see it change under a later
+	// call: arena bytes are never written twice, and a new arena is
+	// allocated when this one runs low, one allocation per arenaSize bytes
+	// instead of one per call.
+	if free := cap(s.arena) - len(s.arena); free < 2*(len(s.raw)-s.rawOff)+256 {
+		s.arena = make([]byte, 0, max(arenaSize, 2*(len(s.raw)-s.rawOff)+256))
+	}
+	free := cap(s.arena) - len(s.arena)
+	s.out = s.arena[len(s.arena):len(s.arena)]
 	s.tokenize(final)
-	s.scanContext(final)
+	s.recheckContext(final)
 	s.retry(final)
 	s.scan(final)
 	hp := s.projEnd()
@@ -126,13 +150,22 @@ func (s *Stream) process(final bool) []byte {
 	s.emit(hp)
 	s.trim(hp)
 	s.outOff += int64(len(s.out))
-	if len(s.out) == 0 {
+	inArena := cap(s.out) == free
+	out := s.out[:len(s.out):len(s.out)]
+	s.out = nil
+	if inArena {
+		// Still in the arena (or, by chance, a new array of the same size,
+		// in which case this only skips arena bytes).
+		s.arena = s.arena[:len(s.arena)+len(out)]
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	// A copy: callers hand the bytes to the recorder and the client, and
-	// must not see them change under a later call.
-	return append([]byte(nil), s.out...)
+	return out
 }
+
+// arenaSize is the size of the buffers Write results are carved from.
+const arenaSize = 64 << 10
 
 func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }
 
@@ -156,8 +189,21 @@ func (s *Stream) appendBreak(start, end int64) {
 }
 
 // seg returns the index of the segment holding visible position p.
+// Lookups mostly move forward through the text, so the previous answer is
+// tried first.
 func (s *Stream) seg(p int64) int {
-	return sort.Search(len(s.segs), func(k int) bool { return s.segs[k].p+s.segs[k].n > p })
+	segs := s.segs
+	if k := s.segHint; k < len(segs) && segs[k].p <= p {
+		for ; k < len(segs) && k < s.segHint+4; k++ {
+			if p < segs[k].p+segs[k].n {
+				s.segHint = k
+				return k
+			}
+		}
+	}
+	k := sort.Search(len(segs), func(k int) bool { return segs[k].p+segs[k].n > p })
+	s.segHint = k
+	return k
 }
 
 // rawAt returns the raw offset of visible position p.
@@ -174,12 +220,12 @@ func (s *Stream) rawAt(p int64) int64 {
 }
 
 // capIndex returns the index into proj up to which every visible byte ends
-// at or before raw offset limit, searching from visible position from.
-func (s *Stream) capIndex(from, limit int64) int {
-	for k := s.seg(from); k < len(s.segs); k++ {
+// at or before raw offset limit, searching from segment k.
+func (s *Stream) capIndex(k int, limit int64) int {
+	for ; k < len(s.segs); k++ {
 		g := &s.segs[k]
 		if g.brk {
-			if g.r+g.rn > limit {
+			if g.rawEnd() > limit {
 				return int(g.p - s.projBase)
 			}
 			continue
@@ -197,12 +243,20 @@ func (s *Stream) capIndex(from, limit int64) int {
 // rather than "wait for more". The limit is a property of the stream's
 // content, never of its chunking, so the output stays the same.
 func (s *Stream) view(base int64, final bool) (t text, drop bool) {
-	r := s.rawAt(base)
+	k := s.seg(base)
+	r := s.rawTok
+	if k < len(s.segs) {
+		g := &s.segs[k]
+		r = g.r
+		if !g.brk {
+			r += base - g.p
+		}
+	}
 	limit := r + int64(s.m.maxHold)
 	if s.rawTok <= limit {
 		return text{b: s.proj, eof: final}, s.rawTok == limit
 	}
-	return text{b: s.proj[:s.capIndex(base, limit)]}, true
+	return text{b: s.proj[:s.capIndex(k, limit)]}, true
 }
 
 // holdPoint returns the first visible position that must not be emitted
@@ -244,7 +298,9 @@ func (s *Stream) emailTail() int64 {
 
 // trim drops emitted raw bytes and visible text no longer needed as context.
 func (s *Stream) trim(hp int64) {
-	if s.rawOff == len(s.raw) {
+	if s.borrowed {
+		// Write copies what stays held.
+	} else if s.rawOff == len(s.raw) {
 		s.raw = s.raw[:0]
 		s.rawOff = 0
 	} else if s.rawOff >= compactMin && s.rawOff*2 >= len(s.raw) {
@@ -252,7 +308,11 @@ func (s *Stream) trim(hp int64) {
 		s.raw = s.raw[:n]
 		s.rawOff = 0
 	}
-	keep := min(hp, s.ctxPos) - lookback
+	keep := hp
+	if s.ctxStall {
+		keep = min(keep, s.ctxPos)
+	}
+	keep -= lookback
 	drop := keep - s.projBase
 	if drop < compactMin || drop*2 < int64(len(s.proj)) {
 		return
@@ -265,6 +325,7 @@ func (s *Stream) trim(hp int64) {
 		k++
 	}
 	s.segs = s.segs[:copy(s.segs, s.segs[k:])]
+	s.segHint = 0
 	for r, ends := range s.ctx {
 		k := 0
 		for k < len(ends) && ends[k] < keep {

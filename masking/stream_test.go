@@ -131,7 +131,7 @@ func TestChunkingInvariant(t *testing.T) {
 				}
 				for i := 1; i < len(in); i++ {
 					sameResult(t, fmt.Sprintf("%q split at %d", in, i), run(m, split(in, i), nil), want)
-					for j := i + 1; j < len(in) && len(in) < 80; j++ {
+					for j := i + 1; j < len(in) && len(in) <= 40 && tc.name == "default"; j++ {
 						sameResult(t, fmt.Sprintf("%q split at %d,%d", in, i, j), run(m, split(in, i, j), nil), want)
 					}
 				}
@@ -328,4 +328,29 @@ func randomChunks(rng *rand.Rand, in []byte) [][]byte {
 		in = in[n:]
 	}
 	return chunks
+}
+
+// TestResultsStable checks that a result is not changed by later calls.
+func TestResultsStable(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	s := m.NewStream()
+	var kept [][]byte
+	var want []string
+	for i := 0; i < 3000; i++ {
+		out := s.Write([]byte(fmt.Sprintf("line %d 123-45-6789 abc\n", i)))
+		kept = append(kept, out)
+		want = append(want, string(out))
+	}
+	for i := range kept {
+		if string(kept[i]) != want[i] {
+			t.Fatalf("result %d changed from %q to %q", i, want[i], kept[i])
+		}
+	}
+	// Results must not share spare capacity either.
+	a := s.Write([]byte("x "))
+	b := s.Write([]byte("y "))
+	_ = append(a, "zz"...)
+	if string(b) != "y " {
+		t.Fatalf("appending to a result changed the next one: %q", b)
+	}
 }

@@ -2,7 +2,6 @@ package masking
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -86,16 +85,24 @@ func seqFlags(b []byte) bool {
 	return false
 }
 
+var csiBreak, escBreak = func() (csi, esc [256]bool) {
+	for i := 0; i < len(csiBreaks); i++ {
+		csi[csiBreaks[i]] = true
+	}
+	for _, c := range "78DEMc" {
+		esc[c] = true
+	}
+	return csi, esc
+}()
+
 // isBreak reports whether a complete escape sequence of n bytes separates
-// the visible text around it.
-func isBreak(second byte, flags bool, last byte, n int64) bool {
-	if flags {
-		return false
-	}
+// the visible text around it. flags reports intermediate or private-marker
+// bytes (which no break has); it is called only when needed.
+func isBreak(second byte, last byte, n int64, flags func() bool) bool {
 	if second == '[' {
-		return n >= 3 && strings.IndexByte(csiBreaks, last) >= 0
+		return n >= 3 && csiBreak[last] && !flags()
 	}
-	return n == 2 && strings.IndexByte("78DEMc", second) >= 0
+	return n == 2 && escBreak[second]
 }
 
 // partialRune returns the length of an incomplete UTF-8 sequence at the end
@@ -170,13 +177,22 @@ func (s *Stream) tokenize(final bool) {
 // decodeEscape decodes the sequence starting at data[0] (an ESC) found at
 // stream offset off and returns the number of bytes consumed.
 func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
-	if !final {
-		data = holdTail(data, 1)
+	if n, brk, ok := s.memo.lookup(data); ok {
+		if brk {
+			s.appendBreak(off, off+int64(n))
+		}
+		return n
 	}
 	if len(data) > escPiece {
 		data = data[:escPiece]
 	}
 	seq, _, n, st := ansi.DecodeSequence(data, ansi.NormalState, nil)
+	if !final && (st != ansi.NormalState || n+4 > len(data)) {
+		// The end of the input may have decided the outcome: decode again
+		// without the tail that must wait for more.
+		data = holdTail(data, 1)
+		seq, _, n, st = ansi.DecodeSequence(data, ansi.NormalState, nil)
+	}
 	var second byte
 	if len(data) > 1 {
 		second = data[1]
@@ -190,8 +206,45 @@ func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
 	} else {
 		second = 0
 	}
-	s.endEscape(off, off+int64(n), second, seqFlags(seq[1:]), seq[n-1])
+	brk := isBreak(second, seq[n-1], int64(n), func() bool { return seqFlags(seq[1:]) })
+	if brk {
+		s.appendBreak(off, off+int64(n))
+	}
+	s.memo.store(seq, brk)
 	return n
+}
+
+// csiMemo remembers recently decoded CSI sequences. Programs repeat a few
+// (SGR colours, erase to end of line) over and over. A CSI sequence ends at
+// its final byte, which the parser decides without looking further, so input
+// that starts with a remembered sequence decodes to that same sequence.
+type csiMemo [16]struct {
+	n   int
+	seq [14]byte
+	brk bool
+}
+
+func memoSlot(b []byte) int { return int(b[2]*7+b[3]) & 15 }
+
+func (m *csiMemo) lookup(b []byte) (n int, brk, ok bool) {
+	if len(b) < 4 || b[1] != '[' {
+		return 0, false, false
+	}
+	e := &m[memoSlot(b)]
+	if e.n == 0 || len(b) < e.n || string(b[:e.n]) != string(e.seq[:e.n]) {
+		return 0, false, false
+	}
+	return e.n, e.brk, true
+}
+
+func (m *csiMemo) store(seq []byte, brk bool) {
+	n := len(seq)
+	if n < 4 || n > len(m[0].seq) || seq[1] != '[' || seq[n-1] < 0x40 || seq[n-1] > 0x7e {
+		return
+	}
+	e := &m[memoSlot(seq)]
+	e.n, e.brk = n, brk
+	copy(e.seq[:], seq)
 }
 
 // continueEscape continues a sequence cut by a chunk boundary and returns
@@ -222,16 +275,10 @@ func (s *Stream) continueEscape(data []byte, off int64, final bool) int {
 	if used > 0 {
 		last = data[used-1]
 	}
-	flags := s.esc.flags || seqFlags(data[:used])
 	s.esc.active = false
-	s.endEscape(s.esc.start, off+int64(used), s.esc.second, flags, last)
-	return used
-}
-
-// endEscape records a complete escape sequence occupying [start, end) of the
-// raw stream.
-func (s *Stream) endEscape(start, end int64, second byte, flags bool, last byte) {
-	if isBreak(second, flags, last, end-start) {
+	start, end := s.esc.start, off+int64(used)
+	if isBreak(s.esc.second, last, end-start, func() bool { return s.esc.flags || seqFlags(data[:used]) }) {
 		s.appendBreak(start, end)
 	}
+	return used
 }

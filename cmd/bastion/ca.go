@@ -19,7 +19,7 @@ import (
 
 func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(stdout, "usage: bastion ca sign [flags] KEY.pub\n\n  sign   issue a short-lived user certificate for a public key")
+		fmt.Fprintln(stdout, "usage: bastion ca sign|revoke [flags] ...\n\n  sign     issue a short-lived user certificate for a public key\n  revoke   revoke a certificate serial, or every current certificate of an identity")
 		if len(args) == 0 {
 			return usagef("ca: missing subcommand")
 		}
@@ -28,6 +28,8 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "sign":
 		return cmdCASign(ctx, args[1:], stdout)
+	case "revoke":
+		return cmdCARevoke(ctx, args[1:], stdout)
 	}
 	return usagef("ca: unknown subcommand %q", args[0])
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/certauth"
+	"github.com/bastion-ssh/bastion/certauth/devoidc"
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/devhost"
 )
@@ -37,29 +40,44 @@ env_allow: [LANG, LC_*]
 `
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("dev", "dev [--data DIR] [--listen ADDR]", stdout)
+	fs := newFlags("dev", "dev [--data DIR] [--listen ADDR] [--http ADDR]", stdout)
 	dir := fs.String("data", devDataDir, "data directory (created if missing)")
 	listen := fs.String("listen", "127.0.0.1:2222", "front SSH address")
+	httpAddr := fs.String("http", devHTTPListen, "certificate API address (HTTPS; another port if this one is taken)")
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
 	}
+	httpExplicit := false
+	fs.Visit(func(f *flag.Flag) { httpExplicit = httpExplicit || f.Name == "http" })
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
 		return err
 	}
-	env, err := setUpDev(abs, *listen)
+	env, err := setUpDev(abs, *listen, devHTTPAddr(*httpAddr, httpExplicit))
 	if err != nil {
 		return err
 	}
 	defer env.host.Close()
+	defer env.issuer.Close()
 	log := newLogger(stderr, false)
 	st, err := newStack(env.cfg, log)
 	if err != nil {
 		return err
 	}
+	// The stack serves while the development certificate is obtained
+	// through its certificate API.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- st.run(runCtx) }()
 	port := st.ln.Addr().(*net.TCPAddr).Port
+	if err := env.devCertificate(ctx, st.api.URL()); err != nil {
+		stop()
+		return errors.Join(err, <-served)
+	}
 	if err := env.writeClientFiles(st.ln.Addr().String(), port); err != nil {
-		return err
+		stop()
+		return errors.Join(err, <-served)
 	}
 	rel := relPath(abs)
 	fmt.Fprintf(stdout, `bastion dev is running (Ctrl-C stops it).
@@ -67,6 +85,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   bastion      %s
   demo target  %s (a real shell in a pty)
   identity     %s, groups [%s], certificate valid %s
+  login API    %s (OIDC issuer %s, development only)
   data         %s
 
 Try:
@@ -75,20 +94,23 @@ Try:
   sftp -F %s/ssh_config demo
   bastion sessions list                        # what was recorded
   bastion replay --cat SESSION_ID              # print a recording
+  (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, rel, rel, rel, rel)
-	return st.run(ctx)
+`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, rel, rel, rel, rel, rel)
+	return <-served
 }
 
 type devEnv struct {
-	dir  string
-	cfg  *config.Config
-	host *devhost.Host
+	dir    string
+	cfg    *config.Config
+	host   *devhost.Host
+	issuer *devoidc.Server // the development OIDC provider
+	secret string          // its service client's secret
 }
 
 // setUpDev creates (once) the keys, policy and client key, starts the demo
 // host and writes the config that points at it.
-func setUpDev(dir, listen string) (*devEnv, error) {
+func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -112,6 +134,9 @@ func setUpDev(dir, listen string) (*devEnv, error) {
 			return nil, err
 		}
 	}
+	if _, _, err := devTLS(dir); err != nil {
+		return nil, err
+	}
 	workDir := filepath.Join(dir, "demo-home")
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return nil, err
@@ -120,6 +145,11 @@ func setUpDev(dir, listen string) (*devEnv, error) {
 		HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: devLogin, Dir: workDir,
 	})
 	if err != nil {
+		return nil, err
+	}
+	issuer, secret, err := startDevIssuer()
+	if err != nil {
+		host.Close()
 		return nil, err
 	}
 	cfgText := fmt.Sprintf(`# Written by 'bastion dev' on each start; see config.example.yaml.
@@ -135,40 +165,34 @@ targets:
     address: %q
     host_key: %q
     login: %s
-`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin)
+http:
+  listen: %q
+  tls_cert: %s
+  tls_key: %s
+issuers:
+  - url: %q
+    audience: %s
+    max_ttl: %s
+`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
+		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL)
 	cfgFile := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
 		host.Close()
+		issuer.Close()
 		return nil, err
 	}
 	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		host.Close()
+		issuer.Close()
 		return nil, err
 	}
-	return &devEnv{dir: dir, cfg: cfg, host: host}, nil
+	return &devEnv{dir: dir, cfg: cfg, host: host, issuer: issuer, secret: secret}, nil
 }
 
-// writeClientFiles issues the development certificate and writes the
-// ssh_config and known_hosts that make stock OpenSSH work with no flags.
+// writeClientFiles writes the ssh_config and known_hosts that make stock
+// OpenSSH work with no flags (the certificate comes from devCertificate).
 func (e *devEnv) writeClientFiles(addr string, port int) error {
-	clientKey, err := certauth.LoadOrCreateKey(filepath.Join(e.dir, "id_ed25519"))
-	if err != nil {
-		return err
-	}
-	userCA, err := certauth.LoadKey(e.cfg.UserCAKey)
-	if err != nil {
-		return err
-	}
-	cert, err := (&certauth.Authority{Signer: userCA}).SignUser(certauth.UserRequest{
-		PublicKey: clientKey.PublicKey(), Identity: devIdentity, Groups: []string{devGroup}, TTL: devCertTTL,
-	})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(e.dir, "id_ed25519-cert.pub"), ssh.MarshalAuthorizedKey(cert), 0o600); err != nil {
-		return err
-	}
 	hostKey, err := certauth.LoadKey(e.cfg.HostKey)
 	if err != nil {
 		return err

@@ -36,7 +36,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    {"run the bastion from a config file", cmdServe},
 		"dev":      {"run the whole stack on loopback with embedded defaults", cmdDev},
-		"ca":       {"certificate authority: sign user certificates", cmdCA},
+		"ca":       {"certificate authority: sign and revoke user certificates", cmdCA},
+		"login":    {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
 		"sessions": {"list and show recorded sessions", cmdSessions},
 		"replay":   {"play back a session recording", cmdReplay},
 		"audit":    {"list audit events", cmdAudit},

@@ -35,6 +35,7 @@ type stack struct {
 	server *server.Server
 	ln     net.Listener
 	logger *slog.Logger
+	api    *apiServer // nil unless http.listen is set
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -90,6 +91,7 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
 			Authorities: append([]ssh.PublicKey{userCA.PublicKey()}, trusted...),
+			IsRevoked:   revocationHook(st, log),
 		},
 		Policy:           pw,
 		Targets:          cfg.Target,
@@ -123,7 +125,16 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	return &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}, nil
+	var api *apiServer
+	if cfg.HTTP.Listen != "" {
+		if api, err = newAPIServer(cfg, st, userCA, hostKey, ln.Addr().String(), log); err != nil {
+			ln.Close()
+			st.Close()
+			sessionLog.Close()
+			return nil, err
+		}
+	}
+	return &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, api: api}, nil
 }
 
 // run serves until ctx ends, then shuts down gracefully.
@@ -143,6 +154,10 @@ func (s *stack) run(ctx context.Context) error {
 		s.policy.Run(gctx, policies.DefaultReloadInterval)
 		return nil
 	})
+	if s.api != nil {
+		s.logger.Info("certificate API listening", "url", s.api.URL())
+		g.Go(s.api.serve)
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		// A fresh context: the parent is already cancelled, and the grace
@@ -150,6 +165,9 @@ func (s *stack) run(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		err := s.server.Shutdown(sctx)
+		if s.api != nil {
+			err = errors.Join(err, s.api.shutdown(sctx))
+		}
 		_ = s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo})
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil

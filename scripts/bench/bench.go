@@ -19,8 +19,9 @@ type bench struct {
 	res *results
 	seq int // makes every remote command line unique
 
-	start  time.Time // of the run, for the time budget
-	rounds int       // rounds completed
+	start    time.Time // of the run, for the time budget
+	rounds   int       // rounds completed
+	features []string  // what the probes found
 }
 
 func newBench(e *env) *bench {
@@ -66,6 +67,9 @@ func (b *bench) runAll(ctx context.Context) error {
 		if _, err := b.sshTrue(ctx, s); err != nil {
 			return fmt.Errorf("warm-up %s: %w", s, err)
 		}
+	}
+	if err := b.probeFeatures(ctx); err != nil {
+		return err
 	}
 	if err := b.idleScenario(ctx); err != nil {
 		return fmt.Errorf("idle sessions: %w", err)

@@ -21,8 +21,8 @@
 // IdentitiesOnly, Compression=no, a known_hosts file per path and the
 // cipher pinned with -c. Sessions on the target get an empty HOME, so
 // that the login user's shell start-up files add nothing to either path.
-// The bastion's own leg to the target uses its
-// default cipher preference (it has no setting for it).
+// The bastion's own leg to the target uses its default cipher preference
+// (it has no setting for it).
 //
 // # Measurements
 //
@@ -48,14 +48,25 @@
 // Idle sessions: N `ssh -tt … 'echo ready; exec sleep 600'` through the
 // bastion; once every client has printed "ready" (so each session is open
 // end to end) the bastion's VmRSS minus its VmRSS before, per session. For
-// reference the same through the direct path, as the summed PSS of the
-// per-connection sshd processes (PSS splits pages shared between forks).
+// reference the same through the direct path (at most 100 sessions), as the
+// summed PSS of the per-connection sshd processes (PSS splits pages shared
+// between forks).
+//
+// Features: the report says what the bastion did to the sessions. Masking
+// is found out by a probe (an e-mail address echoed through the bastion
+// comes back masked or not), and the key exchange each path negotiates is
+// read from `ssh -v`.
 //
 // Recording size is the size of the session's .cast file (from `bastion
 // sessions list --json`) per byte the command printed. Two downloads are
 // measured: /dev/zero, whose NUL bytes are JSON-escaped as \u0000 (6 bytes
 // each, the worst case), and base64 text, which is what terminal output
 // looks like. Recordings of large downloads are deleted once measured.
+//
+// Time budget: a round does not start if, at the pace of the slowest round
+// so far, it would end after 9 minutes (quick mode: 110 s); the report then
+// says how many rounds ran. The sessions in a row (200) are spread over the
+// configured rounds, 40 per path and round, so that the paths alternate.
 //
 // Results are medians across rounds; percentiles are taken per round and
 // then the median of those. The table goes to stdout, the same data as JSON

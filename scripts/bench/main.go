@@ -9,80 +9,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 )
-
-// options sizes one run.
-type options struct {
-	quick        bool
-	rounds       int
-	xferBytes    int64         // download, upload and scp size
-	textBytes    int64         // size of the base64 text download
-	keystrokes   int           // echo round trips per path and round
-	seqSessions  int           // `ssh true` in a row
-	parSessions  int           // `ssh true` at once
-	idleSessions int           // concurrent idle interactive sessions
-	certTime     time.Duration // how long to sign certificates per round
-	budget       time.Duration // no new round starts if it would end after this
-	outDir       string        // where the JSON goes; "" writes nothing
-	keepWorkDir  bool
-	stdout       io.Writer // the table
-	log          io.Writer // progress
-}
-
-func fullOptions() options {
-	return options{
-		rounds:       5,
-		xferBytes:    256 << 20,
-		textBytes:    256 << 20,
-		keystrokes:   500,
-		seqSessions:  200,
-		parSessions:  32,
-		idleSessions: 500,
-		certTime:     time.Second,
-		budget:       9*time.Minute + 30*time.Second,
-		stdout:       os.Stdout,
-		log:          os.Stderr,
-	}
-}
-
-func quickOptions() options {
-	o := fullOptions()
-	o.quick = true
-	o.rounds = 1
-	o.xferBytes = 16 << 20
-	o.textBytes = 16 << 20
-	o.keystrokes = 50
-	o.seqSessions = 10
-	o.parSessions = 4
-	o.idleSessions = 20
-	o.certTime = 300 * time.Millisecond
-	o.budget = 110 * time.Second
-	return o
-}
-
-// seqPerRound is how many sessions in a row each round opens per path.
-func (o options) seqPerRound() int {
-	return max(1, (o.seqSessions+o.rounds-1)/o.rounds)
-}
-
-func optionsFromEnv() (options, error) {
-	o := fullOptions()
-	if os.Getenv("BENCH_QUICK") == "1" {
-		o = quickOptions()
-	}
-	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("BENCH_ROUNDS=%q: want a positive number", v)
-		}
-		o.rounds = n
-	}
-	o.keepWorkDir = os.Getenv("BENCH_KEEP") == "1"
-	return o, nil
-}
 
 func main() {
 	opt, err := optionsFromEnv()
@@ -98,7 +27,12 @@ func main() {
 	opt.outDir = filepath.Join(root, "bench-results")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	_, err = run(ctx, opt)
+	interrupted := ctx.Err() != nil
 	stop()
+	if interrupted {
+		fmt.Fprintln(os.Stderr, "bench: interrupted; everything it started has been stopped")
+		os.Exit(130)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -21,8 +21,11 @@ const idleStartParallel = 16
 // bastion goes first, right after start-up, so that its heap has not yet
 // been grown (and kept) by the throughput scenarios.
 func (b *bench) idleScenario(ctx context.Context) error {
-	n := b.opt.idleSessions
 	for _, s := range []side{viaBastion, direct} {
+		n := b.opt.idleSessions
+		if s == direct {
+			n = b.opt.idleReference()
+		}
 		if err := b.quiesce(ctx, 60*time.Second); err != nil {
 			return err
 		}

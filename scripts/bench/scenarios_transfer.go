@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -118,15 +117,17 @@ func (b *bench) download(ctx context.Context, s side, cipher, remote string, wan
 	cmd := command(ctx, "ssh", b.e.sshArgs(s, cipher, nil, cmdline)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := bigPipe(cmd)
+	out, in, err := bigPipe()
 	if err != nil {
 		return xfer{}, err
 	}
 	defer out.Close()
-	if err := b.e.procs.start(cmd); err != nil {
+	cmd.Stdout = in
+	err = b.e.procs.start(cmd)
+	in.Close() // the child holds the write end now
+	if err != nil {
 		return xfer{}, err
 	}
-	cmd.Stdout.(*os.File).Close() // the child holds the write end now
 	n, first, last, rerr := drain(out)
 	if err := errors.Join(rerr, b.e.procs.wait(cmd)); err != nil {
 		return xfer{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
@@ -146,22 +147,21 @@ func (b *bench) download(ctx context.Context, s side, cipher, remote string, wan
 	return x, nil
 }
 
-// bigPipe connects cmd's stdout to a pipe of 1 MiB. With the default
-// 64 KiB, ssh can hand over only 64 KiB per poll while it reads 256 KiB from
-// the network, and its output buffer keeps growing (each growth a copy):
-// the client, not the servers, would then set the pace.
-func bigPipe(cmd *exec.Cmd) (*os.File, error) {
-	pr, pw, err := os.Pipe()
+// bigPipe makes a pipe of 1 MiB for ssh's stdout. With the default 64 KiB,
+// ssh can hand over only 64 KiB per poll while it reads 256 KiB from the
+// network, and its output buffer keeps growing (each growth a copy): the
+// client, not the servers, would then set the pace.
+func bigPipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 1<<20); err != nil {
-		pr.Close()
-		pw.Close()
-		return nil, fmt.Errorf("pipe size: %w", err)
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 1<<20); err != nil {
+		r.Close()
+		w.Close()
+		return nil, nil, fmt.Errorf("pipe size: %w", err)
 	}
-	cmd.Stdout = pw
-	return pr, nil
+	return r, w, nil
 }
 
 // drain reads r to the end and times it from its first byte.

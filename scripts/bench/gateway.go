@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// startBastion runs `bastion serve --config` in front of the target.
+func (e *env) startBastion(ctx context.Context, dir string, hostKey ssh.PublicKey) error {
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(benchPolicy), 0o600); err != nil {
+		return err
+	}
+	pub, err := os.ReadFile(filepath.Join(e.dir, "sshd", "host_key.pub"))
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	e.dataDir = filepath.Join(dir, "data")
+	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
+data_dir: data
+host_key: host_key
+user_ca_key: user_ca
+target_ca_key: target_ca
+signing_key: signing_key
+policy: policy.yaml
+limits:
+  dial_timeout: 10s
+targets:
+  - name: target
+    address: "127.0.0.1:%d"
+    host_key: %q
+    login: root
+`, port, e.sshd.port, strings.TrimSpace(string(pub)))
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	if e.logFile, err = os.Create(filepath.Join(e.dir, "bastion.log")); err != nil {
+		return err
+	}
+	cmd := exec.Command(e.bin, "serve", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = e.logFile, e.logFile
+	if e.bastion, err = e.startServer(ctx, cmd, port); err != nil {
+		b, _ := os.ReadFile(e.logFile.Name())
+		return fmt.Errorf("%w\n%s", err, b)
+	}
+	return writeKnownHosts(filepath.Join(e.dir, "known_hosts.bastion"), port, hostKey)
+}

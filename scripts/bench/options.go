@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// options sizes one run.
+type options struct {
+	quick        bool
+	rounds       int
+	xferBytes    int64         // download, upload and scp size
+	textBytes    int64         // size of the base64 text download
+	keystrokes   int           // echo round trips per path and round
+	seqSessions  int           // `ssh true` in a row
+	parSessions  int           // `ssh true` at once
+	idleSessions int           // concurrent idle interactive sessions
+	certTime     time.Duration // how long to sign certificates per round
+	budget       time.Duration // no new round starts if it would end after this
+	outDir       string        // where the JSON goes; "" writes nothing
+	keepWorkDir  bool
+	stdout       io.Writer // the table
+	log          io.Writer // progress
+}
+
+func fullOptions() options {
+	return options{
+		rounds:       5,
+		xferBytes:    256 << 20,
+		textBytes:    256 << 20,
+		keystrokes:   500,
+		seqSessions:  200,
+		parSessions:  32,
+		idleSessions: 500,
+		certTime:     time.Second,
+		budget:       9 * time.Minute,
+		stdout:       os.Stdout,
+		log:          os.Stderr,
+	}
+}
+
+func quickOptions() options {
+	o := fullOptions()
+	o.quick = true
+	o.rounds = 1
+	o.xferBytes = 16 << 20
+	o.textBytes = 16 << 20
+	o.keystrokes = 50
+	o.seqSessions = 10
+	o.parSessions = 4
+	o.idleSessions = 20
+	o.certTime = 300 * time.Millisecond
+	o.budget = 110 * time.Second
+	return o
+}
+
+// idleReference is how many idle sessions the direct path holds: sshd's
+// memory per session is only a reference, and each session costs a full
+// handshake, so a sample of at most 100 is enough.
+func (o options) idleReference() int { return min(o.idleSessions, 100) }
+
+// seqPerRound is how many sessions in a row each round opens per path.
+func (o options) seqPerRound() int {
+	return max(1, (o.seqSessions+o.rounds-1)/o.rounds)
+}
+
+func optionsFromEnv() (options, error) {
+	o := fullOptions()
+	if os.Getenv("BENCH_QUICK") == "1" {
+		o = quickOptions()
+	}
+	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("BENCH_ROUNDS=%q: want a positive number", v)
+		}
+		o.rounds = n
+	}
+	o.keepWorkDir = os.Getenv("BENCH_KEEP") == "1"
+	return o, nil
+}
