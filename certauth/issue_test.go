@@ -146,7 +146,7 @@ func TestIssueRefusals(t *testing.T) {
 	alice := deviceLogin(t, provider, testAudience, "alice")
 	keys := providerJWKS(t, provider)
 	kid := keys.Keys[0].KeyID
-	pubPEM, err := json.Marshal(keys.Keys[0]) // what an attacker can read
+	pubJWK, err := json.Marshal(keys.Keys[0]) // what an attacker can read
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestIssueRefusals(t *testing.T) {
 			want: ErrTokenAlgorithm, reason: "bad_algorithm", status: 401},
 		{name: "hs256-with-public-key-as-secret", want: ErrTokenAlgorithm, reason: "bad_algorithm", status: 401,
 			token: forge(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": kid}, goodClaims(provider.Issuer), func(in []byte) []byte {
-				m := hmac.New(sha256.New, pubPEM)
+				m := hmac.New(sha256.New, pubJWK)
 				m.Write(in)
 				return m.Sum(nil)
 			})},

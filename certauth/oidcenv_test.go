@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,7 +106,7 @@ func serviceToken(t testing.TB, srv *devoidc.Server) string {
 }
 
 // forge builds a token by hand: the attacks that no honest provider emits.
-// With signer nil the token is unsigned (alg none).
+// With sign nil the signature is empty (alg none).
 func forge(t testing.TB, header map[string]any, claims map[string]any, sign func(signingInput []byte) []byte) string {
 	t.Helper()
 	enc := func(v any) string {
@@ -218,7 +217,6 @@ func (m *memAudit) count() int {
 type countingTransport struct {
 	mu    sync.Mutex
 	paths []string
-	n     atomic.Int64
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -93,7 +93,8 @@ func (s *Stream) evalDateNumeric(t *text, i int) {
 	} else {
 		ok = validDate(c, nc, a, b) || validDate(c, nc, b, a)
 	}
-	if ok && rightFree(t, e, false) {
+	// An ISO date may go on with a time: 1980-01-02T00:00:00Z.
+	if ok && (rightFree(t, e, false) || na == 4 && t.at(e) == 'T' && isDigit(t.at(e+1))) {
 		s.add(recDOB, i, e, i)
 	}
 }

@@ -63,7 +63,12 @@ func (s *Stream) emit(hp int64) {
 	s.matches = s.matches[:k]
 }
 
-// walk emits raw, masking the visible bytes covered by matches.
+// outPos returns the offset in the output stream of the next byte emitted.
+func (s *Stream) outPos() int64 { return s.outOff + int64(len(s.out)-s.outBase) }
+
+// walk emits raw in label style: the visible bytes of a masked region are
+// replaced by the label of the match that starts the region; escape
+// sequences inside stay.
 func (s *Stream) walk(raw []byte, hp int64) {
 	base := s.rawBase
 	end := base + int64(len(raw))
@@ -97,7 +102,6 @@ func (s *Stream) walk(raw []byte, hp int64) {
 
 // walkText emits the visible bytes b, which start at visible position p0.
 func (s *Stream) walkText(b []byte, p0 int64) {
-	label := s.m.label
 	pz := p0 + int64(len(b))
 	for p := p0; p < pz; {
 		var lbl []byte
@@ -106,7 +110,7 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 			s.covEnd = max(s.covEnd, m.end)
 			if !m.opened {
 				m.opened = true
-				m.outStart = s.outOff + int64(len(s.out))
+				m.outStart = s.outPos()
 				if lbl == nil {
 					lbl = s.m.recs[m.rec].label
 				}
@@ -125,20 +129,13 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 					q = min(q, e)
 				}
 			}
-			chunk = chunk[:q-p]
-			switch {
-			case label && !s.prevCov:
+			if !s.prevCov {
+				// A region starts here, so a match starts here too (its
+				// label was picked above); the fallback is for safety.
 				if lbl == nil {
 					lbl = []byte("[MASKED]")
 				}
 				s.out = append(s.out, lbl...)
-			case !label:
-				for _, c := range chunk {
-					if isAlnum(c) || c >= 0x80 {
-						c = '*'
-					}
-					s.out = append(s.out, c)
-				}
 			}
 			s.prevCov = true
 		} else {
@@ -151,7 +148,7 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 				s.findings = append(s.findings, Finding{
 					Recognizer:  s.m.recs[m.rec].name,
 					Offset:      m.outStart,
-					Length:      int(s.outOff + int64(len(s.out)) - m.outStart),
+					Length:      int(s.outPos() - m.outStart),
 					Fingerprint: m.fp,
 				})
 			}
@@ -167,7 +164,7 @@ func (s *Stream) maskInPlace(raw []byte, hp int64) {
 	s.out = append(s.out, raw...)
 	out := s.out[o:]
 	base := s.rawBase
-	var done []int
+	done := s.done[:0]
 	for i := range s.matches {
 		m := &s.matches[i]
 		if m.start >= hp {
@@ -195,6 +192,7 @@ func (s *Stream) maskInPlace(raw []byte, hp int64) {
 	}
 	// Report in the order the values end, as walk does.
 	slices.SortStableFunc(done, func(x, y int) int { return int(s.matches[x].end - s.matches[y].end) })
+	s.done = done
 	for _, i := range done {
 		m := &s.matches[i]
 		s.findings = append(s.findings, Finding{

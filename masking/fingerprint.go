@@ -54,19 +54,18 @@ func normalize(k normKind, v, dst []byte) []byte {
 	return dst
 }
 
-func sum(mac hash.Hash, v []byte) string {
+func sum(mac hash.Hash, v, buf []byte) string {
 	mac.Reset()
 	mac.Write(v)
-	var b [sha256.Size]byte
-	return hex.EncodeToString(mac.Sum(b[:0])[:16])
+	return hex.EncodeToString(mac.Sum(buf[:0])[:16])
 }
 
 func fingerprint(key []byte, k normKind, v []byte) string {
-	return sum(hmac.New(sha256.New, key), normalize(k, v, nil))
+	return sum(hmac.New(sha256.New, key), normalize(k, v, nil), nil)
 }
 
 // fingerprint returns the fingerprint of a value matched by recognizer rec.
 func (s *Stream) fingerprint(rec int, v []byte) string {
 	s.normBuf = normalize(s.m.recs[rec].norm, v, s.normBuf[:0])
-	return sum(s.mac, s.normBuf)
+	return sum(s.mac, s.normBuf, s.sumBuf[:])
 }

@@ -123,7 +123,13 @@ func (s *Stream) digits(b []byte, i int, final bool) int {
 	}
 	pos := s.projBase + int64(i)
 	if i+n == len(b) {
-		s.consider(candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}, final)
+		c := candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}
+		if final {
+			s.consider(c, final)
+		} else if _, drop := s.view(pos, final); !drop {
+			// The recognizers would read the byte after the run.
+			s.pending = append(s.pending, c)
+		}
 		return n
 	}
 	if n > 19 {
@@ -189,8 +195,9 @@ func (s *Stream) trigger(b []byte, i int, k uint8, final bool) {
 	}
 	if k&cAt != 0 {
 		if start, ok := localPart(b, i); ok {
-			b := s.projBase + int64(start) + 1
-			s.consider(candidate{fam: famEmail, trig: pos, hold: max(b, s.frontier), base: b, aux: b - 1}, final)
+			// The match starts after the first character of the local part.
+			base := s.projBase + int64(start) + 1
+			s.consider(candidate{fam: famEmail, trig: pos, hold: max(base, s.frontier), base: base, aux: base - 1}, final)
 		}
 	}
 	if k&cPhone != 0 {
@@ -208,8 +215,8 @@ func (s *Stream) trigger(b []byte, i int, k uint8, final bool) {
 }
 
 // numericStart reports whether the digit b[i] can start a numeric match:
-// it starts a run of digits that is not glued to a word or to a preceding
-// number by anything but a space (see evalNumeric). It reads only look-back.
+// it starts a run of digits that is not glued to a word, nor to a preceding
+// number by anything but a space. It reads only look-back.
 func numericStart(b []byte, i int) bool {
 	if i == 0 {
 		return true
@@ -251,7 +258,15 @@ func (s *Stream) consider(c candidate, final bool) {
 	if len(s.found) > 0 {
 		s.found = s.found[:0]
 	}
-	if s.run(&c, &t) && len(s.found) == 0 {
+	if s.run(&c, &t) {
+		if len(s.found) == 0 {
+			return
+		}
+	} else if v, drop := s.view(c.base, final); len(v.b) == len(s.proj) {
+		// The view is the text just probed: it needs more text as well.
+		if !drop {
+			s.pending = append(s.pending, c)
+		}
 		return
 	}
 	if !s.evaluate(&c, final) {

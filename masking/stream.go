@@ -24,8 +24,7 @@ type Stream struct {
 	// Raw bytes. raw[rawOff:] holds the bytes from stream offset rawBase on,
 	// which have not been emitted; bytes before rawTok have been tokenized.
 	raw      []byte
-	borrowed bool   // raw is the caller's buffer (read only)
-	own      []byte // the buffer raw uses when not borrowed
+	borrowed bool // raw is the caller's buffer (read only)
 	rawOff   int
 	rawBase  int64
 	rawTok   int64
@@ -50,15 +49,17 @@ type Stream struct {
 	matches  []match // sorted by start; each ends after frontier
 	frontier int64   // visible text before this has been emitted
 
-	out      []byte // output being built, in the free part of arena
-	arena    []byte
-	outOff   int64 // output bytes returned before out
-	prevCov  bool  // the last emitted visible byte was masked
-	mi       int   // emit: next match to activate
-	covEnd   int64 // emit: end of the masked region being emitted
+	out      []byte // output being built (the caller's dst)
+	outOff   int64  // output bytes returned before this call
+	outBase  int    // len(out) when this call started
+	prevCov  bool   // the last emitted visible byte was masked
+	mi       int    // emit: next match to activate
+	covEnd   int64  // emit: end of the masked region being emitted
 	findings []Finding
+	done     []int // maskInPlace: matches fully emitted
 	mac      hash.Hash
 	normBuf  []byte
+	sumBuf   [sha256.Size]byte
 }
 
 // segment maps a run of visible text to the raw stream. A text segment maps
@@ -89,21 +90,28 @@ func (m *Masker) NewStream() *Stream {
 	}
 }
 
-// Write adds p to the stream and returns the bytes that are now safe to
-// emit, masked. It holds back only a tail that could still become part of a
-// match, at most MaxHold bytes (plus an incomplete UTF-8 character). The
-// result is nil when nothing can be emitted yet.
+// Write adds p to the stream and returns, in a new slice, the bytes that
+// are now safe to emit, masked. It holds back only a tail that could still
+// become part of a match, at most MaxHold bytes (plus an incomplete UTF-8
+// character). The result is nil when nothing can be emitted yet. Write only
+// reads p.
 func (s *Stream) Write(p []byte) []byte {
+	return s.AppendWrite(nil, p)
+}
+
+// AppendWrite is Write appending the bytes to dst, which lets a caller reuse
+// one buffer and avoid an allocation per call. dst must not overlap p.
+func (s *Stream) AppendWrite(dst, p []byte) []byte {
 	if s.rawOff < len(s.raw) {
 		s.raw = append(s.raw, p...)
-		return s.process(false)
+		return s.process(dst, false)
 	}
-	// Nothing held: read p in place (it is never written) and keep a copy
-	// of what stays held.
+	// Nothing held: read p in place and keep a copy of what stays held.
+	own := s.raw[:0]
 	s.raw, s.rawOff, s.borrowed = p, 0, true
-	out := s.process(false)
-	s.own = append(s.own[:0], s.raw[s.rawOff:]...)
-	s.raw, s.rawOff, s.borrowed = s.own, 0, false
+	out := s.process(dst, false)
+	s.raw = append(own, s.raw[s.rawOff:]...)
+	s.rawOff, s.borrowed = 0, false
 	return out
 }
 
@@ -112,7 +120,12 @@ func (s *Stream) Write(p []byte) []byte {
 // Text after a Flush is still read with the text before it as context, but a
 // value cut by the Flush may be only partly masked.
 func (s *Stream) Flush() []byte {
-	return s.process(true)
+	return s.AppendFlush(nil)
+}
+
+// AppendFlush is Flush appending the bytes to dst.
+func (s *Stream) AppendFlush(dst []byte) []byte {
+	return s.process(dst, true)
 }
 
 // Pending returns the number of bytes held back.
@@ -128,17 +141,8 @@ func (s *Stream) Findings() []Finding {
 	return f
 }
 
-func (s *Stream) process(final bool) []byte {
-	// The output is built in the free part of the arena. Callers hand it to
-	// the recorder and the client and must not see it change under a later
-	// call: arena bytes are never written twice, and a new arena is
-	// allocated when this one runs low, one allocation per arenaSize bytes
-	// instead of one per call.
-	if free := cap(s.arena) - len(s.arena); free < 2*(len(s.raw)-s.rawOff)+256 {
-		s.arena = make([]byte, 0, max(arenaSize, 2*(len(s.raw)-s.rawOff)+256))
-	}
-	free := cap(s.arena) - len(s.arena)
-	s.out = s.arena[len(s.arena):len(s.arena)]
+func (s *Stream) process(dst []byte, final bool) []byte {
+	s.out = dst
 	s.tokenize(final)
 	s.recheckContext(final)
 	s.retry(final)
@@ -147,25 +151,14 @@ func (s *Stream) process(final bool) []byte {
 	if !final {
 		hp = s.holdPoint()
 	}
+	s.outBase = len(s.out)
 	s.emit(hp)
 	s.trim(hp)
-	s.outOff += int64(len(s.out))
-	inArena := cap(s.out) == free
-	out := s.out[:len(s.out):len(s.out)]
+	s.outOff += int64(len(s.out) - s.outBase)
+	out := s.out
 	s.out = nil
-	if inArena {
-		// Still in the arena (or, by chance, a new array of the same size,
-		// in which case this only skips arena bytes).
-		s.arena = s.arena[:len(s.arena)+len(out)]
-	}
-	if len(out) == 0 {
-		return nil
-	}
 	return out
 }
-
-// arenaSize is the size of the buffers Write results are carved from.
-const arenaSize = 64 << 10
 
 func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }
 

@@ -113,6 +113,9 @@ var testConfigs = []struct {
 	{"default", Config{}},
 	{"label", Config{Style: StyleLabel}},
 	{"all-small-hold", Config{MaxHold: 64, Recognizers: allOn.Recognizers, Custom: []CustomPattern{{Name: "claim", Pattern: `(?i)cl-\d{4,}`}}}},
+	{"context-label", Config{Style: StyleLabel, MaxHold: 96,
+		Recognizers: map[string]RecognizerConfig{"npi": {RequireContext: off()}, "mrn": {Context: []string{"mrn", "patient id", "id"}}},
+		Custom:      []CustomPattern{{Name: "member", Pattern: `(?i)mem-[a-z0-9]{4,}|\d{3}[a-z]`, Context: []string{"member", "mbr#"}}}}},
 }
 
 func TestChunkingInvariant(t *testing.T) {
@@ -310,6 +313,7 @@ var fragments = []string{
 	"10.0.0.1", "fe80::1", "cl-12345", "2024-01-15 12:34:56", "1.2.3-45", " ", "  ", "\n", "\r\n", "\t", "-", ".", "@", "(", "+",
 	"\x1b[31m", "\x1b[0m", "\x1b[K", "\x1b[5;1H", "\x1b]0;title 123-45-6789\x07", "\x1b]8;;http://x\x1b\\", "\x1bP0;1|a\x1b\\",
 	"\x1b(B", "\x1b7", "\x1b", "\x1b[", "\x1b]", "é", "€", "😀", "日本", "\xff", "\xc3", "\x9b", "a", "Z", "0", "9",
+	"member ", "MBR#", "mem-ab12", "123x", "patient id ", "ID:", "DOB", "born ", "September ", "3rd, ",
 }
 
 func randomTerminal(rng *rand.Rand, n int) []byte {
@@ -352,5 +356,29 @@ func TestResultsStable(t *testing.T) {
 	_ = append(a, "zz"...)
 	if string(b) != "y " {
 		t.Fatalf("appending to a result changed the next one: %q", b)
+	}
+}
+
+// TestAppendWrite checks the appending variants and that the input is only
+// read.
+func TestAppendWrite(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	s := m.NewStream()
+	in := []byte("a 123-45-6789 b 1")
+	orig := string(in)
+	out := s.AppendWrite([]byte("prefix:"), in)
+	out = s.AppendFlush(out)
+	if string(in) != orig {
+		t.Errorf("input changed to %q", in)
+	}
+	if want := "prefix:a ***-**-**** b 1"; string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	fs := s.Findings()
+	if len(fs) != 1 || fs[0].Offset != 2 || fs[0].Length != 11 {
+		t.Errorf("findings %+v: offsets must count stream bytes only", fs)
+	}
+	if s.Findings() != nil {
+		t.Error("Findings does not drain")
 	}
 }

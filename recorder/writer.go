@@ -26,8 +26,10 @@ const DefaultCheckpointEvery = 30 * time.Second
 // bytes plus a few, well below the line limit of readers (replay: 8 MiB).
 const maxEventData = 256 << 10
 
-// maxKeptBuffer is the largest line buffer a Writer keeps between events.
-const maxKeptBuffer = 64 << 10
+// maxKeptBuffer is the largest line buffer a Writer keeps between events:
+// enough for a 32 KiB read that escapes to six bytes a byte (NUL output),
+// so a busy session allocates nothing per event.
+const maxKeptBuffer = 6*(32<<10) + 64
 
 // Options configures a Writer. The zero value is usable.
 type Options struct {

@@ -15,10 +15,12 @@ type connState struct {
 	id     string
 	conn   *ssh.ServerConn
 	source string
+	cert   *ssh.Certificate // the certificate that authenticated the connection
 
 	mu       sync.Mutex // guards the fields below
 	upstream *ssh.Client
 	next     int // session sequence number within the connection
+	live     map[*session]struct{}
 }
 
 // conn returns the state of a client connection, creating it on first use.
@@ -30,7 +32,8 @@ func (s *Server) conn(ctx gliderssh.Context, conn *ssh.ServerConn) *connState {
 	if c := s.conns[conn]; c != nil {
 		return c
 	}
-	c := &connState{id: connIDFromMeta(conn), conn: conn, source: conn.RemoteAddr().String()}
+	c := &connState{id: connIDFromMeta(conn), conn: conn, source: conn.RemoteAddr().String(),
+		cert: connCert(ctx), live: map[*session]struct{}{}}
 	s.conns[conn] = c
 	s.sessions.Add(1)
 	go func() {
@@ -83,4 +86,28 @@ func (c *connState) closeUpstream() {
 		c.upstream.Close()
 		c.upstream = nil
 	}
+}
+
+// addLive and removeLive track running sessions, so that a revocation can
+// end them. A session is added only once its upstream channel is set.
+func (c *connState) addLive(ss *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live[ss] = struct{}{}
+}
+
+func (c *connState) removeLive(ss *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.live, ss)
+}
+
+func (c *connState) liveSessions() []*session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*session, 0, len(c.live))
+	for ss := range c.live {
+		out = append(out, ss)
+	}
+	return out
 }

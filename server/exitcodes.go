@@ -5,13 +5,14 @@ package server
 // README; keep them stable. A command that ran on the target keeps its own
 // exit status, passed through unchanged.
 const (
-	ExitAccessDenied      = 240 // policy does not allow this identity LOGIN@TARGET
-	ExitUnknownTarget     = 241 // no target by that name
-	ExitBadUsername       = 242 // the SSH user name is not LOGIN@TARGET or TARGET
-	ExitTargetUnreachable = 243 // the target did not answer in time
-	ExitHostKeyMismatch   = 244 // the target's host key failed verification
-	ExitUpstreamAuth      = 245 // the target refused the bastion's credential
-	ExitRecordingFailed   = 246 // the recording could not be written: fail closed
-	ExitInternal          = 247 // audit store unavailable or another internal error
-	ExitUnsupported       = 248 // the request type is not supported through the bastion
+	ExitAccessDenied       = 240 // policy does not allow this identity LOGIN@TARGET
+	ExitUnknownTarget      = 241 // no target by that name
+	ExitBadUsername        = 242 // the SSH user name is not LOGIN@TARGET or TARGET
+	ExitTargetUnreachable  = 243 // the target did not answer in time
+	ExitHostKeyMismatch    = 244 // the target's host key failed verification
+	ExitUpstreamAuth       = 245 // the target refused the bastion's credential
+	ExitRecordingFailed    = 246 // the recording could not be written: fail closed
+	ExitInternal           = 247 // audit store unavailable or another internal error
+	ExitUnsupported        = 248 // the request type is not supported through the bastion
+	ExitCertificateRevoked = 249 // the certificate was revoked while the session ran
 )

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -82,6 +83,7 @@ type testBastion struct {
 	userCA  *certauth.Authority
 	hostKey ssh.PublicKey
 	server  *Server
+	revoked *atomic.Bool // what the checker's IsRevoked answers
 }
 
 // startTestBastion starts a server whose recordings come from recs (nil
@@ -106,11 +108,13 @@ func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 		HostKey: string(ssh.MarshalAuthorizedKey(demoKey.PublicKey())), Credential: config.Credential{Type: config.CredentialCertificate}}
 	userCA := &certauth.Authority{Signer: newSigner(t)}
 	hostKey := newSigner(t)
+	revoked := &atomic.Bool{}
 	st := &memStore{sessions: map[string]store.Session{}, ends: map[string]store.SessionEnd{}}
 	srv, err := New(Config{
 		HostSigners: []ssh.Signer{hostKey},
-		Checker:     &certauth.Checker{Authorities: []ssh.PublicKey{userCA.Signer.PublicKey()}},
-		Policy:      policies.Static(pol),
+		Checker: &certauth.Checker{Authorities: []ssh.PublicKey{userCA.Signer.PublicKey()},
+			IsRevoked: func(*ssh.Certificate) bool { return revoked.Load() }},
+		Policy: policies.Static(pol),
 		Targets: func(name string) (config.Target, bool) {
 			return target, name == target.Name
 		},
@@ -128,7 +132,7 @@ func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return &testBastion{addr: ln.Addr().String(), store: st, userCA: userCA, hostKey: hostKey.PublicKey(), server: srv}
+	return &testBastion{addr: ln.Addr().String(), store: st, userCA: userCA, hostKey: hostKey.PublicKey(), server: srv, revoked: revoked}
 }
 
 // dial connects as identity (groups ops) with user name user.

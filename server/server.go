@@ -89,6 +89,10 @@ type Server struct {
 	mu    sync.Mutex // guards conns
 	conns map[*ssh.ServerConn]*connState
 
+	closing   chan struct{} // closed by Shutdown and Close
+	closeOnce sync.Once
+	watchOnce sync.Once
+
 	// maskers caches the compiled masker of each policy version.
 	maskers sync.Map // *policies.Policy -> *masking.Masker
 }
@@ -109,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*ssh.ServerConn]*connState{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*ssh.ServerConn]*connState{}, closing: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -117,10 +121,16 @@ func New(cfg Config) (*Server, error) {
 		HostSigners:      signers(cfg.HostSigners),
 		Version:          "bastion",
 		PublicKeyHandler: offeredKey,
-		ServerConfigCallback: func(gliderssh.Context) *ssh.ServerConfig {
+		ServerConfigCallback: func(ctx gliderssh.Context) *ssh.ServerConfig {
 			return &ssh.ServerConfig{
-				MaxAuthTries:              6,
-				VerifiedPublicKeyCallback: s.verifiedKey,
+				MaxAuthTries: 6,
+				VerifiedPublicKeyCallback: func(conn ssh.ConnMetadata, key ssh.PublicKey, p *ssh.Permissions, alg string) (*ssh.Permissions, error) {
+					perms, err := s.verifiedKey(conn, key, p, alg)
+					if err == nil {
+						ctx.SetValue(certKey{}, key.(*ssh.Certificate))
+					}
+					return perms, err
+				},
 			}
 		},
 		ConnCallback:             s.onConnect,
@@ -149,12 +159,19 @@ func signers(in []ssh.Signer) []gliderssh.Signer {
 
 // Serve accepts connections on l until Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
+	s.watchOnce.Do(func() {
+		s.sessions.Add(1)
+		go s.watchRevocations()
+	})
 	return s.ssh.Serve(l)
 }
+
+func (s *Server) stopWatching() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // Shutdown stops accepting, then waits for live sessions to end or ctx to
 // expire; on expiry the remaining connections are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopWatching()
 	err := s.ssh.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.ssh.Close()
@@ -171,6 +188,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listeners and every connection at once, then waits for
 // session handlers to finish writing their recordings and audit events.
 func (s *Server) Close() error {
+	s.stopWatching()
 	err := s.ssh.Close()
 	s.sessions.Wait()
 	return err

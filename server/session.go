@@ -80,6 +80,7 @@ func (ss *session) run(ctx context.Context, reqs <-chan *ssh.Request) {
 	if ss.up != nil {
 		ss.up.Close()
 		<-ss.done
+		ss.cs.removeLive(ss)
 		ss.finish()
 	}
 }
@@ -200,6 +201,7 @@ func (ss *session) start(ctx context.Context, req *ssh.Request) {
 	reply(req, true)
 	ss.up = up
 	ss.done = make(chan struct{})
+	ss.cs.addLive(ss)
 	go ss.pump(upReqs)
 }
 

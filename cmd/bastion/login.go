@@ -60,7 +60,7 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sshAddr := fs.String("ssh-addr", "", "bastion SSH address HOST:PORT for ssh_config (default: as the bastion reports)")
 	alias := fs.String("host-alias", "bastion", "Host name of the bastion in the generated ssh_config")
 	noAgent := fs.Bool("no-agent", false, "do not load the certificate into ssh-agent")
-	status := fs.Bool("status", false, "show the stored certificate's identity, groups and expiry")
+	status := fs.Bool("status", false, "show the stored certificate's identity, groups and expiry (exit status 1 if missing or expired)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
