@@ -38,8 +38,13 @@ type gateway struct {
 
 func newGateway(t *testing.T) *gateway {
 	t.Helper()
+	return newGatewayIn(t, t.TempDir(), "")
+}
+
+// newGatewayIn builds the gateway in dir, with extra top-level config.
+func newGatewayIn(t *testing.T, dir, extra string) *gateway {
+	t.Helper()
 	requireTools(t, "ssh")
-	dir := t.TempDir()
 	ca := writeKey(t, filepath.Join(dir, "target_ca"))
 	d := startSSHD(t, ca.PublicKey())
 	wrongKey := writeKey(t, filepath.Join(t.TempDir(), "wrong"))
@@ -57,7 +62,7 @@ func newGateway(t *testing.T) *gateway {
     host_key: %q
     login: root
 `, d.addr, hostKey, freePort(t), hostKey, d.addr, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(wrongKey.PublicKey()))))
-	b := startBastion(t, dir, bastionOptions{targets: targets, policy: testPolicy})
+	b := startBastion(t, dir, bastionOptions{targets: targets, policy: testPolicy, extra: extra})
 	alice := newClient(t, b.userCA, certauth.UserRequest{Identity: "alice@example.com", Groups: []string{"ops"}})
 	return &gateway{bastion: b, sshd: d, alice: alice}
 }

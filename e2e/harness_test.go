@@ -177,6 +177,7 @@ type bastionOptions struct {
 	targets      string // YAML list items under targets:
 	policy       string
 	recordingDir string // optional override
+	extra        string // more top-level config YAML
 }
 
 func startBastion(t *testing.T, dir string, o bastionOptions) *bastion {
@@ -204,8 +205,8 @@ signing_key: signing_key
 policy: policy.yaml
 limits:
   dial_timeout: 3s
-%stargets:
-%s`, port, rec, o.targets)
+%s%stargets:
+%s`, port, rec, o.extra, o.targets)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
