@@ -50,6 +50,7 @@ var recCases = []recCase{
 	{"ssn-glued-right", "123-45-6789-1", "", ""},
 	{"ssn-glued-left", "9-123-45-6789", "", ""},
 	{"ssn-letters", "A123-45-6789", "", ""},
+	{"ssn-underscore", "id_123-45-6789", "", ""},
 	{"ssn-mixed-separators", "123-45 6789", "", ""},
 	{"ssn-spaced-in-run", "7 123 45 6789", "", ""},
 	{"ssn-unseparated", "123456789", "", ""},

@@ -74,13 +74,21 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 	for ; i < len(bb); i++ {
 		c := bb[i]
 		k := cls[c] & afterMask[prev]
+		before := prev
 		prev = c
 		if k == 0 {
 			continue
 		}
 		if k == cDigit && plain {
-			n := s.digits(b, i, final)
-			i += n - 1
+			j := i + 1
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			// numericStart, with the byte before at hand.
+			if st := startTab[before]; st == startOK || st == startGlue && (i < 2 || !isDigit(b[i-2])) {
+				s.digits(b, i, j-i, final)
+			}
+			i = j - 1
 			prev = b[i]
 			continue
 		}
@@ -112,37 +120,30 @@ var afterMask = func() (m [256]uint8) {
 	return m
 }()
 
-// digits handles the run of digits starting at b[i] and returns its length.
-func (s *Stream) digits(b []byte, i int, final bool) int {
-	n := 1
-	for i+n < len(b) && isDigit(b[i+n]) {
-		n++
-	}
-	if !numericStart(b, i) {
-		return n
-	}
+// digits considers a numeric candidate at the run of n digits at b[i]
+// (numericStart holds).
+func (s *Stream) digits(b []byte, i, n int, final bool) {
 	pos := s.projBase + int64(i)
+	c := candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}
 	if i+n == len(b) {
-		c := candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}
 		if final {
 			s.consider(c, final)
 		} else if _, drop := s.view(pos, final); !drop {
 			// The recognizers would read the byte after the run.
 			s.pending = append(s.pending, c)
 		}
-		return n
+		return
 	}
-	if n > 19 {
-		return n
+	if n > 19 || s.m.numTab[n][b[i+n]] == 0 {
+		return
 	}
 	k := s.numericKinds(lb(b, i-1), n, b[i], b[i+n], pos)
 	if k != 0 && i+n+8 <= len(b) {
 		k &= refineKinds(b, i, n)
 	}
 	if k != 0 {
-		s.consider(candidate{fam: famNumeric, trig: pos, hold: pos, base: pos}, final)
+		s.consider(c, final)
 	}
-	return n
 }
 
 // refineKinds rules out more numeric recognizers for the run of n digits at
