@@ -35,6 +35,15 @@ type outputPipe struct {
 	// onIdleError reports an error from an idle flush, which runs on a
 	// timer rather than in the caller's goroutine.
 	onIdleError func(error)
+	// echoFlush releases held bytes at once after a chunk of at most
+	// echoChunk bytes that follows a quiet spell of at least idle: on a
+	// terminal that is a keystroke's echo, and a person types far slower
+	// than any idle deadline, so holding it would only delay the echo
+	// without ever completing a value. Bulk output arrives back to back
+	// and keeps the full hold.
+	echoFlush bool
+	// now returns the current time; if nil, time.Now is used.
+	now func() time.Time
 
 	mu    sync.Mutex // guards the fields below: the reader and the idle timer both deliver
 	timer *time.Timer
@@ -43,7 +52,13 @@ type outputPipe struct {
 	// is no masker (the masker keeps characters whole itself).
 	partial []byte
 	buf     []byte
+	out     []byte    // masked output, reused between chunks
+	last    time.Time // when the previous chunk arrived
 }
+
+// echoChunk is the largest read treated as a keystroke's echo: one byte,
+// or a multi-byte character, or a short escape sequence (an arrow key).
+const echoChunk = 4
 
 func (p *outputPipe) write(b []byte) error {
 	if p.rec == nil {
@@ -53,7 +68,18 @@ func (p *outputPipe) write(b []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.mask != nil {
-		err := p.deliverMasked(p.mask.Write(b))
+		p.out = p.mask.AppendWrite(p.out[:0], b)
+		if p.echoFlush {
+			now := time.Now()
+			if p.now != nil {
+				now = p.now()
+			}
+			if len(b) <= echoChunk && now.Sub(p.last) >= p.idle && p.mask.Pending() > 0 {
+				p.out = p.mask.AppendFlush(p.out)
+			}
+			p.last = now
+		}
+		err := p.deliverMasked(p.out)
 		p.armIdleFlush()
 		return err
 	}

@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"errors"
+	"github.com/bastion-ssh/bastion/masking"
 	"io"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bastion-ssh/bastion/recorder"
@@ -119,3 +121,43 @@ func byteSize(n int) string {
 }
 
 func (f *orderCheck) Offset() recorder.Position { return recorder.Position{} }
+
+// On a terminal, a keystroke's echo is delivered at once; without a pty the
+// masker may hold it until more output or the idle deadline.
+func TestEchoIsNotHeld(t *testing.T) {
+	m, err := masking.New(masking.Config{IdleFlush: time.Hour}, []byte("test fingerprint key, 32 bytes.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Unix(0, 0)
+	now := func() time.Time { return clock }
+	for _, pty := range []bool{true, false} {
+		o := &orderCheck{t: t}
+		p := &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Second, echoFlush: pty, now: now}
+		for _, key := range []string{"l", "s"} {
+			clock = clock.Add(200 * time.Millisecond) // a person typing
+			p.idle = 100 * time.Millisecond
+			if err := p.write([]byte(key)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := o.sent.String(); pty && got != "ls" {
+			t.Errorf("pty: client got %q, want the echo at once", got)
+		} else if !pty && got == "ls" {
+			t.Errorf("no pty: a possible value was not held (test no longer exercises the hold)")
+		}
+		p.flush()
+		// Bulk output, chunks back to back, is still masked whole, even
+		// when a program writes a value in small pieces.
+		o = &orderCheck{t: t}
+		p = &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: 100 * time.Millisecond, echoFlush: pty, now: now}
+		for _, chunk := range []string{"SSN ", "123", "-45", "-", "6789", "\r\n"} {
+			clock = clock.Add(10 * time.Microsecond)
+			p.write([]byte(chunk))
+		}
+		p.flush()
+		if o.sent.String() != "SSN ***-**-****\r\n" {
+			t.Errorf("pty=%v: %q", pty, o.sent.String())
+		}
+	}
+}

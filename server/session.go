@@ -294,6 +294,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 				return ss.auditFindings(stream, f, pos)
 			},
 			onIdleError: fail,
+			echoFlush:   ss.pty != nil,
 		}
 	}
 	wg.Add(2)
