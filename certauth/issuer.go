@@ -45,9 +45,9 @@ var (
 // certificate. Every issuance and every refusal is an audit event, and a
 // certificate whose issuance cannot be audited is not handed out.
 type Issuer struct {
-	Authority *Authority // signs; required
-	Tokens    Tokens     // required
-	Audit     Auditor    // required
+	Authority Signer  // signs; required
+	Tokens    Tokens  // required
+	Audit     Auditor // required
 	// Logger receives operational messages; if nil, they are discarded.
 	Logger *slog.Logger
 }

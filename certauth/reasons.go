@@ -58,6 +58,12 @@ var reasons = []reason{
 	{ErrBadRequest, "bad_request", http.StatusBadRequest},
 	{ErrIssuerUnavailable, "issuer_unavailable", http.StatusServiceUnavailable},
 	{ErrAuditFailed, "audit_failed", http.StatusInternalServerError},
+	// A signer's failure is the bastion's, not the caller's: 500 keeps its
+	// text (addresses, Vault's messages) out of the answer, and the code
+	// tells the audit log which failure it was.
+	{ErrSignerUnavailable, "signer_unavailable", http.StatusInternalServerError},
+	{ErrSignerRefused, "signer_refused", http.StatusInternalServerError},
+	{ErrSignerMismatch, "signer_mismatch", http.StatusInternalServerError},
 }
 
 // Reason returns the stable code of a refusal, e.g. "expired_token", or

@@ -60,24 +60,45 @@ func (a *Authority) now() time.Time {
 	return time.Now()
 }
 
+// PublicKey returns the CA public key, for trust lists.
+func (a *Authority) PublicKey() ssh.PublicKey { return a.Signer.PublicKey() }
+
 // SignUser issues a user certificate. KeyId is "IDENTITY serial=N" so that
 // the serial shows in every sshd log line that quotes the KeyId.
 func (a *Authority) SignUser(r UserRequest) (*ssh.Certificate, error) {
+	cert, ttl, err := userTemplate(r)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	cert.Serial = serial
+	cert.KeyId = fmt.Sprintf("%s serial=%d", r.Identity, serial)
+	return a.sign(cert, ttl)
+}
+
+// userTemplate checks r and returns the user certificate it describes,
+// without serial, KeyId, validity or signature, and its lifetime. Every
+// Signer builds its certificates from it, so the rules for what a user
+// certificate may carry live in one place.
+func userTemplate(r UserRequest) (*ssh.Certificate, time.Duration, error) {
 	if r.PublicKey == nil {
-		return nil, fmt.Errorf("%w: missing public key", ErrBadRequest)
+		return nil, 0, fmt.Errorf("%w: missing public key", ErrBadRequest)
 	}
 	if _, ok := r.PublicKey.(*ssh.Certificate); ok {
-		return nil, fmt.Errorf("%w: public key is already a certificate", ErrBadRequest)
+		return nil, 0, fmt.Errorf("%w: public key is already a certificate", ErrBadRequest)
 	}
 	if err := validIdentity(r.Identity); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ttl := r.TTL
 	if ttl == 0 {
 		ttl = DefaultUserTTL
 	}
 	if ttl < 0 || ttl > MaxUserTTL {
-		return nil, fmt.Errorf("%w: ttl %s outside (0, %s]", ErrBadRequest, ttl, MaxUserTTL)
+		return nil, 0, fmt.Errorf("%w: ttl %s outside (0, %s]", ErrBadRequest, ttl, MaxUserTTL)
 	}
 	login := r.Login
 	if login == "" {
@@ -97,29 +118,16 @@ func (a *Authority) SignUser(r UserRequest) (*ssh.Certificate, error) {
 	crit := map[string]string{}
 	if r.SourceAddress != "" {
 		if _, err := parseSourceAddress(r.SourceAddress); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+			return nil, 0, fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
 		crit["source-address"] = r.SourceAddress
 	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	now := a.now()
-	cert := &ssh.Certificate{
+	return &ssh.Certificate{
 		Key:             r.PublicKey,
-		Serial:          serial,
 		CertType:        ssh.UserCert,
-		KeyId:           fmt.Sprintf("%s serial=%d", r.Identity, serial),
 		ValidPrincipals: []string{login},
-		ValidAfter:      uint64(now.Add(-clockSkew).Unix()),
-		ValidBefore:     uint64(now.Add(ttl).Unix()),
 		Permissions:     ssh.Permissions{CriticalOptions: crit, Extensions: ext},
-	}
-	if err := cert.SignCert(rand.Reader, a.Signer); err != nil {
-		return nil, fmt.Errorf("certauth: sign: %w", err)
-	}
-	return cert, nil
+	}, ttl, nil
 }
 
 // UpstreamRequest describes the certificate bastion presents to a target.
@@ -135,32 +143,46 @@ type UpstreamRequest struct {
 // KeyId names the identity and session, and sshd logs the KeyId on every
 // accepted login, tying the target's own log back to the person.
 func (a *Authority) SignUpstream(r UpstreamRequest) (*ssh.Certificate, error) {
-	if r.PublicKey == nil || r.Login == "" || r.Identity == "" || r.SessionID == "" {
-		return nil, fmt.Errorf("%w: upstream certificate needs key, login, identity and session", ErrBadRequest)
-	}
-	ttl := r.TTL
-	if ttl <= 0 {
-		ttl = DefaultUpstreamTTL
+	cert, ttl, err := upstreamTemplate(r)
+	if err != nil {
+		return nil, err
 	}
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
-	cert := &ssh.Certificate{
+	cert.Serial = serial
+	return a.sign(cert, ttl)
+}
+
+// upstreamTemplate checks r and returns the upstream certificate it
+// describes, without serial, validity or signature, and its lifetime.
+func upstreamTemplate(r UpstreamRequest) (*ssh.Certificate, time.Duration, error) {
+	if r.PublicKey == nil || r.Login == "" || r.Identity == "" || r.SessionID == "" {
+		return nil, 0, fmt.Errorf("%w: upstream certificate needs key, login, identity and session", ErrBadRequest)
+	}
+	ttl := r.TTL
+	if ttl <= 0 {
+		ttl = DefaultUpstreamTTL
+	}
+	return &ssh.Certificate{
 		Key:             r.PublicKey,
-		Serial:          serial,
 		CertType:        ssh.UserCert,
 		KeyId:           fmt.Sprintf("bastion identity=%s session=%s", r.Identity, r.SessionID),
 		ValidPrincipals: []string{r.Login},
-		ValidAfter:      uint64(now.Add(-clockSkew).Unix()),
-		ValidBefore:     uint64(now.Add(ttl).Unix()),
 		Permissions: ssh.Permissions{Extensions: map[string]string{
 			"permit-pty":              "",
 			"permit-port-forwarding":  "",
 			"permit-agent-forwarding": "",
 		}},
-	}
+	}, ttl, nil
+}
+
+// sign dates cert from now for ttl and signs it with the CA key.
+func (a *Authority) sign(cert *ssh.Certificate, ttl time.Duration) (*ssh.Certificate, error) {
+	now := a.now()
+	cert.ValidAfter = uint64(now.Add(-clockSkew).Unix())
+	cert.ValidBefore = uint64(now.Add(ttl).Unix())
 	if err := cert.SignCert(rand.Reader, a.Signer); err != nil {
 		return nil, fmt.Errorf("certauth: sign: %w", err)
 	}

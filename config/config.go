@@ -32,14 +32,19 @@ type Config struct {
 	// Required: a bastion never generates one silently in production.
 	HostKey string `yaml:"host_key"`
 	// UserCAKey signs user certificates (`bastion ca sign`). Its public key
-	// is trusted for logins. Required.
+	// is trusted for logins. Required with the local signer; not set with
+	// the vault signer.
 	UserCAKey string `yaml:"user_ca_key"`
 	// TrustedUserCAs are extra public key files trusted for logins, e.g. the
 	// previous CA during a rotation.
 	TrustedUserCAs []string `yaml:"trusted_user_cas"`
 	// TargetCAKey signs the per-session upstream certificates. Required if
-	// any target uses credential "certificate".
+	// any target uses credential "certificate" with the local signer; not
+	// set with the vault signer.
 	TargetCAKey string `yaml:"target_ca_key"`
+	// Signer chooses what signs certificates: the local CA keys above
+	// (default) or HashiCorp Vault.
+	Signer Signer `yaml:"signer"`
 	// SigningKey (an OpenSSH ed25519 private key file) signs recording
 	// manifests and checkpoints, so an auditor can verify them with its
 	// public key alone. Required.
@@ -186,6 +191,8 @@ func (c *Config) resolve(base string) {
 	}
 	abs(&c.HTTP.TLSCert)
 	abs(&c.HTTP.TLSKey)
+	abs(&c.Signer.Vault.TokenFile)
+	abs(&c.Signer.Vault.CACert)
 	for i := range c.Targets {
 		abs(&c.Targets[i].KnownHosts)
 		abs(&c.Targets[i].Credential.KeyFile)
@@ -201,7 +208,7 @@ func (c *Config) validate() error {
 		return invalid("listen", "want host:port, got %q", c.Listen)
 	}
 	for _, f := range []struct{ name, value string }{
-		{"data_dir", c.DataDir}, {"host_key", c.HostKey}, {"user_ca_key", c.UserCAKey},
+		{"data_dir", c.DataDir}, {"host_key", c.HostKey},
 		{"signing_key", c.SigningKey}, {"policy", c.Policy},
 	} {
 		if f.value == "" {
@@ -210,6 +217,9 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.HandshakeTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.DialTimeout < 0 {
 		return invalid("limits", "timeouts must not be negative")
+	}
+	if err := c.validateSigner(); err != nil {
+		return err
 	}
 	if len(c.Targets) == 0 {
 		return invalid("targets", "at least one target is required")
@@ -228,8 +238,12 @@ func (c *Config) validate() error {
 			return invalid(field+".name", "duplicate target %q", t.Name)
 		}
 		seen[t.Name] = true
-		if t.Credential.Type == CredentialCertificate && c.TargetCAKey == "" {
+		switch {
+		case t.Credential.Type != CredentialCertificate:
+		case c.Signer.Type == SignerLocal && c.TargetCAKey == "":
 			return invalid("target_ca_key", "missing, but %s uses a certificate credential", field)
+		case c.Signer.Type == SignerVault && c.Signer.Vault.UpstreamRole == "":
+			return invalid("signer.vault.upstream_role", "missing, but %s uses a certificate credential", field)
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ var (
 type Upstream struct {
 	// TargetCA signs per-connection certificates; required for targets
 	// whose credential type is "certificate".
-	TargetCA *certauth.Authority
+	TargetCA certauth.Signer
 	// Keys holds private keys for targets whose credential type is "key",
 	// by target name. Loaded at start-up so a missing file fails early.
 	Keys map[string]ssh.Signer

@@ -116,6 +116,9 @@ func userCAPath(flagValue string, df dataFlags) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if cfg.Signer.Type == config.SignerVault {
+			return "", fmt.Errorf("%s: Vault holds the user CA key (signer.type vault): sign with `vault write %s/sign/%s`, or pass --ca-key", *df.config, cfg.Signer.Vault.Mount, cfg.Signer.Vault.UserRole)
+		}
 		return cfg.UserCAKey, nil
 	}
 	dir, err := df.dir()

@@ -60,7 +60,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer env.host.Close()
 	defer env.issuer.Close()
 	log := newLogger(stderr, false)
-	st, err := newStack(env.cfg, log)
+	st, err := newStack(ctx, env.cfg, log)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, *jsonLogs)
-	st, err := newStack(cfg, log)
+	st, err := newStack(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -40,14 +40,14 @@ type stack struct {
 
 // newStack loads every key and file the config names; any problem is a
 // start-up error, so the server never runs half-configured.
-func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
+func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack, error) {
 	hostKey, err := certauth.LoadKey(cfg.HostKey)
 	if err != nil {
 		return nil, fmt.Errorf("host_key: %w", err)
 	}
-	userCA, err := certauth.LoadKey(cfg.UserCAKey)
+	userCA, targetCA, err := newSigners(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("user_ca_key: %w", err)
+		return nil, err
 	}
 	trusted, err := certauth.LoadPublicKeys(cfg.TrustedUserCAs...)
 	if err != nil {
@@ -57,14 +57,7 @@ func newStack(cfg *config.Config, log *slog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing_key: %w", err)
 	}
-	up := &server.Upstream{DialTimeout: cfg.Limits.WithDefaults().DialTimeout, Keys: map[string]ssh.Signer{}}
-	if cfg.TargetCAKey != "" {
-		targetCA, err := certauth.LoadKey(cfg.TargetCAKey)
-		if err != nil {
-			return nil, fmt.Errorf("target_ca_key: %w", err)
-		}
-		up.TargetCA = &certauth.Authority{Signer: targetCA}
-	}
+	up := &server.Upstream{DialTimeout: cfg.Limits.WithDefaults().DialTimeout, Keys: map[string]ssh.Signer{}, TargetCA: targetCA}
 	for _, t := range cfg.Targets {
 		if t.Credential.Type == config.CredentialKey {
 			k, err := certauth.LoadKey(t.Credential.KeyFile)
