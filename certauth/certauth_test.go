@@ -223,3 +223,22 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// A revocation of an identity covers certificates issued before it, read
+// from the issue time the certificate carries, not from the back-dated
+// ValidAfter.
+func TestIssuedAt(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	ca := &Authority{Signer: newSigner(t), Clock: func() time.Time { return at }}
+	cert, err := ca.SignUser(UserRequest{PublicKey: newSigner(t).PublicKey(), Identity: "a@b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := IssuedAt(cert); !got.Equal(at) {
+		t.Errorf("IssuedAt = %s, want %s", got, at)
+	}
+	delete(cert.Extensions, ExtIssuedAt)
+	if got := IssuedAt(cert); !got.Equal(at.Add(-clockSkew)) {
+		t.Errorf("without the extension IssuedAt = %s, want ValidAfter", got)
+	}
+}

@@ -1,17 +1,21 @@
 package certauth
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// IssuedAt is when an Authority signed cert: it back-dates ValidAfter by
-// a fixed skew allowance. For certificates from other CAs the result is a
-// little late, which errs towards treating them as revoked.
+// IssuedAt is when cert was issued: its issued-at@bastion extension, which
+// every bastion signer writes. Without it, ValidAfter: no later than the
+// issue time, so a revocation of the identity errs towards covering it.
 func IssuedAt(cert *ssh.Certificate) time.Time {
-	return time.Unix(int64(cert.ValidAfter), 0).Add(clockSkew)
+	if v, err := strconv.ParseInt(cert.Extensions[ExtIssuedAt], 10, 64); err == nil {
+		return time.Unix(v, 0)
+	}
+	return time.Unix(int64(cert.ValidAfter), 0)
 }
 
 // CertIdentity is the identity a certificate names: the identity@bastion

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 const (
 	ExtIdentity = "identity@bastion"
 	ExtGroups   = "groups@bastion"
+	// ExtIssuedAt is the Unix time the certificate was issued: revoking an
+	// identity revokes what was issued before, whatever a signer's
+	// back-dating of ValidAfter.
+	ExtIssuedAt = "issued-at@bastion"
 )
 
 // Defaults and bounds for certificate lifetimes.
@@ -66,7 +71,7 @@ func (a *Authority) PublicKey() ssh.PublicKey { return a.Signer.PublicKey() }
 // SignUser issues a user certificate. KeyId is "IDENTITY serial=N" so that
 // the serial shows in every sshd log line that quotes the KeyId.
 func (a *Authority) SignUser(r UserRequest) (*ssh.Certificate, error) {
-	cert, ttl, err := userTemplate(r)
+	cert, ttl, err := userTemplate(r, a.now())
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +88,7 @@ func (a *Authority) SignUser(r UserRequest) (*ssh.Certificate, error) {
 // without serial, KeyId, validity or signature, and its lifetime. Every
 // Signer builds its certificates from it, so the rules for what a user
 // certificate may carry live in one place.
-func userTemplate(r UserRequest) (*ssh.Certificate, time.Duration, error) {
+func userTemplate(r UserRequest, now time.Time) (*ssh.Certificate, time.Duration, error) {
 	if r.PublicKey == nil {
 		return nil, 0, fmt.Errorf("%w: missing public key", ErrBadRequest)
 	}
@@ -112,6 +117,7 @@ func userTemplate(r UserRequest) (*ssh.Certificate, time.Duration, error) {
 		}
 	}
 	ext[ExtIdentity] = r.Identity
+	ext[ExtIssuedAt] = strconv.FormatInt(now.Unix(), 10)
 	if len(r.Groups) > 0 {
 		ext[ExtGroups] = strings.Join(r.Groups, ",")
 	}

@@ -164,7 +164,7 @@ func (v *VaultSigner) PublicKey() ssh.PublicKey { return v.ca }
 // SignUser asks Vault's user role for a user certificate. The KeyId is the
 // identity: Vault chooses the serial, and sshd logs it beside the KeyId.
 func (v *VaultSigner) SignUser(r UserRequest) (*ssh.Certificate, error) {
-	want, ttl, err := userTemplate(r)
+	want, ttl, err := userTemplate(r, time.Now())
 	if err != nil {
 		return nil, err
 	}

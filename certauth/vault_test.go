@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -259,6 +260,10 @@ func TestVaultSignUser(t *testing.T) {
 		t.Fatalf("stand-in received %d sign requests, want 1", len(got))
 	}
 	req := got[0]
+	if _, err := strconv.ParseInt(req.Extensions[ExtIssuedAt], 10, 64); err != nil {
+		t.Errorf("no issue time sent: %v", req.Extensions)
+	}
+	delete(req.Extensions, ExtIssuedAt)
 	want := vaultSignRequest{
 		PublicKey:       strings.TrimSpace(string(ssh.MarshalAuthorizedKey(user))),
 		ValidPrincipals: "alice",
