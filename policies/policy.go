@@ -19,6 +19,9 @@ type Policy struct {
 	// Masking configures PHI masking of session output. Masking is always
 	// on; this tunes the recognizers (see masking.Config).
 	Masking masking.Config `yaml:"masking"`
+	// Files sets, per remote path, whether sftp and scp transfers pass,
+	// are served masked or are blocked (see Files). Empty passes all.
+	Files Files `yaml:"files"`
 }
 
 // AccessRule grants the listed identities or groups the listed logins on the

@@ -90,6 +90,12 @@ type testBastion struct {
 // means real files in a temp directory).
 func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 	t.Helper()
+	return startTestBastionWith(t, recs, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n")
+}
+
+// startTestBastionWith is startTestBastion with its own policy document.
+func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string) *testBastion {
+	t.Helper()
 	targetCA := newSigner(t)
 	demoKey := newSigner(t)
 	host, err := devhost.Start("127.0.0.1:0", devhost.Config{HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: "demo", Dir: t.TempDir()})
@@ -100,7 +106,7 @@ func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 	if recs == nil {
 		recs = FileRecordings(t.TempDir(), recorder.Options{CheckpointEvery: -1})
 	}
-	pol, err := policies.Parse([]byte("access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n"))
+	pol, err := policies.Parse([]byte(policy))
 	if err != nil {
 		t.Fatal(err)
 	}

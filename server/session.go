@@ -202,6 +202,10 @@ func (ss *session) start(ctx context.Context, req *ssh.Request) {
 	ss.up = up
 	ss.done = make(chan struct{})
 	ss.cs.addLive(ss)
+	if files := ss.fileRules(); files != nil {
+		go ss.gateSFTP(files, upReqs) // sftpgate.go: file rules need the protocol terminated
+		return
+	}
 	go ss.pump(upReqs)
 }
 
@@ -333,7 +337,7 @@ func (ss *session) copyInput() {
 	if ss.kind == recorder.KindSFTP {
 		sniff = &sftpSniffer{}
 	}
-	buf := make([]byte, 32*1024)
+	buf := make([]byte, 256*1024)
 	for {
 		n, err := ss.ch.Read(buf)
 		if n > 0 {
