@@ -44,6 +44,12 @@ func newGateway(t *testing.T) *gateway {
 // newGatewayIn builds the gateway in dir, with extra top-level config.
 func newGatewayIn(t *testing.T, dir, extra string) *gateway {
 	t.Helper()
+	return newGatewayWith(t, dir, extra, testPolicy)
+}
+
+// newGatewayWith builds the gateway in dir with its own policy.
+func newGatewayWith(t *testing.T, dir, extra, policy string) *gateway {
+	t.Helper()
 	requireTools(t, "ssh")
 	ca := writeKey(t, filepath.Join(dir, "target_ca"))
 	d := startSSHD(t, ca.PublicKey())
@@ -62,7 +68,7 @@ func newGatewayIn(t *testing.T, dir, extra string) *gateway {
     host_key: %q
     login: root
 `, d.addr, hostKey, freePort(t), hostKey, d.addr, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(wrongKey.PublicKey()))))
-	b := startBastion(t, dir, bastionOptions{targets: targets, policy: testPolicy, extra: extra})
+	b := startBastion(t, dir, bastionOptions{targets: targets, policy: policy, extra: extra})
 	alice := newClient(t, b.userCA, certauth.UserRequest{Identity: "alice@example.com", Groups: []string{"ops"}})
 	return &gateway{bastion: b, sshd: d, alice: alice}
 }

@@ -21,6 +21,19 @@ type connState struct {
 	upstream *ssh.Client
 	next     int // session sequence number within the connection
 	live     map[*session]struct{}
+	agent    bool // a session was allowed agent forwarding
+}
+
+func (c *connState) allowAgent() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.agent = true
+}
+
+func (c *connState) agentAllowed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.agent
 }
 
 // conn returns the state of a client connection, creating it on first use.

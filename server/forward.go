@@ -56,12 +56,15 @@ func (s *Server) handleDirectTCPIP(_ *gliderssh.Server, conn *ssh.ServerConn, nc
 		nc.Reject(ssh.ResourceShortage, "audit store unavailable")
 		return
 	}
-	cl, _, err := cs.dial(ctx, s.cfg.Upstream, DialRequest{
+	cl, fresh, err := cs.dial(ctx, s.cfg.Upstream, DialRequest{
 		Target: rt.target, Login: rt.login, Identity: rt.identity, SessionID: cs.id,
 	})
 	if err != nil {
 		nc.Reject(ssh.ConnectionFailed, upstreamRefusal(err).msg)
 		return
+	}
+	if fresh {
+		s.relayAgentChannels(cs, cl)
 	}
 	up, upReqs, err := cl.OpenChannel("direct-tcpip", nc.ExtraData())
 	if err != nil {

@@ -31,6 +31,7 @@ type session struct {
 	route route
 	pty   *ptyRequest
 	env   [][]byte // env request payloads the policy allowed, replayed upstream
+	agent bool     // agent forwarding allowed by policy, requested upstream
 	kind  recorder.Kind
 	cmd   string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
@@ -112,11 +113,13 @@ func (ss *session) beforeStart(ctx context.Context, req *ssh.Request) {
 		}
 	case "shell", "exec", "subsystem":
 		ss.start(ctx, req)
-	case "auth-agent-req@openssh.com", "x11-req":
-		// Forwarding the client's agent or X display to a PHI host would
-		// hand the target a path back into the client: refused.
+	case "auth-agent-req@openssh.com":
+		ss.requestAgent(ctx, req)
+	case "x11-req":
+		// Forwarding the client's X display to a PHI host would hand the
+		// target a path back into the client's desktop: refused.
 		_ = ss.s.audit(ctx, store.Event{Type: "session.forwarding", Outcome: store.OutcomeDenied,
-			ConnID: ss.cs.id, SessionID: ss.id, SourceAddr: ss.cs.source, Reason: req.Type + " not supported"})
+			ConnID: ss.cs.id, SessionID: ss.id, SourceAddr: ss.cs.source, Reason: "x11 forwarding is not supported"})
 		reply(req, false)
 	default:
 		reply(req, false)
@@ -222,6 +225,7 @@ func (ss *session) openUpstream(ctx context.Context) (ssh.Channel, <-chan *ssh.R
 		}
 		if fresh {
 			_ = ss.s.audit(ctx, ss.event("upstream.connect", store.OutcomeAllowed, "authenticated to "+rt.target.Address))
+			ss.s.relayAgentChannels(ss.cs, cl)
 		}
 		up, upReqs, err := cl.OpenChannel("session", nil)
 		if err != nil {
@@ -240,6 +244,11 @@ func (ss *session) openUpstream(ctx context.Context) (ssh.Channel, <-chan *ssh.R
 		}
 		for _, env := range ss.env {
 			_, _ = up.SendRequest("env", false, env)
+		}
+		if ss.agent {
+			if ok, err := up.SendRequest("auth-agent-req@openssh.com", true, nil); err != nil || !ok {
+				ss.log.Info("target refused agent forwarding")
+			}
 		}
 		return up, upReqs, nil
 	}
