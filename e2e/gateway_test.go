@@ -98,7 +98,7 @@ func (g *gateway) sessions(t *testing.T) []sessionRow {
 // waitSession waits until the session whose command is cmd has ended.
 func (g *gateway) waitSession(t *testing.T, match func(sessionRow) bool) sessionRow {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		for _, s := range g.sessions(t) {
 			if match(s) && s.EndedAt != "" {
@@ -198,7 +198,7 @@ func TestInteractiveShell(t *testing.T) {
 
 	expect := func(what string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for !strings.Contains(screen.String(), what) {
 			if time.Now().After(deadline) {
 				t.Fatalf("did not see %q; screen:\n%s", what, screen.String())

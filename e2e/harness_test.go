@@ -88,7 +88,7 @@ func freePort(t *testing.T) int {
 
 func waitPort(t *testing.T, addr string, p *os.Process) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -349,7 +349,7 @@ func (b *bastion) audit(t *testing.T, typ string) []auditEvent {
 // appears: sessions end asynchronously after the client exits.
 func (b *bastion) waitAudit(t *testing.T, typ, substr string) auditEvent {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		for _, e := range b.audit(t, typ) {
 			if strings.Contains(e.Reason, substr) || strings.Contains(fmt.Sprint(e.Detail), substr) {
@@ -357,7 +357,7 @@ func (b *bastion) waitAudit(t *testing.T, typ, substr string) auditEvent {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s audit event mentioning %q", typ, substr)
+			t.Fatalf("no %s audit event mentioning %q within 30s", typ, substr)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

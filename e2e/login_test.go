@@ -148,7 +148,7 @@ func TestAgentTokenAndRevocation(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "running") {
 		if time.Now().After(deadline) {
 			t.Fatalf("session did not start: %s", out.String())
