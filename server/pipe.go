@@ -204,3 +204,28 @@ func completeUTF8(b []byte) int {
 	}
 	return len(b)
 }
+
+// Sizes of the buffer copyInput reads the client's input into.
+const (
+	// inputBufferStart is one packet (x/crypto/ssh's channelMaxPacket):
+	// enough for interactive input, and all an idle session holds.
+	inputBufferStart = 32 << 10
+	// inputBufferMax is the size for bulk input (uploads, scp).
+	inputBufferMax = 256 << 10
+)
+
+// growInput returns the buffer for the read after one that returned n
+// bytes into buf. x/crypto/ssh settles the client's window on each read
+// of a channel, and sends a window adjust whenever more than three
+// packets' worth is outstanding (channel.go, adjustWindow), which is
+// always the case while an upload streams: one more packet, and one
+// more write on the client's connection, per read. With 32 KiB reads
+// that is one per packet of data; with 256 KiB reads, one per eight.
+// The buffer grows for good once a read fills it (bulk input: a full
+// packet or more was waiting); interactive sessions keep the small one.
+func growInput(buf []byte, n int) []byte {
+	if n == len(buf) && len(buf) < inputBufferMax {
+		return make([]byte, inputBufferMax)
+	}
+	return buf
+}

@@ -340,13 +340,14 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 }
 
 // copyInput carries the client's input to the target; for sftp, each file
-// operation is audited and recorded before the packet is forwarded.
+// operation is audited and recorded before the packet is forwarded. Its
+// read buffer grows once a read fills it (see growInput).
 func (ss *session) copyInput() {
 	var sniff *sftpSniffer
 	if ss.kind == recorder.KindSFTP {
 		sniff = &sftpSniffer{}
 	}
-	buf := make([]byte, 256*1024)
+	buf := make([]byte, inputBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
 		if n > 0 {
@@ -368,6 +369,7 @@ func (ss *session) copyInput() {
 			ss.up.CloseWrite()
 			return
 		}
+		buf = growInput(buf, n)
 	}
 }
 

@@ -64,6 +64,11 @@ func TestQuickBench(t *testing.T) {
 		}
 	}
 
+	// Issuance over the HTTP API ran end to end: provider, token, HTTPS.
+	if rw := findRow(rep.Rows, "certs.http"); rw == nil || rw.Bastion == nil || *rw.Bastion <= 0 {
+		t.Errorf("certificate issuance over the HTTP API not measured: %+v", rw)
+	}
+
 	// The same report is on disk as JSON.
 	b, err := os.ReadFile(filepath.Join(opt.outDir, "latest.json"))
 	if err != nil {

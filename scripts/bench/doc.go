@@ -3,7 +3,7 @@
 // cipher, alternating between the two paths round after round.
 //
 //	go run ./scripts/bench                 # full: 5 rounds, 256 MiB transfers, 500 idle sessions
-//	BENCH_QUICK=1 go run ./scripts/bench   # smoke: 1 round, 16 MiB, 20 idle sessions
+//	BENCH_QUICK=1 go run ./scripts/bench   # smoke: 1 round, 16 MiB, 20 idle sessions, 200 certificates
 //
 // It needs root (the target sshd switches users) and /usr/sbin/sshd, ssh and
 // scp (`make deps` installs them). BENCH_ROUNDS=N overrides the number of
@@ -22,14 +22,27 @@
 // cipher pinned with -c. Sessions on the target get an empty HOME, so
 // that the login user's shell start-up files add nothing to either path.
 // The bastion's own leg to the target uses its default cipher preference
-// (it has no setting for it).
+// (it has no setting for it). The bastion also serves its certificate API
+// (see below).
 //
 // # Measurements
 //
 // Throughput is timed on the data only: for downloads from the first byte
-// read from ssh's stdout to its end; for uploads from the moment ssh starts
-// draining its stdin pipe until ssh exits. scp is timed whole (connection
-// set-up included), as a user sees it.
+// read from ssh's stdout to its end; for uploads from the moment the
+// remote command has started until ssh exits. The remote command of an
+// upload first prints a line, and only then does the harness feed ssh's
+// stdin: ssh sends its stdin right after the exec request, without
+// waiting for the reply, which through the bastion is before the bastion
+// has connected to the target, so the clock would otherwise start
+// earlier on that path. scp is timed whole (connection set-up included),
+// as a user sees it.
+//
+// Uploads still include a start-up cost of the target's sshd, on both
+// paths alike: when the first window of data (2 MiB) arrives in a burst,
+// sshd grows its channel buffer a packet at a time, copying it on each
+// step (seen with strace), which takes most of a second on a 2-core VM.
+// A 16 MiB upload (quick mode) measures mostly that; 256 MiB (full
+// mode) measures throughput with a smaller share of it.
 //
 // CPU per GiB compares the bastion process with the sshd processes that
 // serve the same transfer directly. The bastion is one process: its
@@ -56,6 +69,24 @@
 // is found out by a probe (an e-mail address echoed through the bastion
 // comes back masked or not), and the key exchange each path negotiates is
 // read from `ssh -v`.
+//
+// Certificate issuance is measured twice. In-process: certauth signs user
+// certificates on one goroutine for a fixed time (the signing cost alone).
+// Over the HTTP API: the harness runs the development OpenID provider
+// (certauth/devoidc) in its own process, with one confidential client
+// whose JWT access tokens speak for a service user in group ops, audience
+// "bastion"; the bastion serves its certificate API on HTTPS with a
+// self-signed certificate for 127.0.0.1 that the harness writes, and
+// trusts the provider as its only issuer. Each round the harness obtains
+// a token (client credentials grant) and N clients, each with its own
+// key and one HTTP/1.1 keep-alive connection trusting that certificate,
+// POST {"token", "public_key"} to /v1/certificate until a fixed number of
+// certificates has been issued. Each client's first request is not timed
+// (TLS handshake; the bastion fetches the provider's keys) and its
+// certificate is checked in full; the timed ones are checked for status
+// and shape. Every issuance includes verifying the token, signing and
+// writing the audit record. The clients share the machine's cores with
+// the bastion.
 //
 // Recording size is the size of the session's .cast file (from `bastion
 // sessions list --json`) per byte the command printed. Two downloads are

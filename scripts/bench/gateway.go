@@ -11,7 +11,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// startBastion runs `bastion serve --config` in front of the target.
+// startBastion runs `bastion serve --config` in front of the target, with
+// its certificate API on HTTPS trusting the harness's OpenID provider.
 func (e *env) startBastion(ctx context.Context, dir string, hostKey ssh.PublicKey) error {
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(benchPolicy), 0o600); err != nil {
 		return err
@@ -24,6 +25,14 @@ func (e *env) startBastion(ctx context.Context, dir string, hostKey ssh.PublicKe
 	if err != nil {
 		return err
 	}
+	apiPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	if e.apiRoots, err = writeTLSCert(dir); err != nil {
+		return err
+	}
+	e.apiURL = fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	e.dataDir = filepath.Join(dir, "data")
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
 data_dir: data
@@ -39,7 +48,7 @@ targets:
     address: "127.0.0.1:%d"
     host_key: %q
     login: root
-`, port, e.sshd.port, strings.TrimSpace(string(pub)))
+`, port, e.sshd.port, strings.TrimSpace(string(pub))) + e.apiConfig(apiPort)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -52,6 +61,10 @@ targets:
 	if e.bastion, err = e.startServer(ctx, cmd, port); err != nil {
 		b, _ := os.ReadFile(e.logFile.Name())
 		return fmt.Errorf("%w\n%s", err, b)
+	}
+	if err := waitListening(ctx, e.bastion, apiPort); err != nil {
+		b, _ := os.ReadFile(e.logFile.Name())
+		return fmt.Errorf("certificate API: %w\n%s", err, b)
 	}
 	return writeKnownHosts(filepath.Join(e.dir, "known_hosts.bastion"), port, hostKey)
 }

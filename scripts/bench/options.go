@@ -19,6 +19,8 @@ type options struct {
 	parSessions  int           // `ssh true` at once
 	idleSessions int           // concurrent idle interactive sessions
 	certTime     time.Duration // how long to sign certificates per round
+	certClients  int           // concurrent HTTPS clients of the certificate API
+	certRequests int           // certificates requested over HTTPS per round
 	budget       time.Duration // no new round starts if it would end after this
 	outDir       string        // where the JSON goes; "" writes nothing
 	keepWorkDir  bool
@@ -36,6 +38,8 @@ func fullOptions() options {
 		parSessions:  32,
 		idleSessions: 500,
 		certTime:     time.Second,
+		certClients:  8,
+		certRequests: 2000,
 		budget:       9 * time.Minute,
 		stdout:       os.Stdout,
 		log:          os.Stderr,
@@ -53,6 +57,7 @@ func quickOptions() options {
 	o.parSessions = 4
 	o.idleSessions = 20
 	o.certTime = 300 * time.Millisecond
+	o.certRequests = 200
 	o.budget = 110 * time.Second
 	return o
 }

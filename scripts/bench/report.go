@@ -73,7 +73,9 @@ func rowSpecs(o options) []rowSpec {
 		rowSpec{scenario: "recording, /dev/zero download", unit: "bytes/byte", metric: "recording.zero", format: "%.3f", bastionOnly: true,
 			note: `each NUL is written as \u0000 (6 bytes) in the JSON event: the worst case, not typical output`},
 		rowSpec{scenario: "certificate issuance, in-process, 1 core", unit: "certs/s", metric: "certs.inprocess", goal: atLeastAbs, limit: 5000, format: "%.0f", bastionOnly: true},
-		rowSpec{scenario: "certificate issuance, HTTP API", unit: "certs/s", na: "n/a (no HTTP API yet)"},
+		rowSpec{scenario: fmt.Sprintf("certificate issuance, HTTP API, %d clients", o.certClients), unit: "certs/s", metric: "certs.http",
+			goal: atLeastAbs, limit: 1000, format: "%.0f", bastionOnly: true,
+			note: fmt.Sprintf("POST /v1/certificate with a JWT access token over HTTPS keep-alive connections, %d requests per round; the clients run on the same machine", o.certRequests)},
 	)
 	return specs
 }
@@ -133,6 +135,7 @@ func (b *bench) report(elapsed time.Duration) *report {
 		Rounds: b.rounds,
 		Sizes: map[string]int64{
 			"transfer_bytes": o.xferBytes, "text_bytes": o.textBytes, "keystrokes": int64(o.keystrokes),
+			"certificate_clients": int64(o.certClients), "certificate_requests": int64(o.certRequests),
 			"sessions_in_a_row_per_round": int64(o.seqPerRound()), "sessions_at_once": int64(o.parSessions),
 			"idle_sessions": int64(o.idleSessions),
 		},
@@ -143,10 +146,11 @@ func (b *bench) report(elapsed time.Duration) *report {
 		}, b.features...),
 		Method: []string{
 			"medians across rounds; percentiles per round, then their median; A/B order alternates each round",
-			"throughput: downloads from first byte to end of output, uploads from when ssh drains its stdin to ssh's exit, scp whole command",
+			"throughput: downloads from first byte to end of output, uploads from when the remote command has started (it prints a line before reading; only then is ssh's stdin fed) to ssh's exit, scp whole command",
 			"server CPU: bastion utime+stime from /proc/PID/stat; sshd: listener utime+stime+cutime+cstime once it has reaped every per-connection process, minus the remote command's CPU reported by the shell builtin `times`",
 			"idle memory: bastion VmRSS growth with all sessions open; sshd: summed PSS of its per-connection processes",
 			"recording: size of the session's .cast file per byte of command output",
+			"certificates over HTTP: the harness's OpenID provider issues a JWT access token (client credentials); concurrent HTTP/1.1 keep-alive clients POST it with a public key to /v1/certificate over HTTPS; one untimed request per client first",
 		},
 		Samples:         b.res.samples,
 		Notes:           b.res.notes,

@@ -11,9 +11,10 @@ import (
 	"github.com/bastion-ssh/bastion/certauth"
 )
 
-// certScenario signs user certificates in-process on one goroutine (one
-// core) for a fixed time. The HTTP API that will serve them does not exist
-// yet, so it has no row of its own beyond "n/a".
+// certScenario measures certificate issuance twice: signing in-process on
+// one goroutine (one core) for a fixed time, and the bastion's HTTP API
+// (token verification, signing, audit record) under concurrent clients
+// for a fixed number of certificates.
 func (b *bench) certScenario(ctx context.Context, _ []side) error {
 	rate, err := signRate(ctx, b.opt.certTime)
 	if err != nil {
@@ -21,6 +22,26 @@ func (b *bench) certScenario(ctx context.Context, _ []side) error {
 	}
 	b.res.add("certs.inprocess", viaBastion, rate)
 	logf(b.opt.log, "%-40s %-7s %8.0f certificates/s", "certificate issuance (1 core)", viaBastion, rate)
+
+	if err := b.quiesce(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	cpu0, err := b.serverCPU(viaBastion)
+	if err != nil {
+		return err
+	}
+	rate, err = b.e.issueRate(ctx, b.opt.certClients, b.opt.certRequests)
+	if err != nil {
+		return err
+	}
+	cpu1, err := b.serverCPU(viaBastion)
+	if err != nil {
+		return err
+	}
+	n := b.opt.certRequests + b.opt.certClients // the timed requests and one per client before
+	b.res.add("certs.http", viaBastion, rate)
+	logf(b.opt.log, "%-40s %-7s %8.0f certificates/s  %.2f bastion CPU ms each", "certificate issuance (HTTP API)", viaBastion, rate,
+		float64((cpu1-cpu0).Microseconds())/1000/float64(n))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -184,7 +185,17 @@ func drain(r io.Reader) (n int64, first, last time.Time, err error) {
 	}
 }
 
-// upload pipes n zero bytes into `cat > /dev/null` on the target.
+// uploadReady is what the remote command prints before it reads its
+// input: the session is then open end to end.
+const uploadReady = "bench-upload-ready"
+
+// upload pipes n zero bytes into `cat > /dev/null` on the target. The
+// harness feeds ssh's stdin only once the remote command has printed
+// uploadReady: ssh sends its stdin as soon as it has sent the exec
+// request, without waiting for the reply, which on the bastion path is
+// before the bastion has even connected to the target. A clock started
+// when ssh first drains its stdin would charge that path for the
+// bastion's connection to the target.
 func (b *bench) upload(ctx context.Context, s side, cipher string, n int64) (xfer, error) {
 	if err := b.quiesce(ctx, 30*time.Second); err != nil {
 		return xfer{}, err
@@ -197,46 +208,48 @@ func (b *bench) upload(ctx context.Context, s side, cipher string, n int64) (xfe
 	if err != nil {
 		return xfer{}, err
 	}
-	cmdline := b.tag("cat > /dev/null; times >&2")
-	cmd := command(ctx, "ssh", b.e.sshArgs(s, cipher, nil, cmdline)...)
-	var stderr bytes.Buffer
-	cmd.Stdin, cmd.Stderr = pr, &stderr
-	if err := b.e.procs.start(cmd); err != nil {
+	out, in, err := os.Pipe()
+	if err != nil {
 		pr.Close()
 		pw.Close()
 		return xfer{}, err
 	}
-	pr.Close()
-	started := make(chan time.Time, 1)
+	defer out.Close()
+	cmdline := b.tag("echo " + uploadReady + "; cat > /dev/null; times >&2")
+	cmd := command(ctx, "ssh", b.e.sshArgs(s, cipher, nil, cmdline)...)
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pr, in, &stderr
+	err = b.e.procs.start(cmd)
+	pr.Close() // the child holds these ends now
+	in.Close()
+	if err != nil {
+		pw.Close()
+		return xfer{}, err
+	}
+	line, rerr := bufio.NewReader(out).ReadString('\n')
+	if rerr != nil || strings.TrimSpace(line) != uploadReady {
+		pw.Close()
+		werr := b.e.procs.wait(cmd)
+		return xfer{}, fmt.Errorf("remote command did not start (%q, %v, %v): %s", line, rerr, werr, strings.TrimSpace(stderr.String()))
+	}
+	start := time.Now()
 	fed := make(chan error, 1)
-	go func() { fed <- feed(pw, n, started) }()
+	go func() { fed <- feed(pw, n) }()
 	werr := b.e.procs.wait(cmd)
 	end := time.Now()
 	if err := errors.Join(werr, <-fed); err != nil {
 		return xfer{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	x := xfer{bytes: n, elapsed: end.Sub(<-started), clientCPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	x := xfer{bytes: n, elapsed: end.Sub(start), clientCPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	return x, b.finishCPU(ctx, s, cpu0, stderr.String(), &x)
 }
 
-// feed writes n zero bytes to w and closes it. The first write is larger
-// than the pipe's buffer, so it returns only once ssh is draining the
-// pipe: that is when the upload starts.
-func feed(w *os.File, n int64, started chan<- time.Time) error {
+// feed writes n zero bytes to w and closes it.
+func feed(w *os.File, n int64) error {
 	defer w.Close()
 	buf := make([]byte, 256<<10)
-	sent := false
-	defer func() {
-		if !sent {
-			started <- time.Now()
-		}
-	}()
 	for left := n; left > 0; {
 		k, err := w.Write(buf[:min(int64(len(buf)), left)])
-		if !sent {
-			started <- time.Now()
-			sent = true
-		}
 		if err != nil {
 			return err
 		}

@@ -40,23 +40,28 @@ func (e *env) startServer(ctx context.Context, cmd *exec.Cmd, port int) (*server
 	}
 	s := &server{cmd: cmd, pid: cmd.Process.Pid, port: port, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
+	return s, waitListening(ctx, s, port)
+}
+
+// waitListening waits until s accepts connections on port.
+func waitListening(ctx context.Context, s *server, port int) error {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return s, nil
+			return nil
 		}
 		select {
 		case <-s.done:
-			return s, fmt.Errorf("%s exited during start-up", cmd.Args[0])
+			return fmt.Errorf("%s exited during start-up", s.cmd.Args[0])
 		case <-ctx.Done():
-			return s, ctx.Err()
+			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return s, fmt.Errorf("nothing listening on %s", addr)
+			return fmt.Errorf("nothing listening on %s", addr)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/certauth"
+	"github.com/bastion-ssh/bastion/certauth/devoidc"
 )
 
 const (
@@ -62,6 +64,10 @@ type env struct {
 	dataDir string // the bastion's data directory
 	logFile *os.File
 
+	provider *devoidc.Server // the OpenID provider the certificate API trusts
+	apiURL   string          // https://127.0.0.1:PORT of the certificate API
+	apiRoots *x509.CertPool  // trusts the API's self-signed certificate
+
 	clientKey   string
 	bastionCert string // from the bastion's user CA: identity, group ops
 	directCert  string // from the target CA: principal root
@@ -96,6 +102,9 @@ func (e *env) setup(ctx context.Context) error {
 	}
 	if err := e.startSSHD(ctx, keys["target_ca"].PublicKey()); err != nil {
 		return fmt.Errorf("sshd: %w", err)
+	}
+	if err := e.startProvider(); err != nil {
+		return fmt.Errorf("openid provider: %w", err)
 	}
 	if err := e.startBastion(ctx, bdir, keys["host_key"].PublicKey()); err != nil {
 		return fmt.Errorf("bastion: %w", err)
@@ -140,7 +149,7 @@ func goTool() string {
 
 // close ends everything the run started: clients first, then the bastion
 // (gracefully, so it closes its recordings), then sshd and whatever
-// per-connection processes it still has.
+// per-connection processes it still has, then the OpenID provider.
 func (e *env) close() {
 	e.closeOnce.Do(func() {
 		e.procs.killAll()
@@ -165,6 +174,9 @@ func (e *env) close() {
 				_ = s.cmd.Process.Kill()
 				<-s.done
 			}
+		}
+		if e.provider != nil {
+			_ = e.provider.Close()
 		}
 		if e.logFile != nil {
 			e.logFile.Close()
