@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -35,25 +36,23 @@ type outputPipe struct {
 	// onIdleError reports an error from an idle flush, which runs on a
 	// timer rather than in the caller's goroutine.
 	onIdleError func(error)
-	// echoFlush releases held bytes at once after a chunk of at most
-	// echoChunk bytes that follows a quiet spell of at least idle: on a
-	// terminal that is a keystroke's echo, and a person types far slower
-	// than any idle deadline, so holding it would only delay the echo
-	// without ever completing a value. Bulk output arrives back to back
-	// and keeps the full hold.
-	echoFlush bool
-	// now returns the current time; if nil, time.Now is used.
-	now func() time.Time
+	// keys, on a terminal, counts the keystrokes the client has sent
+	// (reads of at most echoChunk bytes). The first small output chunk
+	// after a keystroke is its echo and is released at once: a person types
+	// far slower than any idle deadline, so holding an echo would only
+	// delay it without ever completing a value. Output that follows no
+	// keystroke, bulk output above all, keeps the full hold.
+	keys *atomic.Uint64
 
 	mu    sync.Mutex // guards the fields below: the reader and the idle timer both deliver
 	timer *time.Timer
 	done  bool
 	// partial holds a UTF-8 sequence cut by the read boundary when there
 	// is no masker (the masker keeps characters whole itself).
-	partial []byte
-	buf     []byte
-	out     []byte    // masked output, reused between chunks
-	last    time.Time // when the previous chunk arrived
+	partial  []byte
+	buf      []byte
+	out      []byte // masked output, reused between chunks
+	seenKeys uint64 // keys when the previous chunk arrived
 }
 
 // echoChunk is the largest read treated as a keystroke's echo: one byte,
@@ -69,15 +68,14 @@ func (p *outputPipe) write(b []byte) error {
 	defer p.mu.Unlock()
 	if p.mask != nil {
 		p.out = p.mask.AppendWrite(p.out[:0], b)
-		if p.echoFlush {
-			now := time.Now()
-			if p.now != nil {
-				now = p.now()
+		if p.keys != nil {
+			// Only the first chunk after a keystroke can be its echo.
+			if k := p.keys.Load(); k != p.seenKeys {
+				p.seenKeys = k
+				if len(b) <= echoChunk {
+					p.out = p.mask.AppendFlush(p.out)
+				}
 			}
-			if len(b) <= echoChunk && now.Sub(p.last) >= p.idle && p.mask.Pending() > 0 {
-				p.out = p.mask.AppendFlush(p.out)
-			}
-			p.last = now
 		}
 		err := p.deliverMasked(p.out)
 		p.armIdleFlush()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -122,22 +123,25 @@ func byteSize(n int) string {
 
 func (f *orderCheck) Offset() recorder.Position { return recorder.Position{} }
 
-// On a terminal, a keystroke's echo is delivered at once; without a pty the
-// masker may hold it until more output or the idle deadline.
+// On a terminal, a keystroke's echo is delivered at once; output that
+// follows no keystroke may be held until more output or the idle deadline.
 func TestEchoIsNotHeld(t *testing.T) {
 	m, err := masking.New(masking.Config{IdleFlush: time.Hour}, []byte("test fingerprint key, 32 bytes.."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := time.Unix(0, 0)
-	now := func() time.Time { return clock }
 	for _, pty := range []bool{true, false} {
+		var keys *atomic.Uint64
+		if pty {
+			keys = &atomic.Uint64{}
+		}
 		o := &orderCheck{t: t}
-		p := &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Second, echoFlush: pty, now: now}
-		for _, key := range []string{"l", "s"} {
-			clock = clock.Add(200 * time.Millisecond) // a person typing
-			p.idle = 100 * time.Millisecond
-			if err := p.write([]byte(key)); err != nil {
+		p := &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Hour, keys: keys}
+		for _, echo := range []string{"l", "s"} {
+			if keys != nil {
+				keys.Add(1) // the client typed a key
+			}
+			if err := p.write([]byte(echo)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -147,16 +151,18 @@ func TestEchoIsNotHeld(t *testing.T) {
 			t.Errorf("no pty: a possible value was not held (test no longer exercises the hold)")
 		}
 		p.flush()
-		// Bulk output, chunks back to back, is still masked whole, even
-		// when a program writes a value in small pieces.
+		// Output that answers no keystroke is masked whole, even when a
+		// program writes a value in small pieces.
 		o = &orderCheck{t: t}
-		p = &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: 100 * time.Millisecond, echoFlush: pty, now: now}
-		for _, chunk := range []string{"SSN ", "123", "-45", "-", "6789", "\r\n"} {
-			clock = clock.Add(10 * time.Microsecond)
+		p = &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Hour, keys: keys}
+		if keys != nil {
+			keys.Add(1) // a command typed before the output
+		}
+		for _, chunk := range []string{"SSN: ", "123", "-45", "-", "6789", "\r\n"} {
 			p.write([]byte(chunk))
 		}
 		p.flush()
-		if o.sent.String() != "SSN ***-**-****\r\n" {
+		if o.sent.String() != "SSN: ***-**-****\r\n" {
 			t.Errorf("pty=%v: %q", pty, o.sent.String())
 		}
 	}

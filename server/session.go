@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
@@ -30,8 +31,9 @@ type session struct {
 
 	route route
 	pty   *ptyRequest
-	env   [][]byte // env request payloads the policy allowed, replayed upstream
-	agent bool     // agent forwarding allowed by policy, requested upstream
+	env   [][]byte      // env request payloads the policy allowed, replayed upstream
+	agent bool          // agent forwarding allowed by policy, requested upstream
+	keys  atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
 	kind  recorder.Kind
 	cmd   string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
@@ -307,7 +309,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 				return ss.auditFindings(stream, f, pos)
 			},
 			onIdleError: fail,
-			echoFlush:   ss.pty != nil,
+			keys:        ss.keystrokes(),
 		}
 	}
 	wg.Add(2)
@@ -350,6 +352,10 @@ func (ss *session) copyInput() {
 	buf := make([]byte, inputBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
+		if n > 0 && n <= echoChunk && ss.pty != nil {
+			// Counted before forwarding, so the echo cannot overtake it.
+			ss.keys.Add(1)
+		}
 		if n > 0 {
 			if sniff != nil {
 				if ferr := ss.auditSFTP(sniff.feed(buf[:n])); ferr != nil {
@@ -550,4 +556,12 @@ func (ss *session) auditFindings(stream string, findings []masking.Finding, pos 
 		ev.RecEvent, ev.RecTime = &recEvent, &recTime
 	}
 	return ss.s.audit(context.Background(), ev)
+}
+
+// keystrokes is the keystroke counter for the output pipes, on a terminal only.
+func (ss *session) keystrokes() *atomic.Uint64 {
+	if ss.pty == nil {
+		return nil
+	}
+	return &ss.keys
 }
