@@ -170,7 +170,7 @@ type bastion struct {
 	config  string
 	userCA  *certauth.Authority
 	hostKey ssh.PublicKey
-	stderr  *bytes.Buffer
+	stderr  *syncBuffer
 }
 
 type bastionOptions struct {
@@ -212,7 +212,7 @@ limits:
 		t.Fatal(err)
 	}
 	b := &bastion{dir: dir, port: port, addr: fmt.Sprintf("127.0.0.1:%d", port), config: cfgPath,
-		userCA: &certauth.Authority{Signer: userCA}, hostKey: hostKey.PublicKey(), stderr: &bytes.Buffer{}}
+		userCA: &certauth.Authority{Signer: userCA}, hostKey: hostKey.PublicKey(), stderr: &syncBuffer{}}
 	cmd := exec.Command(bastionBin, "serve", "--config", cfgPath)
 	cmd.Stderr = b.stderr
 	if err := cmd.Start(); err != nil {
@@ -360,5 +360,30 @@ func (b *bastion) waitAudit(t *testing.T, typ, substr string) auditEvent {
 			t.Fatalf("no %s audit event mentioning %q within 30s", typ, substr)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// assertNothingAtRest fails if any of values is in a file under the data
+// directory (recordings, manifests, the database and its WAL, the session
+// log) or in the bastion's own log.
+func (b *bastion) assertNothingAtRest(t *testing.T, values []string) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond) // let the last session's end be written
+	filepath.Walk(b.dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		data, _ := os.ReadFile(path)
+		for _, v := range values {
+			if bytes.Contains(data, []byte(v)) {
+				t.Errorf("%s holds %q", path, v)
+			}
+		}
+		return nil
+	})
+	for _, v := range values {
+		if strings.Contains(b.stderr.String(), v) {
+			t.Errorf("the bastion's log holds %q", v)
+		}
 	}
 }
