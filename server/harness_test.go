@@ -190,3 +190,5 @@ func (f *failingRecording) Close(recorder.ExitInfo) (recorder.Manifest, error) {
 }
 
 func (f *failingRecording) Offset() recorder.Position { return recorder.Position{} }
+
+func (f *failingRecording) Input([]byte) error { return nil }

@@ -11,6 +11,7 @@ import (
 // Recording is the subset of recorder.Writer a session uses.
 type Recording interface {
 	Output(p []byte) error
+	Input(p []byte) error
 	Resize(cols, rows int) error
 	Marker(label string) error
 	Offset() recorder.Position

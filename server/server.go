@@ -56,6 +56,10 @@ type Config struct {
 	Store    Store
 	// Recordings creates the recording for a session.
 	Recordings RecordingFactory
+	// RecordInput also records what clients type ("i" events), masked
+	// like output. Off by default: passwords typed at prompts would be
+	// written to disk.
+	RecordInput bool
 	// FingerprintKey keys the HMAC fingerprints in masking audit records
 	// (at least 16 bytes, stable across restarts). Required.
 	FingerprintKey []byte

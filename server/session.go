@@ -346,8 +346,18 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 // read buffer grows once a read fills it (see growInput).
 func (ss *session) copyInput() {
 	var sniff *sftpSniffer
+	var inMask *masking.Stream // input recording, when configured
 	if ss.kind == recorder.KindSFTP {
 		sniff = &sftpSniffer{}
+	} else if ss.s.cfg.RecordInput {
+		inMask = ss.masker.NewStream()
+	}
+	recordInput := func(p []byte) bool {
+		if err := ss.rec.Input(p); err != nil {
+			ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", err)
+			return false
+		}
+		return true
 	}
 	buf := make([]byte, inputBufferStart)
 	for {
@@ -367,11 +377,18 @@ func (ss *session) copyInput() {
 					return
 				}
 			}
+			// Input is recorded masked, and before it reaches the target.
+			if inMask != nil && !recordInput(inMask.Write(buf[:n])) {
+				return
+			}
 			if _, werr := ss.up.Write(buf[:n]); werr != nil {
 				return
 			}
 		}
 		if err != nil {
+			if inMask != nil {
+				recordInput(inMask.Flush())
+			}
 			ss.up.CloseWrite()
 			return
 		}

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"errors"
+	"github.com/bastion-ssh/bastion/store"
+	"os"
 	"strings"
 	"testing"
 
@@ -80,5 +82,39 @@ func TestUnknownTargetRefused(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), `unknown target "elsewhere"`) {
 		t.Errorf("stderr = %q", errb.String())
+	}
+}
+
+// With input recording on, what the client types is in the recording as
+// "i" events, masked like output, and nothing raw is written.
+func TestInputRecordedMasked(t *testing.T) {
+	b := startTestBastion(t, nil)
+	b.server.cfg.RecordInput = true
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stdin = strings.NewReader("lookup SSN 123-45-6789\n")
+	var out bytes.Buffer
+	s.Stdout = &out
+	if err := s.Run("cat >/dev/null; echo done"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(b.store.eventsOf("session.end")) == 1 })
+	var rec store.Session
+	for _, x := range b.store.sessions {
+		rec = x
+	}
+	data, err := os.ReadFile(rec.Recording)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cast := string(data)
+	if !strings.Contains(cast, `"i","lookup SSN ***-**-****\n"`) {
+		t.Errorf("recording lacks the masked input:\n%s", cast)
+	}
+	if strings.Contains(cast, "123-45-6789") {
+		t.Error("raw input value in the recording")
 	}
 }

@@ -93,6 +93,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:       sessionLog,
 		FingerprintKey:   fingerprintKey(signing),
+		RecordInput:      cfg.Recording.RecordInput,
 		Logger:           log,
 		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
 		IdleTimeout:      cfg.Limits.IdleTimeout,
