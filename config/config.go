@@ -63,6 +63,8 @@ type Config struct {
 	// Issuers are the OIDC identity providers whose tokens buy user
 	// certificates through the HTTP API. Required when http.listen is set.
 	Issuers []Issuer `yaml:"issuers"`
+	// Diagnostics serves metrics (and optionally pprof) on loopback.
+	Diagnostics Diagnostics `yaml:"diagnostics"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -225,6 +227,9 @@ func (c *Config) validate() error {
 		return invalid("targets", "at least one target is required")
 	}
 	if err := c.validateLogin(); err != nil {
+		return err
+	}
+	if err := c.validateDiagnostics(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -64,6 +64,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown-credential", "login: postgres", "login: postgres\n    credential: {type: password}", "credential.type"},
 		{"key-without-file", "login: postgres", "login: postgres\n    credential: {type: key}", "credential.key_file"},
 		{"certificate-without-ca", "target_ca_key: target_ca\n", "", "target_ca_key"},
+		{"diagnostics-not-loopback", "policy: policy.yaml", "policy: policy.yaml\ndiagnostics: {listen: 0.0.0.0:9100}", "diagnostics.listen"},
+		{"pprof-without-listener", "policy: policy.yaml", "policy: policy.yaml\ndiagnostics: {pprof: true}", "diagnostics.pprof"},
 		{"negative-timeout", "policy: policy.yaml", "policy: policy.yaml\nlimits: {dial_timeout: -1s}", "limits"},
 	}
 	for _, c := range cases {
@@ -87,5 +89,19 @@ func TestLoadNamesTheFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.yaml")
 	if err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDiagnosticsOnLoopback(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:9100", "[::1]:9100", "localhost:0"} {
+		doc := valid + "diagnostics: {listen: \"" + addr + "\", pprof: true}\n"
+		c, err := Parse([]byte(doc), "/x")
+		if err != nil {
+			t.Errorf("%s: %v", addr, err)
+			continue
+		}
+		if c.Diagnostics.Listen != addr || !c.Diagnostics.Pprof {
+			t.Errorf("%s: diagnostics = %+v", addr, c.Diagnostics)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sync/errgroup"
 
@@ -35,7 +36,8 @@ type stack struct {
 	server *server.Server
 	ln     net.Listener
 	logger *slog.Logger
-	api    *apiServer // nil unless http.listen is set
+	api    *apiServer  // nil unless http.listen is set
+	diag   *diagServer // nil unless diagnostics.listen is set
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -119,16 +121,30 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	var api *apiServer
+	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
-		if api, err = newAPIServer(cfg, st, userCA, hostKey, ln.Addr().String(), log); err != nil {
-			ln.Close()
-			st.Close()
-			sessionLog.Close()
+		if s.api, err = newAPIServer(cfg, st, userCA, hostKey, ln.Addr().String(), log); err != nil {
+			s.closeListeners()
 			return nil, err
 		}
 	}
-	return &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, api: api}, nil
+	if cfg.Diagnostics.Listen != "" {
+		if s.diag, err = newDiagServer(cfg.Diagnostics, prometheus.NewRegistry(), log); err != nil {
+			s.closeListeners()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// closeListeners undoes a half-built stack.
+func (s *stack) closeListeners() {
+	s.ln.Close()
+	if s.api != nil {
+		s.api.ln.Close()
+	}
+	s.store.Close()
+	s.log.Close()
 }
 
 // run serves until ctx ends, then shuts down gracefully.
@@ -152,6 +168,10 @@ func (s *stack) run(ctx context.Context) error {
 		s.logger.Info("certificate API listening", "url", s.api.URL())
 		g.Go(s.api.serve)
 	}
+	if s.diag != nil {
+		s.logger.Info("diagnostics listening", "addr", s.diag.ln.Addr().String(), "pprof", s.cfg.Diagnostics.Pprof)
+		g.Go(s.diag.serve)
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		// A fresh context: the parent is already cancelled, and the grace
@@ -161,6 +181,9 @@ func (s *stack) run(ctx context.Context) error {
 		err := s.server.Shutdown(sctx)
 		if s.api != nil {
 			err = errors.Join(err, s.api.shutdown(sctx))
+		}
+		if s.diag != nil {
+			err = errors.Join(err, s.diag.shutdown(sctx))
 		}
 		_ = s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo})
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -19,13 +19,14 @@ type bench struct {
 	res *results
 	seq int // makes every remote command line unique
 
-	start    time.Time // of the run, for the time budget
-	rounds   int       // rounds completed
-	features []string  // what the probes found
+	start    time.Time       // of the run, for the time budget
+	profiled map[string]bool // metrics already profiled (BENCH_PROFILE)
+	rounds   int             // rounds completed
+	features []string        // what the probes found
 }
 
 func newBench(e *env) *bench {
-	return &bench{e: e, opt: e.opt, res: newResults()}
+	return &bench{e: e, opt: e.opt, res: newResults(), profiled: map[string]bool{}}
 }
 
 // results holds one sample per round for each metric and side.
@@ -71,8 +72,10 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err := b.probeFeatures(ctx); err != nil {
 		return err
 	}
-	if err := b.idleScenario(ctx); err != nil {
-		return fmt.Errorf("idle sessions: %w", err)
+	if b.runs("idle") {
+		if err := b.idleScenario(ctx); err != nil {
+			return fmt.Errorf("idle sessions: %w", err)
+		}
 	}
 	var longest time.Duration
 	for round := 0; round < b.opt.rounds; round++ {
@@ -88,20 +91,12 @@ func (b *bench) runAll(ctx context.Context) error {
 			slices.Reverse(order)
 		}
 		logf(b.opt.log, "round %d/%d (%s first)", round+1, b.opt.rounds, order[0])
-		steps := []struct {
-			name string
-			run  func(context.Context, []side) error
-		}{
-			{"download", b.downloadScenario},
-			{"upload", b.uploadScenario},
-			{"scp", b.scpScenario},
-			{"keystroke", b.keystrokeScenario},
-			{"session setup", b.setupScenario},
-			{"certificates", b.certScenario},
-		}
-		for _, st := range steps {
+		for _, st := range b.steps() {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if !b.runs(st.name) {
+				continue
 			}
 			if err := st.run(ctx, order); err != nil {
 				return fmt.Errorf("round %d: %s: %w", round+1, st.name, err)
@@ -111,6 +106,31 @@ func (b *bench) runAll(ctx context.Context) error {
 		longest = max(longest, time.Since(roundStart))
 	}
 	return nil
+}
+
+// stepNames are the scenarios BENCH_ONLY picks among: idle sessions
+// once, then the others in this order every round.
+var stepNames = []string{"idle", "download", "upload", "scp", "keystroke", "setup", "certificates"}
+
+// runs says whether BENCH_ONLY leaves the named scenario in.
+func (b *bench) runs(name string) bool {
+	return len(b.opt.only) == 0 || slices.Contains(b.opt.only, name)
+}
+
+type step struct {
+	name string
+	run  func(context.Context, []side) error
+}
+
+func (b *bench) steps() []step {
+	return []step{
+		{"download", b.downloadScenario},
+		{"upload", b.uploadScenario},
+		{"scp", b.scpScenario},
+		{"keystroke", b.keystrokeScenario},
+		{"setup", b.setupScenario},
+		{"certificates", b.certScenario},
+	}
 }
 
 // quiesce waits until no connection is left on the target (the sshd

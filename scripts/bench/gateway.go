@@ -49,6 +49,14 @@ targets:
     host_key: %q
     login: root
 `, port, e.sshd.port, strings.TrimSpace(string(pub))) + e.apiConfig(apiPort)
+	if e.opt.profile {
+		diagPort, err := freePort()
+		if err != nil {
+			return err
+		}
+		e.diagURL = fmt.Sprintf("http://127.0.0.1:%d", diagPort)
+		cfg += diagConfig(diagPort)
+	}
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err

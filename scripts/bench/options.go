@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,8 @@ type options struct {
 	budget       time.Duration // no new round starts if it would end after this
 	outDir       string        // where the JSON goes; "" writes nothing
 	keepWorkDir  bool
+	profile      bool      // BENCH_PROFILE=1: CPU profiles of the bastion during transfers
+	only         []string  // BENCH_ONLY: run only these steps (e.g. download,upload)
 	stdout       io.Writer // the table
 	log          io.Writer // progress
 }
@@ -85,5 +89,14 @@ func optionsFromEnv() (options, error) {
 		o.rounds = n
 	}
 	o.keepWorkDir = os.Getenv("BENCH_KEEP") == "1"
+	o.profile = os.Getenv("BENCH_PROFILE") == "1"
+	if v := os.Getenv("BENCH_ONLY"); v != "" {
+		o.only = strings.Split(v, ",")
+		for _, name := range o.only {
+			if !slices.Contains(stepNames, name) {
+				return o, fmt.Errorf("BENCH_ONLY: unknown step %q (want some of %s)", name, strings.Join(stepNames, ","))
+			}
+		}
+	}
 	return o, nil
 }

@@ -39,7 +39,9 @@ func (b *bench) downloadScenario(ctx context.Context, order []side) error {
 	zero := fmt.Sprintf("head -c %d /dev/zero", b.opt.xferBytes)
 	for _, c := range ciphers {
 		for _, s := range order {
+			wait := b.startProfile(ctx, s, "download.zero."+cipherName(c))
 			x, err := b.download(ctx, s, c, zero, b.opt.xferBytes)
+			wait()
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", s, cipherName(c), err)
 			}
@@ -54,7 +56,9 @@ func (b *bench) downloadScenario(ctx context.Context, order []side) error {
 		return err
 	}
 	for _, s := range order {
+		wait := b.startProfile(ctx, s, "download.text."+cipherName(ciphers[0]))
 		x, err := b.download(ctx, s, ciphers[0], "cat "+b.e.textFile, st.Size())
+		wait()
 		if err != nil {
 			return fmt.Errorf("%s text: %w", s, err)
 		}
@@ -70,7 +74,9 @@ func (b *bench) downloadScenario(ctx context.Context, order []side) error {
 func (b *bench) uploadScenario(ctx context.Context, order []side) error {
 	for _, c := range ciphers {
 		for _, s := range order {
+			wait := b.startProfile(ctx, s, "upload."+cipherName(c))
 			x, err := b.upload(ctx, s, c, b.opt.xferBytes)
+			wait()
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", s, cipherName(c), err)
 			}
@@ -84,7 +90,9 @@ func (b *bench) uploadScenario(ctx context.Context, order []side) error {
 func (b *bench) scpScenario(ctx context.Context, order []side) error {
 	for _, c := range ciphers {
 		for _, s := range order {
+			wait := b.startProfile(ctx, s, "scp."+cipherName(c))
 			x, err := b.scp(ctx, s, c)
+			wait()
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", s, cipherName(c), err)
 			}

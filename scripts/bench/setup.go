@@ -66,6 +66,7 @@ type env struct {
 
 	provider *devoidc.Server // the OpenID provider the certificate API trusts
 	apiURL   string          // https://127.0.0.1:PORT of the certificate API
+	diagURL  string          // http://127.0.0.1:PORT of the diagnostics listener, if on
 	apiRoots *x509.CertPool  // trusts the API's self-signed certificate
 
 	clientKey   string
