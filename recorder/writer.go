@@ -26,10 +26,20 @@ const DefaultCheckpointEvery = 30 * time.Second
 // bytes plus a few, well below the line limit of readers (replay: 8 MiB).
 const maxEventData = 256 << 10
 
-// maxKeptBuffer is the largest line buffer a Writer keeps between events:
-// enough for a 32 KiB read that escapes to six bytes a byte (NUL output),
-// so a busy session allocates nothing per event.
-const maxKeptBuffer = 6*(32<<10) + 64
+// Line buffer reuse: a Writer keeps its line buffer between events, so a
+// session streaming output allocates nothing per event, but lets go of a
+// large one after smallEventsToShrink events in a row that used less than
+// a quarter of it, so an interactive session that once streamed holds no
+// more than smallBuffer. (Reads of a stream vary in size, so one small
+// event must not drop the buffer a large one will need again.)
+const (
+	smallEventsToShrink = 16
+	// maxKeptBuffer covers the longest event line, maxEventData bytes that
+	// all escape to six (NULs), with room for append's growth overshoot.
+	maxKeptBuffer = 8 * maxEventData
+	// smallBuffer is always kept.
+	smallBuffer = 64 << 10
+)
 
 // Options configures a Writer. The zero value is usable.
 type Options struct {
@@ -83,16 +93,17 @@ type Writer struct {
 	cp       *os.File // checkpoints file, nil when off or closed; guarded by cpMu
 	cpEvents int64    // event count at the last checkpoint, -1 before the first; guarded by cpMu
 
-	mu     sync.Mutex
-	f      file              // guarded by mu
-	buf    []byte            // line buffer; guarded by mu
-	h      hash.Hash         // guarded by mu
-	chain  [sha256.Size]byte // hash chain over the lines written; guarded by mu
-	events int64             // event lines written; guarded by mu
-	size   int64             // bytes written; guarded by mu
-	last   time.Duration     // latest event time; guarded by mu
-	err    error             // first failure, returned from then on; guarded by mu
-	closed bool              // guarded by mu
+	mu          sync.Mutex
+	f           file              // guarded by mu
+	buf         []byte            // line buffer; guarded by mu
+	smallEvents int               // events in a row that used little of buf; guarded by mu
+	h           hash.Hash         // guarded by mu
+	chain       [sha256.Size]byte // hash chain over the lines written; guarded by mu
+	events      int64             // event lines written; guarded by mu
+	size        int64             // bytes written; guarded by mu
+	last        time.Duration     // latest event time; guarded by mu
+	err         error             // first failure, returned from then on; guarded by mu
+	closed      bool              // guarded by mu
 }
 
 // Create creates the recording at path and writes its header. The file is
@@ -285,11 +296,7 @@ func (w *Writer) eventLocked(code byte, data []byte) error {
 	b = append(b, ',', '"', code, '"', ',')
 	b = appendJSONString(b, data)
 	b = append(b, ']', '\n')
-	if cap(b) <= maxKeptBuffer {
-		w.buf = b
-	} else {
-		w.buf = nil
-	}
+	w.keepLineBufferLocked(b)
 	if err := w.appendLocked(b); err != nil {
 		return err
 	}
@@ -299,6 +306,22 @@ func (w *Writer) eventLocked(code byte, data []byte) error {
 	w.h.Sum(w.chain[:0])
 	w.events++
 	return nil
+}
+
+func (w *Writer) keepLineBufferLocked(b []byte) {
+	c := cap(b)
+	switch {
+	case c <= smallBuffer:
+	case c > maxKeptBuffer:
+		b = nil
+	case len(b) >= c/4:
+		w.smallEvents = 0
+	default:
+		if w.smallEvents++; w.smallEvents >= smallEventsToShrink {
+			b, w.smallEvents = nil, 0
+		}
+	}
+	w.buf = b
 }
 
 // appendLocked writes line with a single Write call. On failure it records

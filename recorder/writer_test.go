@@ -207,6 +207,38 @@ func TestLargeOutputSplitsOnRuneBoundaries(t *testing.T) {
 	}
 }
 
+// A session that streamed NUL-heavy output reuses its line buffer while it
+// streams, and lets it go once output is small again (idle memory).
+func TestLineBufferKeptWhileStreamingOnly(t *testing.T) {
+	w, _, _ := newTestWriter(t, Options{CheckpointEvery: -1})
+	defer w.Close(ExitInfo{})
+	nuls := make([]byte, maxEventData)
+	if err := w.Output(nuls); err != nil {
+		t.Fatal(err)
+	}
+	kept := cap(w.buf)
+	if kept < 6*maxEventData {
+		t.Fatalf("buffer of %d bytes kept after a %d-byte NUL event", kept, maxEventData)
+	}
+	if n := testing.AllocsPerRun(5, func() { w.Output(nuls) }); n != 0 {
+		t.Errorf("%.0f allocations per streamed event, want 0", n)
+	}
+	for i := 0; i < smallEventsToShrink-1; i++ {
+		if err := w.Output([]byte("$ ")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := cap(w.buf); c != kept {
+		t.Fatalf("a few small events between large ones dropped the buffer (cap %d, was %d)", c, kept)
+	}
+	if err := w.Output([]byte("$ ")); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(w.buf); c > smallBuffer {
+		t.Errorf("after %d small events the writer still holds %d bytes", smallEventsToShrink, c)
+	}
+}
+
 func TestConcurrentOutput(t *testing.T) {
 	w, path, _ := newTestWriter(t, Options{Signer: testKey, CheckpointEvery: time.Millisecond})
 	const perWriter = 500

@@ -167,13 +167,14 @@ func (p *outputPipe) deliver(b []byte) error {
 
 // copyOutput pumps src through p until EOF or an error.
 func copyOutput(p *outputPipe, src io.Reader) error {
-	buf := make([]byte, 32*1024)
+	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
 			if werr := p.write(buf[:n]); werr != nil {
 				return werr
 			}
+			buf = growBuffer(buf, n)
 		}
 		if errors.Is(err, io.EOF) {
 			return p.flush()
@@ -203,27 +204,34 @@ func completeUTF8(b []byte) int {
 	return len(b)
 }
 
-// Sizes of the buffer copyInput reads the client's input into.
+// Sizes of the buffers copyInput and copyOutput read into.
 const (
-	// inputBufferStart is one packet (x/crypto/ssh's channelMaxPacket):
-	// enough for interactive input, and all an idle session holds.
-	inputBufferStart = 32 << 10
-	// inputBufferMax is the size for bulk input (uploads, scp).
-	inputBufferMax = 256 << 10
+	// copyBufferStart is one packet (x/crypto/ssh's channelMaxPacket):
+	// enough for interactive traffic, and all an idle session holds.
+	copyBufferStart = 32 << 10
+	// copyBufferMax is the size for bulk transfers.
+	copyBufferMax = 256 << 10
 )
 
-// growInput returns the buffer for the read after one that returned n
-// bytes into buf. x/crypto/ssh settles the client's window on each read
-// of a channel, and sends a window adjust whenever more than three
-// packets' worth is outstanding (channel.go, adjustWindow), which is
-// always the case while an upload streams: one more packet, and one
-// more write on the client's connection, per read. With 32 KiB reads
-// that is one per packet of data; with 256 KiB reads, one per eight.
-// The buffer grows for good once a read fills it (bulk input: a full
-// packet or more was waiting); interactive sessions keep the small one.
-func growInput(buf []byte, n int) []byte {
-	if n == len(buf) && len(buf) < inputBufferMax {
-		return make([]byte, inputBufferMax)
+// growBuffer returns the buffer for the read after one that returned n
+// bytes into buf. It grows for good once a read fills it (bulk traffic: a
+// full packet or more was waiting); interactive sessions keep the small
+// one. A read of a channel returns whatever packets are queued, so a
+// larger buffer never waits for more data; it only takes more at once.
+//
+// Input: x/crypto/ssh settles the client's window on each read of a
+// channel, and sends a window adjust whenever more than three packets'
+// worth is outstanding (channel.go, adjustWindow), which is always the
+// case while an upload streams: one more packet, and one more write on
+// the client's connection, per read. With 32 KiB reads that is one per
+// packet of data; with 256 KiB reads, one per eight.
+//
+// Output: each read is masked, recorded as one event (a file write and a
+// hash-chain step) and then sent, so larger reads mean fewer events and
+// fewer system calls per byte.
+func growBuffer(buf []byte, n int) []byte {
+	if n == len(buf) && len(buf) < copyBufferMax {
+		return make([]byte, copyBufferMax)
 	}
 	return buf
 }

@@ -343,7 +343,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 
 // copyInput carries the client's input to the target; for sftp, each file
 // operation is audited and recorded before the packet is forwarded. Its
-// read buffer grows once a read fills it (see growInput).
+// read buffer grows once a read fills it (see growBuffer).
 func (ss *session) copyInput() {
 	var sniff *sftpSniffer
 	var inMask *masking.Stream // input recording, when configured
@@ -359,7 +359,7 @@ func (ss *session) copyInput() {
 		}
 		return true
 	}
-	buf := make([]byte, inputBufferStart)
+	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
 		if n > 0 && n <= echoChunk && ss.pty != nil {
@@ -392,7 +392,7 @@ func (ss *session) copyInput() {
 			ss.up.CloseWrite()
 			return
 		}
-		buf = growInput(buf, n)
+		buf = growBuffer(buf, n)
 	}
 }
 

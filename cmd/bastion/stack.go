@@ -43,6 +43,7 @@ type stack struct {
 // newStack loads every key and file the config names; any problem is a
 // start-up error, so the server never runs half-configured.
 func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack, error) {
+	tuneGC()
 	hostKey, err := certauth.LoadKey(cfg.HostKey)
 	if err != nil {
 		return nil, fmt.Errorf("host_key: %w", err)
