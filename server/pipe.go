@@ -45,6 +45,7 @@ type outputPipe struct {
 	keys *atomic.Uint64
 
 	mu    sync.Mutex // guards the fields below: the reader and the idle timer both deliver
+	send  *sender    // delivers to dst; created on first use
 	timer *time.Timer
 	done  bool
 	// partial holds a UTF-8 sequence cut by the read boundary when there
@@ -161,12 +162,32 @@ func (p *outputPipe) deliver(b []byte) error {
 	if err := p.rec.Output(b); err != nil {
 		return &errRecording{err}
 	}
-	_, err := p.dst.Write(b)
-	return err
+	if p.send == nil {
+		p.send = newSender(p.dst)
+	}
+	return p.send.write(b)
 }
 
-// copyOutput pumps src through p until EOF or an error.
-func copyOutput(p *outputPipe, src io.Reader) error {
+// waitSent waits until everything delivered has reached the client (or
+// failed to) and returns the first error writing to the client.
+func (p *outputPipe) waitSent() error {
+	p.mu.Lock()
+	send := p.send
+	p.mu.Unlock()
+	if send == nil {
+		return nil
+	}
+	return send.wait()
+}
+
+// copyOutput pumps src through p until EOF or an error, and returns once
+// everything delivered has been sent.
+func copyOutput(p *outputPipe, src io.Reader) (err error) {
+	defer func() {
+		if werr := p.waitSent(); err == nil {
+			err = werr
+		}
+	}()
 	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := src.Read(buf)

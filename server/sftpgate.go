@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,8 @@ type sftpGate struct {
 	up    *sftp.Client
 	files *policies.Files
 	max   int64 // largest file served masked
+	// client is the session channel, for the sftp server.
+	client *gatedWriter
 
 	// closing is set once the client side has ended: the target's
 	// connection ending after that is the normal shutdown, not a failure.
@@ -81,13 +84,41 @@ func (ss *session) gateSFTP(files *policies.Files, upReqs <-chan *ssh.Request) {
 		_, _ = io.Copy(ss.ch.Stderr(), ss.up.Stderr())
 	}()
 
-	g := &sftpGate{ss: ss, files: files, max: files.MaxMasked()}
+	g := &sftpGate{ss: ss, files: files, max: files.MaxMasked(), client: &gatedWriter{ReadWriteCloser: ss.ch}}
 	g.serve()
 
+	// No write to the channel may run alongside CloseWrite: pkg/sftp's
+	// response goroutine can outlive Serve, and the target's stderr ends
+	// with its channel.
+	g.client.stop()
+	<-stderrDone
 	ss.ch.CloseWrite()
 	<-reqsDone
-	<-stderrDone
 	ss.ch.Close()
+}
+
+// gatedWriter is the client channel as the sftp server sees it: stop
+// waits for a write in progress and refuses later ones, so that ending the
+// channel never races with a response still being sent.
+type gatedWriter struct {
+	io.ReadWriteCloser
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (w *gatedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return 0, io.ErrClosedPipe
+	}
+	return w.ReadWriteCloser.Write(p)
+}
+
+func (w *gatedWriter) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 }
 
 // serve connects to the target's sftp server, then serves the client until
@@ -111,7 +142,7 @@ func (g *sftpGate) serve() {
 			g.fail(fmt.Errorf("%w: %v", errSFTPUpstream, err))
 		}
 	}()
-	srv := sftp.NewRequestServer(ss.ch, sftp.Handlers{FileGet: g, FilePut: g, FileCmd: g, FileList: g},
+	srv := sftp.NewRequestServer(g.client, sftp.Handlers{FileGet: g, FilePut: g, FileCmd: g, FileList: g},
 		sftp.WithStartDirectory(wd))
 	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
 		ss.log.Debug("sftp client side ended", "err", err)
