@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -75,6 +76,34 @@ func BenchmarkMasker(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMaskerBase64 is the text download of `make bench`: base64 lines,
+// long runs of letters and digits broken by '+', '/' and newlines.
+func BenchmarkMaskerBase64(b *testing.B) {
+	raw := make([]byte, 3<<18)
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range raw {
+		raw[i] = byte(rng.Uint32())
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	var lines strings.Builder
+	for len(enc) > 76 {
+		lines.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	data := []byte(lines.String())
+	m := newTestMasker(b, Config{})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var out []byte
+	for b.Loop() {
+		s := m.NewStream()
+		for i := 0; i < len(data); i += 256 << 10 {
+			out = s.AppendWrite(out[:0], data[i:min(i+256<<10, len(data))])
+		}
+		out = s.AppendFlush(out[:0])
 	}
 }
 
