@@ -36,7 +36,7 @@ type apiServer struct {
 
 // newAPIServer builds the certificate API from the config's http and
 // issuers sections and listens, so that a taken port is a start-up error.
-func newAPIServer(cfg *config.Config, st *store.Store, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, log *slog.Logger) (*apiServer, error) {
+func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, log *slog.Logger) (*apiServer, error) {
 	cert, err := tls.LoadX509KeyPair(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("http tls: %w", err)
@@ -57,7 +57,7 @@ func newAPIServer(cfg *config.Config, st *store.Store, userCA certauth.Signer, h
 		sshAddr = cfg.HTTP.SSHAddress
 	}
 	api := &certauth.API{
-		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: st,
+		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: audit,
 			Logger: log.With("component", "certauth")},
 		HostKeys:   []ssh.PublicKey{hostKey.PublicKey()},
 		SSHAddress: sshAddr,

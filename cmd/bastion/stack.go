@@ -83,6 +83,9 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		st.Close()
 		return nil, fmt.Errorf("session log: %w", err)
 	}
+	// Metrics are counted whether or not anything serves them.
+	reg := prometheus.NewRegistry()
+	metered := newMeteredStore(st, reg)
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -92,7 +95,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		Policy:           pw,
 		Targets:          cfg.Target,
 		Upstream:         up,
-		Store:            st,
+		Store:            metered,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:       sessionLog,
 		FingerprintKey:   fingerprintKey(signing),
@@ -124,13 +127,13 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	}
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
-		if s.api, err = newAPIServer(cfg, st, userCA, hostKey, ln.Addr().String(), log); err != nil {
+		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
 			s.closeListeners()
 			return nil, err
 		}
 	}
 	if cfg.Diagnostics.Listen != "" {
-		if s.diag, err = newDiagServer(cfg.Diagnostics, prometheus.NewRegistry(), log); err != nil {
+		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, log); err != nil {
 			s.closeListeners()
 			return nil, err
 		}
