@@ -2,7 +2,9 @@ package recorder
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -16,6 +18,15 @@ var plain = func() (t [utf8.RuneSelf]bool) {
 }()
 
 const hexDigits = "0123456789abcdef"
+
+// uEscaped reports the control characters that have no short escape and
+// are written as \u00xx.
+var uEscaped = func() (t [0x20]bool) {
+	for b := range t {
+		t[b] = !strings.ContainsRune("\b\t\n\f\r", rune(b))
+	}
+	return t
+}()
 
 // Bytes repeated across a 64-bit word, for testing eight bytes at once.
 const (
@@ -67,7 +78,21 @@ func appendJSONString(dst, s []byte) []byte {
 			case '\r':
 				dst = append(dst, '\\', 'r')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+				// Binary output and padding come in runs of such bytes,
+				// six bytes each once escaped: write the run at once.
+				j := i + 1
+				for j < len(s) && s[j] < 0x20 && uEscaped[s[j]] {
+					j++
+				}
+				n := len(dst)
+				dst = slices.Grow(dst, 6*(j-i))[:n+6*(j-i)]
+				for k, c := range s[i:j] {
+					e := dst[n+6*k : n+6*k+6]
+					e[0], e[1], e[2], e[3], e[4], e[5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]
+				}
+				i = j
+				start = i
+				continue
 			}
 			i++
 			start = i

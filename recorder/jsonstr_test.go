@@ -131,3 +131,14 @@ func BenchmarkAppendJSONString(b *testing.B) {
 		buf = appendJSONString(buf[:0], s)
 	}
 }
+
+// BenchmarkAppendJSONStringNUL is binary output at its worst: every byte
+// escapes to six.
+func BenchmarkAppendJSONStringNUL(b *testing.B) {
+	s := make([]byte, 64<<10)
+	buf := make([]byte, 0, 8*len(s))
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
+	}
+}
