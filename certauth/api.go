@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -35,6 +37,8 @@ type API struct {
 	// SSHAddress is the host:port clients should dial for SSH, reported
 	// with each certificate; "" leaves it out.
 	SSHAddress string
+	// Limiter, if set, limits certificate requests per client address.
+	Limiter *SourceLimiter
 }
 
 // CertificateRequest is the body of POST /v1/certificate.
@@ -88,6 +92,19 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) certificate(w http.ResponseWriter, r *http.Request) {
+	if a.Limiter != nil {
+		// An unparsable peer address (none over TCP) shares the zero
+		// address's bucket.
+		peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+		if ok, wait, report := a.Limiter.Allow(peer.Addr()); !ok {
+			if report {
+				a.Issuer.refuse(r.Context(), r.RemoteAddr, ErrRateLimited)
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeRefusal(w, ErrRateLimited)
+			return
+		}
+	}
 	req, err := DecodeCertificateRequest(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
 		a.Issuer.refuse(r.Context(), r.RemoteAddr, err)

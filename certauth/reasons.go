@@ -27,6 +27,7 @@ var (
 	ErrBadPublicKey      = errors.New("certauth: unusable public key")
 	ErrIssuerUnavailable = errors.New("certauth: identity provider unavailable")
 	ErrAuditFailed       = errors.New("certauth: audit record could not be written")
+	ErrRateLimited       = errors.New("certauth: too many certificate requests from this address")
 )
 
 type reason struct {
@@ -58,6 +59,7 @@ var reasons = []reason{
 	{ErrBadRequest, "bad_request", http.StatusBadRequest},
 	{ErrIssuerUnavailable, "issuer_unavailable", http.StatusServiceUnavailable},
 	{ErrAuditFailed, "audit_failed", http.StatusInternalServerError},
+	{ErrRateLimited, "rate_limited", http.StatusTooManyRequests},
 	// A signer's failure is the bastion's, not the caller's: 500 keeps its
 	// text (addresses, Vault's messages) out of the answer, and the code
 	// tells the audit log which failure it was.

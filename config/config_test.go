@@ -66,6 +66,7 @@ func TestParseRejects(t *testing.T) {
 		{"certificate-without-ca", "target_ca_key: target_ca\n", "", "target_ca_key"},
 		{"diagnostics-not-loopback", "policy: policy.yaml", "policy: policy.yaml\ndiagnostics: {listen: 0.0.0.0:9100}", "diagnostics.listen"},
 		{"pprof-without-listener", "policy: policy.yaml", "policy: policy.yaml\ndiagnostics: {pprof: true}", "diagnostics.pprof"},
+		{"negative-rate-limit", "policy: policy.yaml", "policy: policy.yaml\nhttp: {listen: 127.0.0.1:8443, tls_cert: c, tls_key: k, rate_limit: {burst: -1}}\nissuers: [{url: https://login.example.com, audience: bastion}]", "http.rate_limit"},
 		{"negative-timeout", "policy: policy.yaml", "policy: policy.yaml\nlimits: {dial_timeout: -1s}", "limits"},
 	}
 	for _, c := range cases {

@@ -19,6 +19,15 @@ type HTTP struct {
 	// ssh_config and known_hosts that `bastion login` generates. ""
 	// means the front listen address.
 	SSHAddress string `yaml:"ssh_address"`
+	// RateLimit bounds certificate requests per client address.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is a token bucket per client address: Burst requests at once,
+// then PerSecond. Zero values mean the defaults (5 per second, burst 20).
+type RateLimit struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Issuer is one trusted OIDC identity provider and its claim mapping.
@@ -55,6 +64,9 @@ func (c *Config) validateLogin() error {
 	}
 	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
 		return invalid("http.listen", "want host:port, got %q", h.Listen)
+	}
+	if h.RateLimit.PerSecond < 0 || h.RateLimit.Burst < 0 {
+		return invalid("http.rate_limit", "per_second and burst must not be negative")
 	}
 	if h.TLSCert == "" || h.TLSKey == "" {
 		return invalid("http", "tls_cert and tls_key are required: the API receives bearer tokens")

@@ -61,6 +61,7 @@ func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Si
 			Logger: log.With("component", "certauth")},
 		HostKeys:   []ssh.PublicKey{hostKey.PublicKey()},
 		SSHAddress: sshAddr,
+		Limiter:    certauth.NewSourceLimiter(cfg.HTTP.RateLimit.PerSecond, cfg.HTTP.RateLimit.Burst),
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
