@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 )
@@ -24,16 +25,24 @@ func (c *Config) validateDiagnostics() error {
 		}
 		return nil
 	}
-	host, _, err := net.SplitHostPort(d.Listen)
+	if err := RequireLoopback(d.Listen); err != nil {
+		return invalid("diagnostics.listen", "%v; metrics and profiles are served without authentication", err)
+	}
+	return nil
+}
+
+// RequireLoopback accepts host:port on a loopback address or localhost,
+// for listeners that serve without authentication.
+func RequireLoopback(hostport string) error {
+	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return invalid("diagnostics.listen", "want host:port, got %q", d.Listen)
+		return fmt.Errorf("want host:port, got %q", hostport)
 	}
 	if host == "localhost" {
 		return nil
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil || !ip.IsLoopback() {
-		return invalid("diagnostics.listen", "%q is not a loopback address; metrics and profiles are served without authentication", host)
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address", host)
 	}
 	return nil
 }

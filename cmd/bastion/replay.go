@@ -12,10 +12,13 @@ import (
 )
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay [--speed N] [--idle-limit D] [--cat] SESSION_ID|FILE.cast", stdout)
+	fs := newFlags("replay", "replay [--speed N] [--idle-limit D] [--cat | --web] SESSION_ID|FILE.cast", stdout)
 	speed := fs.Float64("speed", 1, "playback speed factor")
 	idle := fs.Duration("idle-limit", 0, "compress pauses longer than this (e.g. 2s)")
 	cat := fs.Bool("cat", false, "print the output at once instead of playing it in real time")
+	web := fs.Bool("web", false, "play it in a browser: serve it on --listen until interrupted")
+	listen := fs.String("listen", "127.0.0.1:0", "with --web: a loopback address to serve on")
+	keyFile := fs.String("key", "", "with --web: the signing public key to verify with (default: DATA/signing_key.pub)")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
@@ -33,6 +36,9 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rec, err := replay.Open(path)
 	if err != nil {
 		return err
+	}
+	if *web {
+		return serveWebReplay(ctx, stdout, path, *listen, verifyForPage(df, *keyFile, path))
 	}
 	if *cat {
 		return replay.Cat(stdout, rec)

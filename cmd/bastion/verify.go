@@ -25,14 +25,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if (fs.NArg() != 1) == !*all {
 		return usagef("verify: want one session id or .cast file, or --all")
 	}
-	if *keyFile == "" {
-		dir, err := df.dir()
-		if err != nil {
-			return fmt.Errorf("no signing key: pass --key (%w)", err)
-		}
-		*keyFile = filepath.Join(dir, "signing_key.pub")
-	}
-	pub, err := readEd25519Public(*keyFile)
+	pub, err := signingPublicKey(df, *keyFile)
 	if err != nil {
 		return err
 	}
@@ -63,6 +56,19 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("verify %s: %w", path, verr)
 	}
 	return nil
+}
+
+// signingPublicKey reads keyFile, by default the data directory's
+// signing_key.pub.
+func signingPublicKey(df dataFlags, keyFile string) (ed25519.PublicKey, error) {
+	if keyFile == "" {
+		dir, err := df.dir()
+		if err != nil {
+			return nil, fmt.Errorf("no signing key: pass --key (%w)", err)
+		}
+		keyFile = filepath.Join(dir, "signing_key.pub")
+	}
+	return readEd25519Public(keyFile)
 }
 
 func readEd25519Public(path string) (ed25519.PublicKey, error) {
