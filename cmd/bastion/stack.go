@@ -128,21 +128,21 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
-			s.closeListeners()
+			s.closeAll()
 			return nil, err
 		}
 	}
 	if cfg.Diagnostics.Listen != "" {
 		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, log); err != nil {
-			s.closeListeners()
+			s.closeAll()
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// closeListeners undoes a half-built stack.
-func (s *stack) closeListeners() {
+// closeAll undoes a half-built stack: its listeners, store and session log.
+func (s *stack) closeAll() {
 	s.ln.Close()
 	if s.api != nil {
 		s.api.ln.Close()
