@@ -86,6 +86,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   demo target  %s (a real shell in a pty)
   identity     %s, groups [%s], certificate valid %s
   login API    %s (OIDC issuer %s, development only)
+  metrics      http://%s/metrics (and /debug/pprof/)
   data         %s
 
 Try:
@@ -94,9 +95,10 @@ Try:
   sftp -F %s/ssh_config demo
   bastion sessions list                        # what was recorded
   bastion replay --cat SESSION_ID              # print a recording
+  bastion replay --web SESSION_ID              # play it in a browser
   (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, rel, rel, rel, rel, rel)
+`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
 	return <-served
 }
 
@@ -173,6 +175,9 @@ issuers:
   - url: %q
     audience: %s
     max_ttl: %s
+diagnostics:
+  listen: 127.0.0.1:0
+  pprof: true
 `, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
 		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL)
 	cfgFile := filepath.Join(dir, "config.yaml")
