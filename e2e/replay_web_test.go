@@ -30,6 +30,10 @@ func TestReplayInBrowser(t *testing.T) {
 			t.Errorf("page lacks %q:\n%.3000s", want, dom)
 		}
 	}
+	// Watching a session is itself audited: access to what it showed.
+	if ev := g.waitAudit(t, "recording.view", "(web)"); ev.SessionID != s.ID {
+		t.Errorf("recording.view names session %q, want %q", ev.SessionID, s.ID)
+	}
 
 	// The same recording with one output byte changed.
 	cast, err := os.ReadFile(s.Recording)

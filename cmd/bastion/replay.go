@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 
 	"github.com/bastion-ssh/bastion/replay"
@@ -33,6 +35,21 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if path != fs.Arg(0) {
+		// Found through the session store: who watched which session is
+		// part of the evidence (access to PHI is logged), and a view that
+		// cannot be audited does not happen.
+		how := "cat"
+		switch {
+		case *web:
+			how = "web"
+		case !*cat:
+			how = "play"
+		}
+		if err := auditRecordingView(ctx, df, fs.Arg(0), how); err != nil {
+			return fmt.Errorf("replay: the view could not be audited: %w", err)
+		}
+	}
 	rec, err := replay.Open(path)
 	if err != nil {
 		return err
@@ -44,6 +61,22 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return replay.Cat(stdout, rec)
 	}
 	return replay.Play(ctx, stdout, rec, replay.PlayOptions{Speed: *speed, IdleLimit: *idle})
+}
+
+// auditRecordingView records that the local user looked at a session.
+func auditRecordingView(ctx context.Context, df dataFlags, sessionID, how string) error {
+	st, err := df.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	viewer := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		viewer = u.Username
+	}
+	host, _ := os.Hostname()
+	return st.Audit(ctx, store.Event{Type: "recording.view", Outcome: store.OutcomeInfo, SessionID: sessionID,
+		Reason: "bastion replay (" + how + ")", Detail: map[string]any{"viewer": viewer, "host": host}})
 }
 
 // recordingPath resolves a session id (via the store) or a file path.
