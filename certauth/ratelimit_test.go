@@ -65,6 +65,8 @@ func TestAPIRateLimit(t *testing.T) {
 		}
 	}
 	refusals := 0
+	e.audit.mu.Lock()
+	defer e.audit.mu.Unlock()
 	for _, ev := range e.audit.events {
 		if ev.Type == EventRefused && ev.Reason == "rate_limited" && ev.SourceAddr == "127.0.0.1" {
 			refusals++

@@ -52,8 +52,13 @@ func TestMetrics(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", port)); err != nil || resp.StatusCode != http.StatusNotFound {
-		t.Errorf("pprof served without pprof: true (%v)", err)
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ without pprof: true: %s, want 404", resp.Status)
 	}
 }
 
