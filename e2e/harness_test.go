@@ -178,6 +178,7 @@ type bastionOptions struct {
 	policy       string
 	recordingDir string // optional override
 	extra        string // more top-level config YAML
+	limits       string // more lines under limits:, each indented by two spaces
 }
 
 func startBastion(t *testing.T, dir string, o bastionOptions) *bastion {
@@ -205,8 +206,8 @@ signing_key: signing_key
 policy: policy.yaml
 limits:
   dial_timeout: 3s
-%s%stargets:
-%s`, port, rec, o.extra, o.targets)
+%s%s%stargets:
+%s`, port, o.limits, rec, o.extra, o.targets)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
