@@ -174,4 +174,3 @@ func runCmdInput(t *testing.T, input, name string, args ...string) result {
 	}
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
-
