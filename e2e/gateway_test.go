@@ -59,6 +59,9 @@ func newGatewayOpts(t *testing.T, dir string, o bastionOptions) *gateway {
 	requireTools(t, "ssh")
 	ca := writeKey(t, filepath.Join(dir, "target_ca"))
 	d := startSSHD(t, ca.PublicKey())
+	if o.sshdConfig != "" {
+		d = startSSHDWith(t, ca.PublicKey(), o.sshdConfig)
+	}
 	wrongKey := writeKey(t, filepath.Join(t.TempDir(), "wrong"))
 	hostKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey)))
 	targets := fmt.Sprintf(`  - name: target
