@@ -123,6 +123,7 @@ func (s *Server) endConn(c *connState, err error) {
 		if c.cert != nil {
 			ev.Detail["serial"] = fmt.Sprint(c.cert.Serial)
 		}
+		// No request owns this write; audit bounds it with its deadline.
 		if aerr := s.audit(context.Background(), ev); aerr != nil {
 			// Ending the connection is the safe action: it happens whether
 			// or not its record could be written (audit logged the failure).
