@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/bastion-ssh/bastion/recorder"
@@ -92,14 +91,6 @@ func (ss *session) end(c endCause) {
 	_ = ss.ch.Close()
 }
 
-// endedBy reports the cause a session was ended with, if the bastion
-// ended it.
-func endedBy(ctx context.Context) (*endCause, bool) {
-	var c *endCause
-	ok := errors.As(context.Cause(ctx), &c)
-	return c, ok
-}
-
 // finish closes the recording and writes the session's end: the row and
 // the session.end event, with the exit status the target reported or the
 // one end set.
@@ -138,7 +129,9 @@ func (ss *session) finish() {
 		}
 	}
 	end.RecordingSize = ss.rec.Bytes()
-	if err := ss.s.cfg.Store.EndSession(ctx, ss.id, end); err != nil {
+	endCtx, cancel := context.WithTimeout(ctx, auditTimeout)
+	defer cancel()
+	if err := ss.s.cfg.Store.EndSession(endCtx, ss.id, end); err != nil {
 		ss.log.Error("session end not stored", "err", err)
 	}
 	ev := ss.event("session.end", store.OutcomeInfo, end.Reason)
