@@ -85,9 +85,12 @@ func (ss *session) end(c endCause) {
 	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", c.msg, ss.newline())
 	_, _ = ss.ch.SendRequest("exit-status", false, exitStatusPayload(c.code))
 	if ss.up != nil {
+		// The proxy may be ending the channel's write side itself, and
+		// x/crypto/ssh's CloseWrite is not safe to call concurrently.
 		ss.up.Close()
+	} else {
+		_ = ss.ch.CloseWrite()
 	}
-	_ = ss.ch.CloseWrite()
 	_ = ss.ch.Close()
 }
 
