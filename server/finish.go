@@ -99,6 +99,7 @@ func (ss *session) end(c endCause) {
 // one end set.
 func (ss *session) finish() {
 	ss.mu.Lock()
+	ss.ended = true // a late end (a sweep that listed the session) has nothing left to end
 	exit := recorder.ExitInfo{Status: -1, Signal: ss.exitSignal}
 	end := store.SessionEnd{At: ss.s.now(), ExitSignal: ss.exitSignal, Reason: ss.endReason}
 	if ss.exitStatus != nil {
