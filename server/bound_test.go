@@ -109,3 +109,40 @@ func TestShutdownEndsSession(t *testing.T) {
 		t.Errorf("shutdown not audited: %+v", b.store.events)
 	}
 }
+
+// A connection with no traffic for the idle timeout is ended by the sweep:
+// its session gets the idle exit status and events. The clock is the
+// server's own, moved forward by the test.
+func TestIdleTimeoutEndsConnection(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n",
+		func(c *Config) { c.Clock, c.IdleTimeout = clock, time.Minute })
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	s.Stdout, s.Stderr = &out, &errb
+	done := make(chan error, 1)
+	go func() { done <- s.Run("echo started; sleep 30") }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "started") })
+
+	b.server.sweep() // not idle yet: nothing happens
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	b.server.sweep()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle connection was not ended")
+	}
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != ExitIdleTimeout || !strings.Contains(errb.String(), "idle") {
+		t.Errorf("err = %v, stderr %q; want exit status %d", err, errb.String(), ExitIdleTimeout)
+	}
+	waitFor(t, func() bool { return len(b.store.eventsOf("connection.idle")) == 1 })
+}

@@ -19,4 +19,5 @@ const (
 	ExitProtocolViolation  = 251 // an sftp stream was not well-formed SFTP
 	ExitCommandDenied      = 252 // the command was denied (or not approved) by the command rules
 	ExitServerShutdown     = 253 // the bastion shut down while the session ran
+	ExitIdleTimeout        = 254 // the connection carried no traffic for the idle timeout
 )

@@ -39,7 +39,7 @@ func (c endCause) reason() string {
 // outcome classifies the end: a decision (denied) or a failure (error).
 func (c endCause) outcome() string {
 	switch c.code {
-	case ExitInternal, ExitRecordingFailed, ExitTargetUnreachable, ExitProtocolViolation, ExitServerShutdown:
+	case ExitInternal, ExitRecordingFailed, ExitTargetUnreachable, ExitProtocolViolation, ExitServerShutdown, ExitIdleTimeout:
 		return store.OutcomeError
 	}
 	return store.OutcomeDenied

@@ -71,7 +71,9 @@ type Config struct {
 	Logger *slog.Logger
 	// HandshakeTimeout bounds the client's SSH handshake and authentication.
 	HandshakeTimeout time.Duration
-	// IdleTimeout closes connections with no traffic; zero means none.
+	// IdleTimeout ends connections with no traffic in either direction for
+	// this long (checked every SweepInterval), their sessions with
+	// ExitIdleTimeout; zero means none.
 	IdleTimeout time.Duration
 	// SweepInterval is how often open connections are checked against the
 	// revocation list and their certificate's expiry; zero means
@@ -163,7 +165,6 @@ func New(cfg Config) (*Server, error) {
 		},
 		ConnCallback:             s.onConnect,
 		ConnectionFailedCallback: s.onConnectFailed,
-		IdleTimeout:              cfg.IdleTimeout,
 		ChannelHandlers: map[string]gliderssh.ChannelHandler{
 			"session":                        s.handleSession,
 			"direct-tcpip":                   s.handleDirectTCPIP,
