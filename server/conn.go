@@ -19,7 +19,7 @@ import (
 // (bound.go) sees an idle multiplexed connection as well as a busy one.
 type connState struct {
 	nc     *trackedConn // closing it ends the SSH connection and every channel
-	source string   // remote address as the client connected from
+	source string       // remote address as the client connected from
 	ctx    gliderssh.Context
 
 	// Set once by verifiedKey, before the connection is registered, and
