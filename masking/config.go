@@ -31,6 +31,10 @@ type Config struct {
 	// IdleFlush is how long the caller waits for more output before calling
 	// Stream.Flush; zero means DefaultIdleFlush.
 	IdleFlush time.Duration `yaml:"idle_flush"`
+	// HoldDeadline is the longest a held tail that may still become a value
+	// waits for the text that decides it; at the deadline it is released
+	// masked (see Paced). Zero means DefaultHoldDeadline.
+	HoldDeadline time.Duration `yaml:"hold_deadline"`
 }
 
 // RecognizerConfig adjusts one built-in recognizer. Zero fields keep the
@@ -78,6 +82,10 @@ const (
 const (
 	DefaultMaxHold   = 256
 	DefaultIdleFlush = 5 * time.Millisecond
+	// DefaultHoldDeadline is longer than the pauses of programs that print
+	// in bursts (progress meters update about once a second or faster), so
+	// ordinary output is seldom released masked.
+	DefaultHoldDeadline = time.Second
 )
 
 // Bounds for MaxHold: the lower bound leaves room for the longest built-in
@@ -195,6 +203,13 @@ func (m *Masker) compile(cfg Config) error {
 	}
 	if m.idle < 0 {
 		return cfgErr("idle_flush", "must not be negative")
+	}
+	m.deadline = cfg.HoldDeadline
+	if m.deadline == 0 {
+		m.deadline = DefaultHoldDeadline
+	}
+	if m.deadline < m.idle {
+		return cfgErr("hold_deadline", "must be at least idle_flush (%s), not %s", m.idle, cfg.HoldDeadline)
 	}
 	names := make([]string, 0, len(cfg.Recognizers))
 	for name := range cfg.Recognizers {

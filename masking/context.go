@@ -31,8 +31,10 @@ const (
 
 // contextAt records the context words that start at the word start b[i]
 // and reports whether it recorded one. A word whose end has not been
-// received yet is looked at again with the next input.
-func (s *Stream) contextAt(b []byte, i int, final bool) bool {
+// received yet is looked at again with the next input, even after a Flush:
+// a word cut by a pause ("dateOfBirt", "h") is still a context word.
+func (s *Stream) contextAt(b []byte, i int) bool {
+	const final = false // only the next input decides a word at the end
 	c := lower(b[i])
 	if i+1 < len(b) {
 		if d := lower(b[i+1]); s.m.ctxSecond[c][d>>6]&(1<<(d&63)) == 0 {
@@ -57,7 +59,7 @@ func (s *Stream) contextAt(b []byte, i int, final bool) bool {
 // recheckContext decides the context words left undecided at the end of
 // the previous input. Such a word ends after that input, so the window it
 // opens only covers new text.
-func (s *Stream) recheckContext(final bool) {
+func (s *Stream) recheckContext() {
 	if !s.ctxStall {
 		return
 	}
@@ -65,7 +67,7 @@ func (s *Stream) recheckContext(final bool) {
 	b := s.proj
 	for i := int(s.ctxPos - s.projBase); i < int(s.scanPos-s.projBase); i++ {
 		if s.m.ctxFirst[b[i]] && !isAlnum(lb(b, i-1)) {
-			s.contextAt(b, i, final)
+			s.contextAt(b, i)
 		}
 	}
 }

@@ -10,13 +10,14 @@ import (
 // Masker holds a compiled configuration. It is immutable and safe for
 // concurrent use; each output stream gets its own Stream.
 type Masker struct {
-	recs    []recognizer     // built-ins (by rec* index), then custom patterns
-	on      [numBuiltin]bool // built-ins switched on
-	regex   []int            // indices of the pattern recognizers in use
-	label   bool             // "label" style
-	maxHold int
-	idle    time.Duration
-	key     []byte
+	recs     []recognizer     // built-ins (by rec* index), then custom patterns
+	on       [numBuiltin]bool // built-ins switched on
+	regex    []int            // indices of the pattern recognizers in use
+	label    bool             // "label" style
+	maxHold  int
+	idle     time.Duration
+	deadline time.Duration
+	key      []byte
 
 	cls         [256]uint8      // trigger classes
 	clsCtx      [256]uint8      // cls plus triggers that count only after context words
@@ -50,6 +51,14 @@ func New(cfg Config, fingerprintKey []byte) (*Masker, error) {
 // before calling Stream.Flush.
 func (m *Masker) IdleFlush() time.Duration { return m.idle }
 
+// HoldDeadline returns how long a tail that may still become a value is
+// held before it is released masked.
+func (m *Masker) HoldDeadline() time.Duration { return m.deadline }
+
+// SameLength reports whether masking keeps the length of the output (the
+// "same-length" style), so that output offsets equal input offsets.
+func (m *Masker) SameLength() bool { return !m.label }
+
 // MaxHold returns the most bytes a Stream holds back (not counting an
 // incomplete UTF-8 character).
 func (m *Masker) MaxHold() int { return m.maxHold }
@@ -74,6 +83,24 @@ func (m *Masker) Fingerprint(recognizer, value string) (string, error) {
 		}
 	}
 	return "", errors.New("masking: unknown recognizer " + recognizer)
+}
+
+// recHeld is the recognizer index of text masked because it was still held
+// at a deadline (Stream.AppendFlushMasked).
+const recHeld = -1
+
+func (m *Masker) recName(rec int) string {
+	if rec == recHeld {
+		return "held"
+	}
+	return m.recs[rec].name
+}
+
+func (m *Masker) recLabel(rec int) []byte {
+	if rec == recHeld {
+		return []byte("[HELD]")
+	}
+	return m.recs[rec].label
 }
 
 func (m *Masker) buildTables() {

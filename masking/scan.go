@@ -94,7 +94,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 		}
 		recorded := false
 		if k&cCtx != 0 {
-			recorded = s.contextAt(b, i, final)
+			recorded = s.contextAt(b, i)
 		}
 		if k &^= cCtx; k != 0 {
 			s.trigger(b, i, k, final)
@@ -345,6 +345,19 @@ func (s *Stream) addMatch(f found) {
 		return
 	}
 	m.fp = s.fingerprint(f.rec, s.proj[f.value:f.end])
+	s.insertMatch(m)
+}
+
+// addHeld masks the visible text [start, end) released at a deadline.
+func (s *Stream) addHeld(start, end int64) {
+	s.insertMatch(match{rec: recHeld, start: max(start, s.frontier), end: end})
+}
+
+// insertMatch adds m to the matches, kept sorted by start (longest first).
+func (s *Stream) insertMatch(m match) {
+	if m.start >= m.end {
+		return
+	}
 	k := len(s.matches)
 	for k > 0 && (s.matches[k-1].start > m.start || s.matches[k-1].start == m.start && s.matches[k-1].end < m.end) {
 		k--
