@@ -152,6 +152,10 @@ func (s *Stream) Undecided() bool {
 	return len(s.pending) > 0
 }
 
+// SameLength reports whether the stream's output keeps the length of its
+// input (the "same-length" style).
+func (s *Stream) SameLength() bool { return !s.m.label }
+
 // HeldFrom returns the stream offset of the first byte held back; it
 // changes whenever the held tail is (partly) released.
 func (s *Stream) HeldFrom() int64 { return s.rawBase }

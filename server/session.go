@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
@@ -31,9 +30,9 @@ type session struct {
 
 	route route
 	pty   *ptyRequest
-	env   [][]byte      // env request payloads the policy allowed, replayed upstream
-	agent bool          // agent forwarding allowed by policy, requested upstream
-	keys  atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
+	env   [][]byte   // env request payloads the policy allowed, replayed upstream
+	agent bool       // agent forwarding allowed by policy, requested upstream
+	keys  keystrokes // typed on a terminal, for telling echo from output
 	kind  recorder.Kind
 	cmd   string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
@@ -304,7 +303,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		}
 		return &outputPipe{
 			rec: ss.rec, dst: dst,
-			mask: ss.masker.NewStream(), idle: ss.masker.IdleFlush(),
+			mask: ss.masker.NewPaced(),
 			onFindings: func(f []masking.Finding, pos recorder.Position) error {
 				return ss.auditFindings(stream, f, pos)
 			},
@@ -362,9 +361,9 @@ func (ss *session) copyInput() {
 	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
-		if n > 0 && n <= echoChunk && ss.pty != nil {
-			// Counted before forwarding, so the echo cannot overtake it.
-			ss.keys.Add(1)
+		if n > 0 && ss.pty != nil {
+			// Noted before forwarding, so the echo cannot overtake it.
+			ss.keys.add(buf[:n])
 		}
 		if n > 0 {
 			if sniff != nil {
@@ -575,8 +574,8 @@ func (ss *session) auditFindings(stream string, findings []masking.Finding, pos 
 	return ss.s.audit(context.Background(), ev)
 }
 
-// keystrokes is the keystroke counter for the output pipes, on a terminal only.
-func (ss *session) keystrokes() *atomic.Uint64 {
+// keystrokes is what the client typed, for the output pipes, on a terminal only.
+func (ss *session) keystrokes() *keystrokes {
 	if ss.pty == nil {
 		return nil
 	}
