@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +57,10 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, fmt.Errorf("signing_key: %w", err)
 	}
+	fpSecret, err := loadFingerprintSecret(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	up := &server.Upstream{DialTimeout: cfg.Limits.WithDefaults().DialTimeout, Keys: map[string]ssh.Signer{}, TargetCA: targetCA}
 	for _, t := range cfg.Targets {
 		if t.Credential.Type == config.CredentialKey {
@@ -98,7 +99,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		Store:            metered,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:       sessionLog,
-		FingerprintKey:   fingerprintKey(signing),
+		FingerprintKey:   fpSecret,
 		RecordInput:      cfg.Recording.RecordInput,
 		Logger:           log,
 		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
@@ -198,11 +199,3 @@ func (s *stack) run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// fingerprintKey derives the masking fingerprint key from the signing key,
-// so fingerprints stay comparable across restarts with no extra secret to
-// manage, and reveal nothing about the signing key (HMAC-SHA256 as a KDF).
-func fingerprintKey(signing ed25519.PrivateKey) []byte {
-	mac := hmac.New(sha256.New, signing.Seed())
-	mac.Write([]byte("bastion masking fingerprint key v1"))
-	return mac.Sum(nil)
-}
