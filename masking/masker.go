@@ -18,6 +18,7 @@ type Masker struct {
 	idle     time.Duration
 	deadline time.Duration
 	key      []byte
+	plain    *Masker // this Masker in the same-length style (for Screen)
 
 	cls         [256]uint8      // trigger classes
 	clsCtx      [256]uint8      // cls plus triggers that count only after context words
@@ -44,6 +45,12 @@ func New(cfg Config, fingerprintKey []byte) (*Masker, error) {
 		return nil, err
 	}
 	m.buildTables()
+	m.plain = m
+	if m.label {
+		c := *m
+		c.label = false
+		m.plain = &c
+	}
 	return m, nil
 }
 

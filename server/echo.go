@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"sync"
+
+	"github.com/bastion-ssh/bastion/masking"
 )
 
 // typedMax bounds the keystrokes kept for matching echoes: a line or two of
@@ -92,4 +94,13 @@ func echoOf(typed, out []byte) int {
 		t += tn
 	}
 	return t
+}
+
+// newScreen returns the screen model for an output stream: the size the
+// client's terminal had when the session started, or the default size.
+func newScreen(m *masking.Masker, pty *ptyRequest) *masking.Screen {
+	if pty == nil {
+		return m.NewScreen(0, 0)
+	}
+	return m.NewScreen(int(pty.Cols), int(pty.Rows))
 }

@@ -35,6 +35,10 @@ type outputPipe struct {
 	// become a value until it is decided or its deadline passes, and then
 	// releases it masked (see masking.Paced).
 	mask *masking.Paced
+	// screen, with mask, models the client's terminal and masks the bytes
+	// that would complete a value on its screen (cursor motion, overwrites,
+	// look-alike characters); see masking.Screen.
+	screen *masking.Screen
 	// now is the clock; nil means time.Now.
 	now func() time.Time
 	// onFindings audits what the masker replaced, with the position in
@@ -177,6 +181,10 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 	}
 	start := p.outOff
 	p.outOff += int64(len(b))
+	var onScreen []masking.Finding
+	if p.screen != nil {
+		onScreen = p.screen.Mask(b, start)
+	}
 	pos := p.rec.Offset()
 	if err := p.rec.Output(b); err != nil {
 		return &errRecording{err}
@@ -187,7 +195,7 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 		}
 	}
 	p.sentTo = max(p.sentTo, p.outOff)
-	if f := p.mask.Stream().Findings(); len(f) > 0 && p.onFindings != nil {
+	if f := append(p.mask.Stream().Findings(), onScreen...); len(f) > 0 && p.onFindings != nil {
 		if err := p.onFindings(f, pos); err != nil {
 			return &errRecording{err}
 		}

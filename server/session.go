@@ -303,7 +303,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		}
 		return &outputPipe{
 			rec: ss.rec, dst: dst,
-			mask: ss.masker.NewPaced(),
+			mask: ss.masker.NewPaced(), screen: newScreen(ss.masker, ss.pty),
 			onFindings: func(f []masking.Finding, pos recorder.Position) error {
 				return ss.auditFindings(stream, f, pos)
 			},
