@@ -42,8 +42,8 @@ type Config struct {
 type RecognizerConfig struct {
 	// Enabled switches the recognizer on or off; nil keeps the default.
 	Enabled *bool `yaml:"enabled"`
-	// Context replaces the recognizer's context words (dob, mrn and npi
-	// only), matched case-insensitively at word starts.
+	// Context replaces the recognizer's context words (ssn, phone, dob,
+	// mrn and npi only), matched case-insensitively at word starts.
 	Context []string `yaml:"context"`
 	// RequireContext, for mrn and npi, says whether a value counts only
 	// within ContextDistance after a context word; nil keeps the default
@@ -152,11 +152,15 @@ type builtin struct {
 }
 
 var builtins = [numBuiltin]builtin{
-	recSSN:   {name: "ssn", label: "[SSN]", on: true, norm: normDigits},
+	// SSN and phone context words admit the undashed forms (123456789,
+	// 4155552671) after them; the dashed forms need none.
+	recSSN: {name: "ssn", label: "[SSN]", on: true, norm: normDigits,
+		context: []string{"ssn", "ssns", "social", "ss#", "soc sec", "socsec", "itin", "taxpayer", "tin"}},
 	recITIN:  {name: "itin", label: "[ITIN]", on: true, norm: normDigits},
 	recCard:  {name: "credit_card", label: "[CARD]", on: true, norm: normDigits},
 	recEmail: {name: "email", label: "[EMAIL]", on: true, norm: normLower},
-	recPhone: {name: "phone", label: "[PHONE]", on: true, norm: normPhone},
+	recPhone: {name: "phone", label: "[PHONE]", on: true, norm: normPhone,
+		context: []string{"phone", "phones", "tel", "telephone", "mobile", "cell", "fax", "ph", "contact"}},
 	recDOB: {name: "dob", label: "[DOB]", on: true, require: true, fixed: true, norm: normAlnumLower,
 		context: []string{"dob", "d.o.b", "birth", "birthdate", "birthday", "born", "dateofbirth"}},
 	recMRN: {name: "mrn", label: "[MRN]", on: true, require: true, norm: normAlnumUpper,

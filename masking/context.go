@@ -50,6 +50,7 @@ func (s *Stream) contextAt(b []byte, i int) bool {
 			}
 		case ctxYes:
 			s.addCtx(w.rec, s.projBase+int64(i+len(w.word)))
+			s.tableHeader(b, i, len(w.word), w.rec)
 			found = true
 		}
 	}
@@ -114,13 +115,31 @@ func (s *Stream) addCtx(rec int, end int64) {
 }
 
 // hasCtx reports whether a context word of rec ends within ContextDistance
-// before pos.
+// before pos on the same line, or pos starts a field in a table column
+// whose header names rec (see table.go).
 func (s *Stream) hasCtx(rec int, pos int64) bool {
 	ends := s.ctx[rec]
 	for k := len(ends) - 1; k >= 0; k-- {
 		if e := ends[k]; e <= pos {
-			return pos-e <= ContextDistance
+			if pos-e <= ContextDistance && s.sameLine(e, pos) {
+				return true
+			}
+			break
 		}
 	}
-	return false
+	return s.tableCtx(rec, pos)
+}
+
+// sameLine reports whether no line break lies between visible positions a
+// and b (a <= b); text no longer kept counts as a break.
+func (s *Stream) sameLine(a, b int64) bool {
+	if a < s.projBase {
+		return false
+	}
+	for p := a; p < b && p < s.projEnd(); p++ {
+		if s.proj[p-s.projBase] == '\n' {
+			return false
+		}
+	}
+	return true
 }

@@ -153,7 +153,7 @@ func (m *Masker) buildTables() {
 				}
 			}
 		}
-		if !r.require {
+		if len(r.ctx) == 0 {
 			continue
 		}
 		for _, w := range r.ctx {

@@ -85,7 +85,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 				j++
 			}
 			// numericStart, with the byte before at hand.
-			if st := startTab[before]; st == startOK || st == startGlue && (i < 2 || !isDigit(b[i-2])) {
+			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !isWordish(b[i-2])) {
 				s.digits(b, i, j-i, final)
 			}
 			i = j - 1
@@ -156,7 +156,7 @@ func refineKinds(b []byte, i, n int) uint16 {
 	for g < 7 && isDigit(b[j+1+g]) {
 		g++
 	}
-	if g != 2 || b[j+3] != sep {
+	if n == 3 && (g != 2 || b[j+3] != sep) {
 		k &^= 1 << recSSN
 	}
 	if n < 13 && (g < 3 || g > 6) {
@@ -223,23 +223,29 @@ func numericStart(b []byte, i int) bool {
 		return true
 	}
 	switch startTab[b[i-1]] {
-	case startOK:
+	case startOK, startUnder:
 		return true
 	case startNo:
 		return false
 	}
-	return i < 2 || !isDigit(b[i-2])
+	return i < 2 || !isDigit(b[i-2]) && !isWordish(b[i-2])
 }
 
 const (
 	startOK   = iota // a number may start after this byte
 	startNo          // a digit, letter or '_': never
 	startGlue        // a separator that glues to a digit before it
+	// '_' joins words in identifiers ("patient_123-45-6789"): only the
+	// dashed SSN form may start after it (block ids, "blk_1073741825", are
+	// long numbers).
+	startUnder
 )
 
 var startTab = func() (t [256]uint8) {
 	for c := range t {
 		switch {
+		case c == '_':
+			t[c] = startUnder
 		case isDigit(byte(c)) || isWordish(byte(c)):
 			t[c] = startNo
 		case isGlue(byte(c)) && c != ' ':

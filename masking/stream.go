@@ -45,15 +45,17 @@ type Stream struct {
 	cutOpen bool
 	cutPos  int64
 
-	ctxStall bool // a context word at ctxPos awaits more input
-	ctxPos   int64
-	ctx      [][]int64 // per recognizer: ends of context words, ascending
-	scanPos  int64     // triggers before this have been considered
-	rx       []rxState // per pattern recognizer
-	pending  []candidate
-	found    []found
-	matches  []match // sorted by start; each ends after frontier
-	frontier int64   // visible text before this has been emitted
+	ctxStall   bool // a context word at ctxPos awaits more input
+	ctxPos     int64
+	ctx        [][]int64  // per recognizer: ends of context words, ascending
+	tables     []tableCol // columns of PHI fields under a table header
+	hdrPending []hdrWord  // context words that may be header fields
+	scanPos    int64      // triggers before this have been considered
+	rx         []rxState  // per pattern recognizer
+	pending    []candidate
+	found      []found
+	matches    []match // sorted by start; each ends after frontier
+	frontier   int64   // visible text before this has been emitted
 
 	out      []byte // output being built (the caller's dst)
 	outOff   int64  // output bytes returned before this call
@@ -178,6 +180,7 @@ func (s *Stream) process(dst []byte, final, failClosed bool) []byte {
 	held := s.frontier
 	s.tokenize(final)
 	s.recheckContext()
+	s.resolveHeaders()
 	s.retry(final)
 	s.scan(final)
 	if failClosed && held < s.projEnd() {

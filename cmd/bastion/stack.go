@@ -198,4 +198,3 @@ func (s *stack) run(ctx context.Context) error {
 	})
 	return g.Wait()
 }
-
