@@ -16,6 +16,9 @@ import "time"
 // by one goroutine at a time.
 type Paced struct {
 	s        *Stream
+	strs     stringFilter // masks string sequences' payloads before s
+	strSince time.Time    // when strs began holding
+	in       []byte
 	deadline time.Duration
 	idle     time.Duration
 
@@ -27,7 +30,7 @@ type Paced struct {
 
 // NewPaced returns a Paced over a new Stream.
 func (m *Masker) NewPaced() *Paced {
-	return &Paced{s: m.NewStream(), deadline: m.deadline, idle: m.idle}
+	return &Paced{s: m.NewStream(), strs: stringFilter{m: m}, deadline: m.deadline, idle: m.idle}
 }
 
 // Stream returns the underlying stream, for Findings and Pending.
@@ -36,10 +39,26 @@ func (p *Paced) Stream() *Stream { return p.s }
 // AppendWrite adds b, received at now, and appends to dst what may be
 // emitted.
 func (p *Paced) AppendWrite(dst []byte, now time.Time, b []byte) []byte {
-	dst = p.s.AppendWrite(dst, b)
+	was := p.strs.holding()
+	p.in = p.strs.appendWrite(p.in[:0], b)
+	if !was && p.strs.holding() {
+		p.strSince = now
+	}
+	dst = p.s.AppendWrite(dst, p.in)
 	p.last = now
 	p.note(now)
 	return dst
+}
+
+// Findings returns the values masked since the previous call, in the
+// stream and in string sequences.
+func (p *Paced) Findings() []Finding {
+	f := p.s.Findings()
+	if len(p.strs.findings) > 0 {
+		f = append(f, p.strs.findings...)
+		p.strs.findings = p.strs.findings[:0]
+	}
+	return f
 }
 
 // note starts the deadline clock when a new tail is held.
@@ -55,6 +74,9 @@ func (p *Paced) note(now time.Time) {
 
 // Due returns when Tick must be called next, and false if nothing is held.
 func (p *Paced) Due() (time.Time, bool) {
+	if p.strs.holding() {
+		return p.strSince.Add(p.deadline), true
+	}
 	if p.s.Pending() == 0 {
 		return time.Time{}, false
 	}
@@ -72,6 +94,13 @@ func (p *Paced) AppendTick(dst []byte, now time.Time) []byte {
 	if !ok || now.Before(due) {
 		return dst
 	}
+	if p.strs.holding() {
+		// The stream ends in the open sequence: nothing of it is held by s.
+		p.in = p.strs.appendRelease(p.in[:0])
+		dst = p.s.AppendWrite(dst, p.in)
+		p.note(now)
+		return dst
+	}
 	if p.s.Undecided() {
 		dst = p.s.AppendFlushMasked(dst)
 	} else {
@@ -84,6 +113,8 @@ func (p *Paced) AppendTick(dst []byte, now time.Time) []byte {
 // AppendFlush appends everything held, decided as at the end of the
 // stream; for EOF.
 func (p *Paced) AppendFlush(dst []byte) []byte {
+	p.in = p.strs.appendRelease(p.in[:0])
+	dst = p.s.AppendWrite(dst, p.in)
 	dst = p.s.AppendFlush(dst)
 	p.holding = false
 	return dst

@@ -124,8 +124,8 @@ func FuzzPacedRelease(f *testing.F) {
 			gaps = append(gaps, g)
 		}
 		got := pacedRun(m, chunks, gaps)
-		s := m.NewStream()
-		want := append(s.Write(in), s.Flush()...)
+		s := m.NewPaced()
+		want := s.AppendFlush(s.AppendWrite(nil, time.Unix(0, 0), in))
 		// The local part of an e-mail address is released after IdleFlush
 		// (it is no value alone); the rest of the address stays masked.
 		localPart := make([]bool, len(in))

@@ -195,7 +195,7 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 		}
 	}
 	p.sentTo = max(p.sentTo, p.outOff)
-	if f := append(p.mask.Stream().Findings(), onScreen...); len(f) > 0 && p.onFindings != nil {
+	if f := append(p.mask.Findings(), onScreen...); len(f) > 0 && p.onFindings != nil {
 		if err := p.onFindings(f, pos); err != nil {
 			return &errRecording{err}
 		}
