@@ -85,7 +85,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 				j++
 			}
 			// numericStart, with the byte before at hand.
-			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !isWordish(b[i-2])) {
+			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
 				s.digits(b, i, j-i, final)
 			}
 			i = j - 1
@@ -228,8 +228,12 @@ func numericStart(b []byte, i int) bool {
 	case startNo:
 		return false
 	}
-	return i < 2 || !isDigit(b[i-2]) && !isWordish(b[i-2])
+	return i < 2 || !isDigit(b[i-2]) && !negID(b, i)
 }
+
+// negID reports whether the digit b[i] follows "_-", as in the negative
+// block ids of HDFS logs ("blk_-4111111111111111"): a number, not a value.
+func negID(b []byte, i int) bool { return b[i-1] == '-' && b[i-2] == '_' }
 
 const (
 	startOK   = iota // a number may start after this byte

@@ -87,6 +87,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
+	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -96,7 +97,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		Policy:           pw,
 		Targets:          cfg.Target,
 		Upstream:         up,
-		Store:            metered,
+		Store:            masked,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:       sessionLog,
 		FingerprintKey:   fpSecret,
@@ -128,7 +129,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	}
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
-		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
+		if s.api, err = newAPIServer(cfg, masked, userCA, hostKey, ln.Addr().String(), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
