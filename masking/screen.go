@@ -1,5 +1,7 @@
 package masking
 
+import "sync"
+
 // Screen masks values that only a terminal's screen shows whole. A Stream
 // reads the text of the byte stream; a program can instead assemble a value
 // on the screen from pieces no byte run holds: cursor motion ("123-45-"
@@ -21,8 +23,13 @@ package masking
 // seconds apart, at different positions, still shows the digits one after
 // another. Cost: every output byte runs through the model, and each chunk
 // rescans the rows it changed that hold a digit, '@' or non-ASCII text.
+//
+// One Screen may serve several streams that end on the same terminal (a
+// session's stdout and stderr): it is safe for concurrent use.
 type Screen struct {
 	m     *Masker
+	mu    sync.Mutex
+	fed   int64 // bytes fed to the model so far, from all streams
 	t     *term
 	text  []byte
 	where []cellRef
@@ -56,7 +63,11 @@ func (m *Masker) NewScreen(cols, rows int) *Screen {
 // screen, and returns findings for them (recognizer, offsets in the
 // stream, fingerprint of the value as the screen shows it).
 func (s *Screen) Mask(out []byte, off int64) []Finding {
-	s.t.feed(out, off)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.fed // cells remember their position in everything fed
+	s.fed += int64(len(out))
+	s.t.feed(out, base)
 	s.text, s.where = s.text[:0], s.where[:0]
 	interesting := false
 	add := func(r *row) {
@@ -87,7 +98,7 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 	}
 	_, found := s.m.MaskString(string(s.text))
 	var res []Finding
-	end := off + int64(len(out))
+	end := base + int64(len(out))
 	for _, f := range found {
 		first, last := int64(-1), int64(-1)
 		for k := f.Offset; k < f.Offset+int64(f.Length); k++ {
@@ -96,12 +107,12 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 				continue
 			}
 			c := &ref.r.cells[ref.col]
-			if c.ch == 0 || c.src < off || c.src >= end {
+			if c.ch == 0 || c.src < base || c.src >= end {
 				continue
 			}
 			for i := c.src; i < min(c.src+int64(c.n), end); i++ {
-				if b := out[i-off]; isAlnum(b) || b >= 0x80 {
-					out[i-off] = '*'
+				if b := out[i-base]; isAlnum(b) || b >= 0x80 {
+					out[i-base] = '*'
 				}
 			}
 			c.ch = '*'
@@ -111,7 +122,7 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 			last = max(last, c.src+int64(c.n))
 		}
 		if first >= 0 {
-			res = append(res, Finding{Recognizer: f.Recognizer, Offset: first, Length: int(last - first), Fingerprint: f.Fingerprint})
+			res = append(res, Finding{Recognizer: f.Recognizer, Offset: off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})
 		}
 	}
 	return res
