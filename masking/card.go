@@ -43,7 +43,7 @@ func (s *Stream) evalCard(t *text, i int) {
 			g++
 			j++
 		}
-		if g < 1 || g > 6 || isDigit(t.at(j)) {
+		if g < 1 || g > 9 || isDigit(t.at(j)) {
 			break
 		}
 		groups = append(groups, g)
@@ -60,11 +60,13 @@ func (s *Stream) evalCard(t *text, i int) {
 }
 
 // cardGrouping reports whether groups is how card numbers are printed:
-// fours with a shorter last group (4-4-4-4, 4-4-4-4-3, 4-4-4-1), or the
-// 4-6-5 and 4-6-4 of American Express and Diners Club.
+// fours with a last group of 1-7 (4-4-4-4, 4-4-4-4-3, 4-4-4-1, 4-4-4-7
+// as some print 19 digits), or the
+// 4-6-5 and 4-6-4 of American Express and Diners Club (4-6-6 for its
+// longer numbers: 4-6-6 up to 4-6-9).
 func cardGrouping(groups []int) bool {
 	k := len(groups)
-	if k == 3 && groups[0] == 4 && groups[1] == 6 && (groups[2] == 5 || groups[2] == 4) {
+	if k == 3 && groups[0] == 4 && groups[1] == 6 && groups[2] >= 4 && groups[2] <= 9 {
 		return true
 	}
 	for _, g := range groups[:k-1] {
@@ -72,7 +74,7 @@ func cardGrouping(groups []int) bool {
 			return false
 		}
 	}
-	return k >= 3 && groups[k-1] >= 1 && groups[k-1] <= 4
+	return k >= 3 && groups[k-1] >= 1 && groups[k-1] <= 7
 }
 
 // cardOK reports whether d is a Luhn-valid number with the issuer prefix

@@ -37,6 +37,9 @@ func (s *Stream) numericKinds(c1 byte, n int, d0, next byte, pos int64) uint16 {
 	if k&(1<<recPhone) != 0 && n == 10 && !s.hasCtx(recPhone, pos) {
 		k &^= 1 << recPhone
 	}
+	if k&(1<<recMRN) != 0 && !s.tableCtx(recMRN, pos) {
+		k &^= 1 << recMRN
+	}
 	return k
 }
 
@@ -55,6 +58,11 @@ func shapeKinds(on *[numBuiltin]bool, n int, next byte) uint16 {
 	}
 	if n == 10 && !isDigit(next) && on[recPhone] {
 		k |= 1 << recPhone
+	}
+	// A number under an MRN column (the pattern recognizer covers MRNs after
+	// a context word on their line).
+	if n >= 6 && n <= 10 && !isDigit(next) && on[recMRN] {
+		k |= 1 << recMRN
 	}
 	if on[recCard] && (n >= 13 || n >= 3 && n <= 6 && sep) {
 		k |= 1 << recCard
@@ -127,6 +135,9 @@ func (s *Stream) evalNumeric(t *text, i int) {
 	}
 	if k&(1<<recMBI) != 0 {
 		s.evalMBI(t, i)
+	}
+	if k&(1<<recMRN) != 0 && rightFree(t, i+n, false) {
+		s.add(recMRN, i, i+n, i)
 	}
 	if k&(1<<recIPv4) != 0 {
 		s.evalIPv4(t, i)

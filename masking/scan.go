@@ -250,6 +250,10 @@ var startTab = func() (t [256]uint8) {
 		switch {
 		case c == '_':
 			t[c] = startUnder
+		case c == '/':
+			// A path's directory ends there ("/data/001/123-45-6789.csv"):
+			// what follows starts afresh.
+			t[c] = startOK
 		case isDigit(byte(c)) || isWordish(byte(c)):
 			t[c] = startNo
 		case isGlue(byte(c)) && c != ' ':

@@ -47,15 +47,22 @@ const (
 )
 
 // NewScreen returns a Screen for a terminal of cols × rows cells (zero:
-// the defaults).
+// the defaults). Without a size the stream has no terminal at the target,
+// and reaches the client's terminal through a tty that turns each line feed
+// into a carriage return and a line feed (onlcr): the model does the same.
+// On a terminal session the target's pty does that translation itself, and
+// a program that turns it off (stty -onlcr) gets bare line feeds.
 func (m *Masker) NewScreen(cols, rows int) *Screen {
+	onlcr := cols <= 0 && rows <= 0
 	if cols <= 0 {
 		cols = DefaultCols
 	}
 	if rows <= 0 {
 		rows = DefaultRows
 	}
-	return &Screen{m: m.plain, t: newTerm(min(cols, 1000), min(rows, 500))}
+	t := newTerm(min(cols, 1000), min(rows, 500))
+	t.onlcr = onlcr
+	return &Screen{m: m.plain, t: t}
 }
 
 // Mask runs out, masked output that starts at stream offset off, through

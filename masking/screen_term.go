@@ -42,6 +42,7 @@ const (
 
 type term struct {
 	w, h   int
+	onlcr  bool // a line feed also returns the cursor (see Screen)
 	rows   []*row
 	gone   []*row // touched rows scrolled off since the last check
 	x, y   int
@@ -139,6 +140,9 @@ func (t *term) control(c byte) {
 	case '\r':
 		t.x, t.wrap = 0, false
 	case '\n', '\v', '\f':
+		if t.onlcr {
+			t.x = 0
+		}
 		t.lineFeed()
 	case '\b':
 		if t.x > 0 {

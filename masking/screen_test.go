@@ -9,7 +9,7 @@ import (
 // does, and returns the output.
 func screenRun(m *Masker, chunks ...string) string {
 	st := m.NewStream()
-	sc := m.NewScreen(80, 24)
+	sc := m.NewScreen(0, 0) // no terminal: line feeds return (onlcr)
 	var out []byte
 	var off int64
 	step := func(b []byte) {
@@ -45,6 +45,7 @@ func TestScreenTricks(t *testing.T) {
 		{"sgr-between", []string{"123-" + sgr + "45-" + sgr + "6789\r\n"}, "123-45-6789"},
 		{"split-chunks", []string{"123-45-", "\x1b[8G", "6789", "\r\n"}, "123-45-6789"},
 		{"card-by-cup", []string{"\x1b[3;1H4111 1111 \x1b[3;11H1111 1111\r\n"}, "4111 1111 1111 1111"},
+		{"after-wrapped-line", []string{strings.Repeat("x", 100) + "\n123-45-\x1b[8G6789\n"}, "123-45-6789"},
 		{"cursor-back", []string{"6789\x1b[4D\x1b[7@123-45-\r\n"}, "123-45-6789"},
 	}
 	for _, tc := range cases {
@@ -68,6 +69,7 @@ func TestScreenTricks(t *testing.T) {
 // recognizers read it, one line per row.
 func render(out string) string {
 	tm := newTerm(80, 24)
+	tm.onlcr = true
 	tm.feed([]byte(out), 0)
 	var b strings.Builder
 	for _, r := range tm.rows {
