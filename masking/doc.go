@@ -98,7 +98,7 @@
 // invariant holds. Pending never exceeds MaxHold plus 3 bytes.
 //
 // Flush emits the held bytes decided as if the stream ended there (at EOF);
-// FlushMasked emits them with every letter and digit masked, and keeps the
+// AppendFlushMasked emits them with every letter and digit masked, and keeps the
 // token open so that the text continuing it is masked too. Paced applies
 // the rules in time: a tail that may still become a value (Undecided) waits
 // for the text that decides it until HoldDeadline, then goes out masked; an
