@@ -351,3 +351,18 @@ func TestMaskingEchoOffDuringOutput(t *testing.T) {
 	}
 	assertNoValueAtRest(t, g.bastion)
 }
+
+// A value in the SSH user name reaches neither the audit trail, the
+// session rows nor the bastion's log.
+func TestMaskingLoginName(t *testing.T) {
+	g := newGateway(t)
+	for _, user := range []string{"123-45-6789@target", "root@123-45-6789"} {
+		r := g.ssh(t, g.alice, user, "true")
+		if r.code == 0 {
+			t.Errorf("%s: logged in", user)
+		}
+	}
+	g.ssh(t, g.alice, "root@target", "echo 123-45-6789 >/dev/null")
+	g.waitAudit(t, "auth.certificate", "***-**-****@target")
+	assertNoValueAtRest(t, g.bastion)
+}
