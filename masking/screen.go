@@ -33,6 +33,12 @@ type Screen struct {
 	t     *term
 	text  []byte
 	where []cellRef
+
+	// The chunk being fed: its bytes, its position in everything fed and
+	// in its stream, and the findings so far.
+	cur       []byte
+	base, off int64
+	res       []Finding
 }
 
 type cellRef struct {
@@ -62,7 +68,9 @@ func (m *Masker) NewScreen(cols, rows int) *Screen {
 	}
 	t := newTerm(min(cols, 1000), min(rows, 500))
 	t.onlcr = onlcr
-	return &Screen{m: m.plain, t: t}
+	sc := &Screen{m: m.plain, t: t}
+	t.spill = func() { sc.check(false) }
+	return sc
 }
 
 // Mask runs out, masked output that starts at stream offset off, through
@@ -72,9 +80,22 @@ func (m *Masker) NewScreen(cols, rows int) *Screen {
 func (s *Screen) Mask(out []byte, off int64) []Finding {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	base := s.fed // cells remember their position in everything fed
-	s.fed += int64(len(out))
-	s.t.feed(out, base)
+	s.cur, s.base, s.off, s.res = out, s.fed, off, nil
+	s.fed += int64(len(out)) // cells remember their position in everything fed
+	s.t.feed(out, s.base)
+	s.check(true)
+	s.cur = nil
+	return s.res
+}
+
+// goneMax is how many rows scrolled off are checked together while a chunk
+// is fed (their content is final), which bounds the memory of bulk output.
+const goneMax = 64
+
+// check reads the rows scrolled off since the last check, and with screen
+// the changed rows on the screen too, and masks the bytes of the chunk
+// being fed that complete a value there.
+func (s *Screen) check(screen bool) {
 	s.text, s.where = s.text[:0], s.where[:0]
 	interesting := false
 	add := func(r *row) {
@@ -94,17 +115,23 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 	for _, r := range s.t.gone {
 		add(r)
 	}
-	s.t.gone = s.t.gone[:0]
-	for _, r := range s.t.rows {
-		if r.touched {
-			add(r)
+	if screen {
+		for _, r := range s.t.rows {
+			if r.touched {
+				add(r)
+			}
 		}
 	}
-	if !interesting {
-		return nil
+	if interesting {
+		s.maskFound()
 	}
+	s.t.recycle()
+}
+
+// maskFound masks what the recognizers find in s.text.
+func (s *Screen) maskFound() {
 	_, found := s.m.MaskString(string(s.text))
-	var res []Finding
+	out, base := s.cur, s.base
 	end := base + int64(len(out))
 	for _, f := range found {
 		first, last := int64(-1), int64(-1)
@@ -129,10 +156,9 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 			last = max(last, c.src+int64(c.n))
 		}
 		if first >= 0 {
-			res = append(res, Finding{Recognizer: f.Recognizer, Offset: off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})
+			s.res = append(s.res, Finding{Recognizer: f.Recognizer, Offset: s.off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})
 		}
 	}
-	return res
 }
 
 // screenByte is the byte a recognizer reads for a character on the screen:

@@ -45,6 +45,8 @@ type term struct {
 	onlcr  bool // a line feed also returns the cursor (see Screen)
 	rows   []*row
 	gone   []*row // touched rows scrolled off since the last check
+	free   []*row // rows to reuse
+	spill  func() // checks gone when it holds goneMax rows
 	x, y   int
 	wrap   bool // the last column was printed: the next character wraps
 	sx, sy int  // saved cursor
@@ -68,7 +70,40 @@ func newTerm(w, h int) *term {
 	return t
 }
 
-func (t *term) newRow() *row { return &row{cells: make([]cell, t.w)} }
+func (t *term) newRow() *row {
+	if n := len(t.free); n > 0 {
+		r := t.free[n-1]
+		t.free = t.free[:n-1]
+		clearCells(r.cells)
+		r.touched = false
+		return r
+	}
+	return &row{cells: make([]cell, t.w)}
+}
+
+// recycle keeps the checked rows that scrolled off for reuse.
+func (t *term) recycle() {
+	for _, r := range t.gone {
+		if len(t.free) < goneMax {
+			t.free = append(t.free, r)
+		}
+	}
+	t.gone = t.gone[:0]
+}
+
+// scrolledOff notes a row leaving the screen.
+func (t *term) scrolledOff(r *row) {
+	if !r.touched {
+		if len(t.free) < goneMax {
+			t.free = append(t.free, r)
+		}
+		return
+	}
+	t.gone = append(t.gone, r)
+	if len(t.gone) >= goneMax && t.spill != nil {
+		t.spill()
+	}
+}
 
 // feed runs b, which starts at stream offset off, through the model.
 func (t *term) feed(b []byte, off int64) {
@@ -328,9 +363,7 @@ func (t *term) lineFeed() {
 func (t *term) scrollUp(n int) {
 	n = min(n, t.h)
 	for _, r := range t.rows[:n] {
-		if r.touched {
-			t.gone = append(t.gone, r)
-		}
+		t.scrolledOff(r)
 	}
 	copy(t.rows, t.rows[n:])
 	for i := t.h - n; i < t.h; i++ {
@@ -341,9 +374,7 @@ func (t *term) scrollUp(n int) {
 func (t *term) scrollDown(n int) {
 	n = min(n, t.h)
 	for _, r := range t.rows[t.h-n:] {
-		if r.touched {
-			t.gone = append(t.gone, r)
-		}
+		t.scrolledOff(r)
 	}
 	copy(t.rows[n:], t.rows[:t.h-n])
 	for i := 0; i < n; i++ {
