@@ -69,7 +69,7 @@ func (m *Masker) NewScreen(cols, rows int) *Screen {
 	t := newTerm(min(cols, 1000), min(rows, 500))
 	t.onlcr = onlcr
 	sc := &Screen{m: m.plain, t: t}
-	t.spill = func() { sc.check(false) }
+	t.spill = sc.check
 	return sc
 }
 

@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -12,8 +13,9 @@ import (
 // autowrap, CR/LF/BS/TAB, cursor motion (CUU, CUD, CUF, CUB, CNL, CPL, CHA,
 // HPA, VPA, CUP, HVP), save and restore (ESC 7/8, CSI s/u), erasing (EL,
 // ED, ECH), inserting and deleting characters (ICH, DCH) and lines (IL,
-// DL), scrolling (IND, RI, NEL, SU, SD) and the alternate screen (cleared
-// on entry and exit). Colours and modes do not change what is shown and
+// DL), scrolling (IND, RI, NEL, SU, SD) within the scrolling region
+// (DECSTBM), insert mode (IRM), autowrap off (DECAWM), tab stops (HTS,
+// TBC) and the alternate screen (the main screen comes back on exit). Colours and modes do not change what is shown and
 // are skipped; so are string sequences (OSC, DCS, APC, PM, SOS), NUL, SI,
 // SO and the other controls, and zero-width characters.
 
@@ -41,21 +43,31 @@ const (
 )
 
 type term struct {
-	w, h   int
-	onlcr  bool // a line feed also returns the cursor (see Screen)
-	rows   []*row
-	gone   []*row // touched rows scrolled off since the last check
-	free   []*row // rows to reuse
-	spill  func() // checks gone when it holds goneMax rows
+	w, h  int
+	onlcr bool // a line feed also returns the cursor (see Screen)
+	rows  []*row
+	gone  []*row // touched rows scrolled off since the last check
+	free  []*row // rows to reuse
+	// spill checks gone (and with screen, the changed rows on the screen):
+	// when gone holds goneMax rows, and before anything is erased, so that
+	// what a chunk shows and then erases is read too.
+	spill  func(screen bool)
 	x, y   int
 	wrap   bool // the last column was printed: the next character wraps
 	sx, sy int  // saved cursor
+
+	top, bot int    // scrolling region, rows top..bot
+	main     []*row // the main screen while the alternate one shows
+	insert   bool   // IRM: printing shifts the rest of the line right
+	noWrap   bool   // DECAWM off: printing at the margin overwrites
+	tabs     []bool // tab stops by column
 
 	state  int
 	params []int
 	param  int
 	has    bool // a digit of the current parameter was seen
 	priv   bool // CSI with a private marker or intermediates
+	quest  bool // CSI with the '?' marker (DEC private modes)
 	utf    [utf8.UTFMax]byte
 	utfN   int
 	utfSrc int64
@@ -63,6 +75,11 @@ type term struct {
 
 func newTerm(w, h int) *term {
 	t := &term{w: max(w, 2), h: max(h, 1)}
+	t.bot = t.h - 1
+	t.tabs = make([]bool, t.w)
+	for x := 8; x < t.w; x += 8 {
+		t.tabs[x] = true
+	}
 	t.rows = make([]*row, t.h)
 	for i := range t.rows {
 		t.rows[i] = t.newRow()
@@ -101,7 +118,20 @@ func (t *term) scrolledOff(r *row) {
 	}
 	t.gone = append(t.gone, r)
 	if len(t.gone) >= goneMax && t.spill != nil {
-		t.spill()
+		t.spill(false)
+	}
+}
+
+// beforeErase reads the changed rows before an erase may remove them.
+func (t *term) beforeErase() {
+	if t.spill == nil {
+		return
+	}
+	for _, r := range t.rows {
+		if r.touched {
+			t.spill(true)
+			return
+		}
 	}
 }
 
@@ -185,7 +215,11 @@ func (t *term) control(c byte) {
 		}
 		t.wrap = false
 	case '\t':
-		t.x = min((t.x/8+1)*8, t.w-1)
+		t.x++
+		for t.x < t.w-1 && !t.tabs[t.x] {
+			t.x++
+		}
+		t.x = min(t.x, t.w-1)
 		t.wrap = false
 	case 0x1b:
 		t.state = stEsc
@@ -196,7 +230,7 @@ func (t *term) escape(c byte) {
 	t.state = stGround
 	switch c {
 	case '[':
-		t.state, t.params, t.param, t.has, t.priv = stCSI, t.params[:0], 0, false, false
+		t.state, t.params, t.param, t.has, t.priv, t.quest = stCSI, t.params[:0], 0, false, false, false
 	case ']', 'P', '_', '^', 'X':
 		t.state = stString
 	case '7':
@@ -209,12 +243,15 @@ func (t *term) escape(c byte) {
 		t.x = 0
 		t.lineFeed()
 	case 'M':
-		if t.y == 0 {
+		if t.y == t.top {
 			t.scrollDown(1)
-		} else {
+		} else if t.y > 0 {
 			t.y--
 		}
+	case 'H':
+		t.tabs[t.x] = true
 	case 'c':
+		t.beforeErase()
 		t.clear()
 		t.x, t.y = 0, 0
 	default:
@@ -234,6 +271,7 @@ func (t *term) csiByte(c byte) {
 		t.param, t.has = 0, false
 	case c >= 0x3c && c <= 0x3f || c >= 0x20 && c <= 0x2f:
 		t.priv = true
+		t.quest = t.quest || c == '?'
 	case c >= 0x40 && c <= 0x7e:
 		t.params = append(t.params, t.paramOr(-1))
 		t.state = stGround
@@ -262,14 +300,23 @@ func (t *term) arg(i, d int) int {
 
 func (t *term) csi(f byte) {
 	if t.priv {
-		// Only the alternate screen matters: it shows other content.
-		if (f == 'h' || f == 'l') && (t.arg(0, 0) == 1049 || t.arg(0, 0) == 47 || t.arg(0, 0) == 1047) {
-			t.clear()
+		if t.quest && (f == 'h' || f == 'l') {
+			for _, p := range t.params {
+				switch p {
+				case 47, 1047, 1049:
+					t.altScreen(f == 'h', p == 1049)
+				case 7:
+					t.noWrap = f == 'l'
+				}
+			}
 		}
 		return
 	}
 	n := t.arg(0, 1)
 	t.wrap = false
+	if strings.IndexByte("KJXPLM", f) >= 0 {
+		t.beforeErase()
+	}
 	switch f {
 	case 'A':
 		t.y = max(t.y-n, 0)
@@ -332,6 +379,25 @@ func (t *term) csi(f byte) {
 		t.scrollUp(n)
 	case 'T':
 		t.scrollDown(n)
+	case 'h', 'l':
+		for _, p := range t.params {
+			if p == 4 {
+				t.insert = f == 'h'
+			}
+		}
+	case 'r':
+		t.top, t.bot = t.arg(0, 1)-1, min(t.arg(1, t.h), t.h)-1
+		if t.top >= t.bot {
+			t.top, t.bot = 0, t.h-1
+		}
+		t.x, t.y = 0, 0
+	case 'g':
+		switch t.arg(0, 0) {
+		case 0:
+			t.tabs[t.x] = false
+		case 3:
+			clear(t.tabs)
+		}
 	case 's':
 		t.sx, t.sy = t.x, t.y
 	case 'u':
@@ -353,42 +419,84 @@ func (t *term) clear() {
 
 func (t *term) lineFeed() {
 	t.wrap = false
-	if t.y == t.h-1 {
+	if t.y == t.bot {
 		t.scrollUp(1)
 		return
 	}
-	t.y++
+	if t.y < t.h-1 {
+		t.y++
+	}
 }
 
+// altScreen switches to the alternate screen (a blank one) or back to the
+// main screen, which shows again what it held.
+func (t *term) altScreen(enter, saveCursor bool) {
+	if enter == (t.main != nil) {
+		return
+	}
+	t.beforeErase()
+	if enter {
+		if saveCursor {
+			t.sx, t.sy = t.x, t.y
+		}
+		t.main = t.rows
+		t.rows = make([]*row, t.h)
+		for i := range t.rows {
+			t.rows[i] = t.newRow()
+		}
+		return
+	}
+	for _, r := range t.rows {
+		t.scrolledOff(r)
+	}
+	t.rows, t.main = t.main, nil
+	if saveCursor {
+		t.x, t.y = t.sx, t.sy
+	}
+}
+
+// scrollUp scrolls the scrolling region up by n rows.
 func (t *term) scrollUp(n int) {
-	n = min(n, t.h)
-	for _, r := range t.rows[:n] {
+	rs := t.rows[t.top : t.bot+1]
+	n = min(n, len(rs))
+	for _, r := range rs[:n] {
 		t.scrolledOff(r)
 	}
-	copy(t.rows, t.rows[n:])
-	for i := t.h - n; i < t.h; i++ {
-		t.rows[i] = t.newRow()
+	copy(rs, rs[n:])
+	for i := len(rs) - n; i < len(rs); i++ {
+		rs[i] = t.newRow()
 	}
 }
 
+// scrollDown scrolls the scrolling region down by n rows.
 func (t *term) scrollDown(n int) {
-	n = min(n, t.h)
-	for _, r := range t.rows[t.h-n:] {
+	rs := t.rows[t.top : t.bot+1]
+	n = min(n, len(rs))
+	for _, r := range rs[len(rs)-n:] {
 		t.scrolledOff(r)
 	}
-	copy(t.rows[n:], t.rows[:t.h-n])
+	copy(rs[n:], rs[:len(rs)-n])
 	for i := 0; i < n; i++ {
-		t.rows[i] = t.newRow()
+		rs[i] = t.newRow()
 	}
 }
 
 // shiftLines inserts (or deletes) n blank lines at the cursor's row.
 func (t *term) shiftLines(insert bool, n int) {
-	n = min(n, t.h-t.y)
-	rs := t.rows[t.y:]
+	if t.y < t.top || t.y > t.bot {
+		return
+	}
+	rs := t.rows[t.y : t.bot+1]
+	n = min(n, len(rs))
 	if insert {
+		for _, r := range rs[len(rs)-n:] {
+			t.scrolledOff(r)
+		}
 		copy(rs[n:], rs[:len(rs)-n])
 	} else {
+		for _, r := range rs[:n] {
+			t.scrolledOff(r)
+		}
 		copy(rs, rs[n:])
 		rs = rs[len(rs)-n:]
 	}
@@ -404,10 +512,17 @@ func (t *term) print(r rune, src int64, n uint8) {
 		return
 	}
 	if t.wrap || t.x+wd > t.w {
-		t.x = 0
-		t.lineFeed()
+		if t.noWrap {
+			t.x, t.wrap = t.w-wd, false
+		} else {
+			t.x = 0
+			t.lineFeed()
+		}
 	}
 	line := t.rows[t.y]
+	if t.insert {
+		copy(line.cells[t.x+wd:], line.cells[t.x:t.w-wd])
+	}
 	line.cells[t.x] = cell{ch: r, src: src, n: n}
 	if wd == 2 {
 		line.cells[t.x+1] = cell{ch: wideTail, src: src}

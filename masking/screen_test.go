@@ -45,6 +45,10 @@ func TestScreenTricks(t *testing.T) {
 		{"sgr-between", []string{"123-" + sgr + "45-" + sgr + "6789\r\n"}, "123-45-6789"},
 		{"split-chunks", []string{"123-45-", "\x1b[8G", "6789", "\r\n"}, "123-45-6789"},
 		{"card-by-cup", []string{"\x1b[3;1H4111 1111 \x1b[3;11H1111 1111\r\n"}, "4111 1111 1111 1111"},
+		{"scroll-region", []string{"\x1b[1;1H123-45-\x1b[2;24r\x1b[24;1H" + strings.Repeat("\n", 30) + "\x1b[1;8H6789"}, "123-45-6789"},
+		{"alt-screen-return", []string{"123-45-\x1b[?1049h\x1b[2Jx\x1b[?1049l\x1b[8G6789\r\n"}, "123-45-6789"},
+		{"insert-mode", []string{"6789\r\x1b[4h123-45-\x1b[4l\r\n"}, "123-45-6789"},
+		{"tab-stops", []string{"\x1b[3g\x1b[8G\x1bH\r123-45-\r\t6789\r\n"}, "123-45-6789"},
 		{"after-wrapped-line", []string{strings.Repeat("x", 100) + "\n123-45-\x1b[8G6789\n"}, "123-45-6789"},
 		{"cursor-back", []string{"6789\x1b[4D\x1b[7@123-45-\r\n"}, "123-45-6789"},
 	}
@@ -117,4 +121,20 @@ func FuzzScreen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A value drawn and erased within one chunk is masked all the same: the
+// client's terminal may show it before the erase.
+func TestScreenDrawnThenErased(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for _, in := range []string{
+		"123-45-\x1b[8G6789\x1b[2J",
+		"123-45-\x1b[8G6789\x1b[1K",
+		"123-45-\x1b[8G6789\x1b[?1049h",
+		"123-45-\x1b[8G6789\x1b[1M",
+	} {
+		if out := screenRun(m, in); strings.Contains(out, "6789") {
+			t.Errorf("%q came through as %q", in, out)
+		}
+	}
 }
