@@ -29,8 +29,8 @@ import "sync"
 type Screen struct {
 	m     *Masker
 	mu    sync.Mutex
-	fed   int64 // bytes fed to the model so far, from all streams
-	t     *term
+	fed   int64   // bytes fed to the model so far, from all streams
+	terms []*term // models of the terminal at two sizes (see largeCols)
 	text  []byte
 	where []cellRef
 
@@ -52,6 +52,16 @@ const (
 	DefaultRows = 24
 )
 
+// The size of the second, large model. The client's terminal may be larger
+// than the model thinks (no size known, or resized since): on a larger
+// terminal a line feed scrolls later and a column far right is not clamped,
+// so a value assembled there is seen by a large model; one assembled by
+// clamping to a small terminal's edge is seen by the first.
+const (
+	largeCols = 1000
+	largeRows = 200
+)
+
 // NewScreen returns a Screen for a terminal of cols × rows cells (zero:
 // the defaults). Without a size the stream has no terminal at the target,
 // and reaches the client's terminal through a tty that turns each line feed
@@ -66,10 +76,13 @@ func (m *Masker) NewScreen(cols, rows int) *Screen {
 	if rows <= 0 {
 		rows = DefaultRows
 	}
-	t := newTerm(min(cols, 1000), min(rows, 500))
-	t.onlcr = onlcr
-	sc := &Screen{m: m.plain, t: t}
-	t.spill = sc.check
+	sc := &Screen{m: m.plain}
+	for _, size := range [][2]int{{min(cols, largeCols), min(rows, largeRows)}, {largeCols, largeRows}} {
+		t := newTerm(size[0], size[1])
+		t.onlcr = onlcr
+		t.spill = func(screen bool) { sc.check(t, screen) }
+		sc.terms = append(sc.terms, t)
+	}
 	return sc
 }
 
@@ -82,8 +95,10 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 	defer s.mu.Unlock()
 	s.cur, s.base, s.off, s.res = out, s.fed, off, nil
 	s.fed += int64(len(out)) // cells remember their position in everything fed
-	s.t.feed(out, s.base)
-	s.check(true)
+	for _, t := range s.terms {
+		t.feed(out, s.base)
+		s.check(t, true)
+	}
 	s.cur = nil
 	return s.res
 }
@@ -95,12 +110,16 @@ const goneMax = 64
 // check reads the rows scrolled off since the last check, and with screen
 // the changed rows on the screen too, and masks the bytes of the chunk
 // being fed that complete a value there.
-func (s *Screen) check(screen bool) {
+func (s *Screen) check(t *term, screen bool) {
 	s.text, s.where = s.text[:0], s.where[:0]
 	interesting := false
 	add := func(r *row) {
 		r.touched = false
-		for col, c := range r.cells {
+		end := len(r.cells)
+		for end > 0 && r.cells[end-1].ch == 0 {
+			end-- // trailing blanks read as nothing
+		}
+		for col, c := range r.cells[:end] {
 			if c.ch == wideTail {
 				continue
 			}
@@ -112,11 +131,11 @@ func (s *Screen) check(screen bool) {
 		s.text = append(s.text, '\n')
 		s.where = append(s.where, cellRef{})
 	}
-	for _, r := range s.t.gone {
+	for _, r := range t.gone {
 		add(r)
 	}
 	if screen {
-		for _, r := range s.t.rows {
+		for _, r := range t.rows {
 			if r.touched {
 				add(r)
 			}
@@ -125,7 +144,7 @@ func (s *Screen) check(screen bool) {
 	if interesting {
 		s.maskFound()
 	}
-	s.t.recycle()
+	t.recycle()
 }
 
 // maskFound masks what the recognizers find in s.text.

@@ -20,8 +20,8 @@ import (
 // SO and the other controls, and zero-width characters.
 
 type cell struct {
-	ch  rune  // 0: blank; wideTail: the right half of a wide character
 	src int64 // stream offset of the character's first byte
+	ch  rune  // 0: blank; wideTail: the right half of a wide character
 	n   uint8 // its length in bytes
 }
 
@@ -95,7 +95,16 @@ func (t *term) newRow() *row {
 		r.touched = false
 		return r
 	}
-	return &row{cells: make([]cell, t.w)}
+	return &row{} // cells are allocated when the row is first written
+}
+
+// line returns the cells of row y, allocating them on first use.
+func (t *term) line(y int) []cell {
+	r := t.rows[y]
+	if r.cells == nil {
+		r.cells = make([]cell, t.w)
+	}
+	return r.cells
 }
 
 // recycle keeps the checked rows that scrolled off for reuse.
@@ -337,7 +346,7 @@ func (t *term) csi(f byte) {
 	case 'H', 'f':
 		t.y, t.x = min(n, t.h)-1, min(t.arg(1, 1), t.w)-1
 	case 'K':
-		r := t.rows[t.y].cells
+		r := t.line(t.y)
 		switch t.arg(0, 0) {
 		case 0:
 			clearCells(r[t.x:])
@@ -349,12 +358,12 @@ func (t *term) csi(f byte) {
 	case 'J':
 		switch t.arg(0, 0) {
 		case 0:
-			clearCells(t.rows[t.y].cells[t.x:])
+			clearCells(t.line(t.y)[t.x:])
 			for _, r := range t.rows[t.y+1:] {
 				clearCells(r.cells)
 			}
 		case 1:
-			clearCells(t.rows[t.y].cells[:t.x+1])
+			clearCells(t.line(t.y)[:t.x+1])
 			for _, r := range t.rows[:t.y] {
 				clearCells(r.cells)
 			}
@@ -362,14 +371,14 @@ func (t *term) csi(f byte) {
 			t.clear()
 		}
 	case 'X':
-		clearCells(t.rows[t.y].cells[t.x:min(t.x+n, t.w)])
+		clearCells(t.line(t.y)[t.x:min(t.x+n, t.w)])
 	case 'P':
-		r := t.rows[t.y].cells
+		r := t.line(t.y)
 		k := copy(r[t.x:], r[min(t.x+n, t.w):])
 		clearCells(r[t.x+k:])
 		t.rows[t.y].touched = true
 	case '@':
-		r := t.rows[t.y].cells
+		r := t.line(t.y)
 		copy(r[min(t.x+n, t.w):], r[t.x:])
 		clearCells(r[t.x:min(t.x+n, t.w)])
 		t.rows[t.y].touched = true
@@ -519,15 +528,15 @@ func (t *term) print(r rune, src int64, n uint8) {
 			t.lineFeed()
 		}
 	}
-	line := t.rows[t.y]
+	cells := t.line(t.y)
 	if t.insert {
-		copy(line.cells[t.x+wd:], line.cells[t.x:t.w-wd])
+		copy(cells[t.x+wd:], cells[t.x:t.w-wd])
 	}
-	line.cells[t.x] = cell{ch: r, src: src, n: n}
+	cells[t.x] = cell{ch: r, src: src, n: n}
 	if wd == 2 {
-		line.cells[t.x+1] = cell{ch: wideTail, src: src}
+		cells[t.x+1] = cell{ch: wideTail, src: src}
 	}
-	line.touched = true
+	t.rows[t.y].touched = true
 	if t.x+wd >= t.w {
 		t.x, t.wrap = t.w-1, true
 	} else {

@@ -138,3 +138,17 @@ func TestScreenDrawnThenErased(t *testing.T) {
 		}
 	}
 }
+
+// A terminal larger than the model knows: far columns are not clamped and
+// line feeds scroll later. The large model sees what such a terminal shows.
+func TestScreenLargerTerminal(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for _, in := range []string{
+		"\x1b[1;101H123-45-\x1b[1;108H6789",
+		"\x1b[1;1H123-45-" + strings.Repeat("\n", 30) + "\x1b[1;8H6789",
+	} {
+		if out := screenRun(m, in); strings.Contains(out, "6789") {
+			t.Errorf("%q came through as %q", in, out)
+		}
+	}
+}
