@@ -96,11 +96,24 @@ func echoOf(typed, out []byte) int {
 	return t
 }
 
-// newScreen returns the screen model for an output stream: the size the
-// client's terminal had when the session started, or the default size.
-func newScreen(m *masking.Masker, pty *ptyRequest) *masking.Screen {
-	if pty == nil {
-		return m.NewScreen(0, 0)
+// clientTerminal is the client's terminal as a session's output streams
+// (stdout and stderr) share it. Each stream updates the screen model,
+// records and queues its masked output under mu, and one sender writes the
+// queue in that order: the client sees the streams interleaved exactly as
+// the model read them, so a value split between stdout and stderr is seen.
+type clientTerminal struct {
+	mu     sync.Mutex
+	screen *masking.Screen
+	send   *sender
+}
+
+// newClientTerminal returns the terminal of a session: the screen model
+// has the size the client's terminal had when the session started, or the
+// default size without a pty.
+func newClientTerminal(m *masking.Masker, pty *ptyRequest) *clientTerminal {
+	t := &clientTerminal{screen: m.NewScreen(0, 0), send: newSender(nil)}
+	if pty != nil {
+		t.screen = m.NewScreen(int(pty.Cols), int(pty.Rows))
 	}
-	return m.NewScreen(int(pty.Cols), int(pty.Rows))
+	return t
 }

@@ -35,10 +35,10 @@ type outputPipe struct {
 	// become a value until it is decided or its deadline passes, and then
 	// releases it masked (see masking.Paced).
 	mask *masking.Paced
-	// screen, with mask, models the client's terminal and masks the bytes
-	// that would complete a value on its screen (cursor motion, overwrites,
-	// look-alike characters); see masking.Screen.
-	screen *masking.Screen
+	// term, with mask, is the client's terminal the session's streams
+	// share: its screen model masks the bytes that would complete a value
+	// on the screen, and one sender keeps the client's order the model's.
+	term *clientTerminal
 	// now is the clock; nil means time.Now.
 	now func() time.Time
 	// onFindings audits what the masker replaced, with the position in
@@ -106,7 +106,10 @@ func (p *outputPipe) writeMasked(b []byte) error {
 	}
 	// An echo may go ahead only when the client has everything before it.
 	if p.keys != nil && p.mask.Stream().SameLength() && p.sentTo == p.inOff && p.keys.takeEcho(b) {
-		if err := p.sendClient(b); err != nil {
+		unlock := p.lockTerm()
+		err := p.sendClient(b)
+		unlock()
+		if err != nil {
 			return err
 		}
 		p.sentTo += int64(len(b))
@@ -179,11 +182,13 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
+	unlock := p.lockTerm()
+	defer unlock()
 	start := p.outOff
 	p.outOff += int64(len(b))
 	var onScreen []masking.Finding
-	if p.screen != nil {
-		onScreen = p.screen.Mask(b, start)
+	if p.term != nil {
+		onScreen = p.term.screen.Mask(b, start)
 	}
 	pos := p.rec.Offset()
 	if err := p.rec.Output(b); err != nil {
@@ -213,7 +218,21 @@ func (p *outputPipe) deliver(b []byte) error {
 	return p.sendClient(b)
 }
 
+// lockTerm orders this stream's screen model update, recording and
+// sending with the other streams on the same terminal; it returns the
+// unlock.
+func (p *outputPipe) lockTerm() func() {
+	if p.term == nil {
+		return func() {}
+	}
+	p.term.mu.Lock()
+	return p.term.mu.Unlock
+}
+
 func (p *outputPipe) sendClient(b []byte) error {
+	if p.term != nil {
+		return p.term.send.writeTo(p.dst, b)
+	}
 	if p.send == nil {
 		p.send = newSender(p.dst)
 	}
@@ -225,6 +244,9 @@ func (p *outputPipe) sendClient(b []byte) error {
 func (p *outputPipe) waitSent() error {
 	p.mu.Lock()
 	send := p.send
+	if p.term != nil {
+		send = p.term.send
+	}
 	p.mu.Unlock()
 	if send == nil {
 		return nil

@@ -296,8 +296,8 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		// The client went away mid-write: nothing left to deliver to.
 		ss.up.Close()
 	}
-	// stdout and stderr end on the same terminal: one screen model for both.
-	screen := newScreen(ss.masker, ss.pty)
+	// stdout and stderr end on the same terminal: one model and one order.
+	term := newClientTerminal(ss.masker, ss.pty)
 	newPipe := func(stream string, dst io.Writer) *outputPipe {
 		if ss.kind == recorder.KindSFTP {
 			// Binary protocol: file operations are recorded instead.
@@ -305,7 +305,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		}
 		return &outputPipe{
 			rec: ss.rec, dst: dst,
-			mask: ss.masker.NewPaced(), screen: screen,
+			mask: ss.masker.NewPaced(), term: term,
 			onFindings: func(f []masking.Finding, pos recorder.Position) error {
 				return ss.auditFindings(stream, f, pos)
 			},

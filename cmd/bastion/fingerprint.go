@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/bastion-ssh/bastion/config"
 )
@@ -27,6 +28,9 @@ func loadFingerprintSecret(cfg *config.Config, log *slog.Logger) ([]byte, error)
 	if errors.Is(err, fs.ErrNotExist) && isDefault {
 		secret := make([]byte, fingerprintSecretLen)
 		rand.Read(secret)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("fingerprint_secret: %w", err)
+		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint_secret: %w", err)

@@ -14,7 +14,7 @@ import (
 
 func TestFingerprintSecret(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "data") // not created yet, as on a first start
 	cfg := &config.Config{DataDir: dir}
 	first, err := loadFingerprintSecret(cfg, log)
 	if err != nil {

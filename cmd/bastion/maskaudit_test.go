@@ -38,7 +38,7 @@ func TestMaskedStoreMasksFreeText(t *testing.T) {
 	s := &maskedStore{next: c, m: auditMasker(bytes.Repeat([]byte{7}, 32))}
 	ctx := context.Background()
 	s.Audit(ctx, store.Event{Type: "auth.reject", Identity: "alice@example.com", Login: plantedSSN, Target: "demo",
-		Reason: "no rule lets alice reach " + plantedSSN + "@demo",
+		Reason: "no rule lets alice@example.com reach " + plantedSSN + "@demo",
 		Detail: map[string]any{"path": "/srv/" + plantedSSN + ".csv", "args": []any{"x", plantedSSN}, "n": 3}})
 	s.CreateSession(ctx, store.Session{Login: plantedSSN, Command: "cat " + plantedSSN, Target: "demo"})
 	s.EndSession(ctx, "id", store.SessionEnd{Reason: "ended by " + plantedSSN})
@@ -48,8 +48,8 @@ func TestMaskedStoreMasksFreeText(t *testing.T) {
 		for _, v := range e.Detail {
 			all.WriteString(strings.TrimSpace(strings.ReplaceAll(strings.Trim(strings.ReplaceAll(fmtAny(v), "\n", ""), "[]"), " ", "")))
 		}
-		if e.Identity != "alice@example.com" {
-			t.Errorf("identity changed: %q", e.Identity)
+		if e.Identity != "alice@example.com" || !strings.Contains(e.Reason, "alice@example.com") {
+			t.Errorf("identity changed: %q, reason %q", e.Identity, e.Reason)
 		}
 		if e.Detail["n"] != 3 {
 			t.Errorf("non-text detail changed: %v", e.Detail["n"])
@@ -83,10 +83,11 @@ func fmtAny(v any) string {
 func TestMaskingHandlerMasksLogText(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(newMaskingHandler(slog.NewTextHandler(&buf, nil)))
-	log.With("login", plantedSSN).Info("rejected "+plantedSSN, "user", plantedSSN+"@demo",
+	log.With("login", plantedSSN, "identity", "bob@example.com").Info("bob@example.com rejected "+plantedSSN, "user", plantedSSN+"@demo",
 		"err", errors.New("no such user "+plantedSSN), slog.Group("req", "cmd", "cat "+plantedSSN), "port", 22)
 	out := buf.String()
-	if strings.Contains(out, plantedSSN) || !strings.Contains(out, "port=22") || strings.Count(out, "***-**-****") != 5 {
+	if strings.Contains(out, plantedSSN) || !strings.Contains(out, "port=22") || strings.Count(out, "***-**-****") != 5 ||
+		strings.Count(out, "bob@example.com") != 2 {
 		t.Errorf("log line: %s", out)
 	}
 }
