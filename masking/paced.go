@@ -110,6 +110,19 @@ func (p *Paced) AppendTick(dst []byte, now time.Time) []byte {
 	return dst
 }
 
+// AppendFlushClosed is AppendFlush failing closed: a tail that may still
+// become a value is released masked. For the end of a stream whose
+// terminal another stream goes on writing to (a value's parts could be
+// split between them).
+func (p *Paced) AppendFlushClosed(dst []byte) []byte {
+	p.in = p.strs.appendRelease(p.in[:0])
+	dst = p.s.AppendWrite(dst, p.in)
+	if p.s.Undecided() {
+		dst = p.s.AppendFlushMasked(dst)
+	}
+	return p.AppendFlush(dst)
+}
+
 // AppendFlush appends everything held, decided as at the end of the
 // stream; for EOF.
 func (p *Paced) AppendFlush(dst []byte) []byte {

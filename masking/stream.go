@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"sort"
+	"time"
 )
 
 const (
@@ -153,6 +154,9 @@ func (s *Stream) AppendFlushMasked(dst []byte) []byte {
 func (s *Stream) Undecided() bool {
 	return len(s.pending) > 0
 }
+
+// HoldDeadline returns the masker's hold deadline.
+func (s *Stream) HoldDeadline() time.Duration { return s.m.deadline }
 
 // SameLength reports whether the stream's output keeps the length of its
 // input (the "same-length" style).

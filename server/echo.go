@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"sync"
+	"time"
 
 	"github.com/bastion-ssh/bastion/masking"
 )
@@ -105,6 +107,27 @@ type clientTerminal struct {
 	mu     sync.Mutex
 	screen *masking.Screen
 	send   *sender
+	last   map[io.Writer]time.Time // when each stream last sent output
+}
+
+// noteSent records that dst was sent output at now; mu is held.
+func (t *clientTerminal) noteSent(dst io.Writer, now time.Time) {
+	if t.last == nil {
+		t.last = map[io.Writer]time.Time{}
+	}
+	t.last[dst] = now
+}
+
+// othersActive reports whether a stream other than dst sent output within
+// d before now; mu is held. The client may show two streams' output that
+// arrive together in either order.
+func (t *clientTerminal) othersActive(dst io.Writer, now time.Time, d time.Duration) bool {
+	for w, at := range t.last {
+		if w != dst && now.Sub(at) < d {
+			return true
+		}
+	}
+	return false
 }
 
 // newClientTerminal returns the terminal of a session: the screen model

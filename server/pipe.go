@@ -133,6 +133,17 @@ func (p *outputPipe) flush() error {
 		p.timer.Stop()
 	}
 	if p.mask != nil {
+		// A tail this stream would release at its end may be completed on
+		// the screen by another stream writing at the same time: masked.
+		closed := false
+		if p.term != nil {
+			p.term.mu.Lock()
+			closed = p.term.othersActive(p.dst, p.clock(), p.mask.Stream().HoldDeadline())
+			p.term.mu.Unlock()
+		}
+		if closed {
+			return p.deliverMasked(p.mask.AppendFlushClosed(p.out[:0]))
+		}
 		return p.deliverMasked(p.mask.AppendFlush(p.out[:0]))
 	}
 	b := p.partial
@@ -189,6 +200,7 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 	var onScreen []masking.Finding
 	if p.term != nil {
 		onScreen = p.term.screen.Mask(b, start)
+		p.term.noteSent(p.dst, p.clock())
 	}
 	pos := p.rec.Offset()
 	if err := p.rec.Output(b); err != nil {

@@ -287,3 +287,35 @@ func TestEchoOf(t *testing.T) {
 }
 
 func (f *orderCheck) Input([]byte) error { return nil }
+
+// When another stream on the same terminal wrote just before, a stream's
+// end releases its undecided tail masked: the client may show the two in
+// either order.
+func TestEndOfStreamFailsClosedBesideAnotherStream(t *testing.T) {
+	m, err := masking.New(masking.Config{}, []byte("test fingerprint key, 32 bytes.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newClientTerminal(m, nil)
+	now := time.Unix(0, 0)
+	clock := func() time.Time { return now }
+	var outBuf, errBuf bytes.Buffer
+	rec := &orderCheck{t: t}
+	stdout := &outputPipe{rec: rec, dst: &outBuf, mask: m.NewPaced(), term: term, now: clock}
+	stderr := &outputPipe{rec: rec, dst: &errBuf, mask: m.NewPaced(), term: term, now: clock}
+	stdout.write([]byte("123-45-"))
+	stderr.write([]byte("6789\n"))
+	stdout.flush()
+	stderr.flush()
+	if outBuf.String() != "***-**-" {
+		t.Errorf("stdout %q, stderr %q", outBuf.String(), errBuf.String())
+	}
+	// Alone, a stream's end decides its tail as the end of the text.
+	alone := &outputPipe{rec: rec, dst: &outBuf, mask: m.NewPaced(), term: newClientTerminal(m, nil), now: clock}
+	outBuf.Reset()
+	alone.write([]byte("port 8080"))
+	alone.flush()
+	if outBuf.String() != "port 8080" {
+		t.Errorf("alone: %q", outBuf.String())
+	}
+}
