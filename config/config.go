@@ -49,6 +49,14 @@ type Config struct {
 	// manifests and checkpoints, so an auditor can verify them with its
 	// public key alone. Required.
 	SigningKey string `yaml:"signing_key"`
+	// FingerprintSecret is a file of at least 32 secret bytes that keys the
+	// fingerprints of masked values in audit records. It is its own secret,
+	// not derived from any signing key, so that whoever verifies recordings
+	// cannot test guesses against fingerprints. Empty means
+	// DATA_DIR/fingerprint_secret, created (random, mode 0600) on first
+	// start; a configured file must exist. It must not be readable by group
+	// or others.
+	FingerprintSecret string `yaml:"fingerprint_secret"`
 	// Policy is the policy file (hot-reloaded). Required.
 	Policy string `yaml:"policy"`
 	// Recording controls session recording.
@@ -171,6 +179,15 @@ func (c *Config) RecordingDir() string {
 	return filepath.Join(c.DataDir, "recordings")
 }
 
+// FingerprintSecretFile returns the fingerprint secret's path, and whether
+// it is the default one in the data directory (which may be created).
+func (c *Config) FingerprintSecretFile() (path string, isDefault bool) {
+	if c.FingerprintSecret != "" {
+		return c.FingerprintSecret, false
+	}
+	return filepath.Join(c.DataDir, "fingerprint_secret"), true
+}
+
 // Target returns the target named name.
 func (c *Config) Target(name string) (Target, bool) {
 	for _, t := range c.Targets {
@@ -193,6 +210,7 @@ func (c *Config) resolve(base string) {
 	abs(&c.TargetCAKey)
 	abs(&c.Policy)
 	abs(&c.SigningKey)
+	abs(&c.FingerprintSecret)
 	abs(&c.Recording.Dir)
 	for i := range c.TrustedUserCAs {
 		abs(&c.TrustedUserCAs[i])

@@ -26,9 +26,10 @@ func (s *Stream) evalCard(t *text, i int) {
 		return
 	}
 	sep := t.at(j)
-	if sep != ' ' && sep != '-' {
-		return
+	if sep != ' ' && sep != '-' || isGlue(t.at(i-1)) && isDigit(t.at(i-2)) {
+		return // or the first group is part of a longer grouped number
 	}
+	groups := []int{n}
 	best := -1
 	for t.at(j) == sep && isDigit(t.at(j+1)) {
 		j++
@@ -42,10 +43,11 @@ func (s *Stream) evalCard(t *text, i int) {
 			g++
 			j++
 		}
-		if g < 3 || g > 6 || isDigit(t.at(j)) {
+		if g < 1 || g > 9 || isDigit(t.at(j)) {
 			break
 		}
-		if n >= 13 && rightFree(t, j, false) && cardOK(d[:n]) {
+		groups = append(groups, g)
+		if n >= 13 && rightFree(t, j, false) && cardGrouping(groups) && cardOK(d[:n]) {
 			best = j
 		}
 		if n >= 19 {
@@ -55,6 +57,24 @@ func (s *Stream) evalCard(t *text, i int) {
 	if best >= 0 {
 		s.add(recCard, i, best, i)
 	}
+}
+
+// cardGrouping reports whether groups is how card numbers are printed:
+// fours with a last group of 1-7 (4-4-4-4, 4-4-4-4-3, 4-4-4-1, 4-4-4-7
+// as some print 19 digits), or the
+// 4-6-5 and 4-6-4 of American Express and Diners Club (4-6-6 for its
+// longer numbers: 4-6-6 up to 4-6-9).
+func cardGrouping(groups []int) bool {
+	k := len(groups)
+	if k == 3 && groups[0] == 4 && groups[1] == 6 && groups[2] >= 4 && groups[2] <= 9 {
+		return true
+	}
+	for _, g := range groups[:k-1] {
+		if g != 4 {
+			return false
+		}
+	}
+	return k >= 3 && groups[k-1] >= 1 && groups[k-1] <= 7
 }
 
 // cardOK reports whether d is a Luhn-valid number with the issuer prefix

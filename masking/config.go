@@ -31,6 +31,10 @@ type Config struct {
 	// IdleFlush is how long the caller waits for more output before calling
 	// Stream.Flush; zero means DefaultIdleFlush.
 	IdleFlush time.Duration `yaml:"idle_flush"`
+	// HoldDeadline is the longest a held tail that may still become a value
+	// waits for the text that decides it; at the deadline it is released
+	// masked (see Paced). Zero means DefaultHoldDeadline.
+	HoldDeadline time.Duration `yaml:"hold_deadline"`
 }
 
 // RecognizerConfig adjusts one built-in recognizer. Zero fields keep the
@@ -38,8 +42,8 @@ type Config struct {
 type RecognizerConfig struct {
 	// Enabled switches the recognizer on or off; nil keeps the default.
 	Enabled *bool `yaml:"enabled"`
-	// Context replaces the recognizer's context words (dob, mrn and npi
-	// only), matched case-insensitively at word starts.
+	// Context replaces the recognizer's context words (ssn, phone, dob,
+	// mrn and npi only), matched case-insensitively at word starts.
 	Context []string `yaml:"context"`
 	// RequireContext, for mrn and npi, says whether a value counts only
 	// within ContextDistance after a context word; nil keeps the default
@@ -78,6 +82,10 @@ const (
 const (
 	DefaultMaxHold   = 256
 	DefaultIdleFlush = 5 * time.Millisecond
+	// DefaultHoldDeadline is longer than the pauses of programs that print
+	// in bursts (progress meters update about once a second or faster), so
+	// ordinary output is seldom released masked.
+	DefaultHoldDeadline = time.Second
 )
 
 // Bounds for MaxHold: the lower bound leaves room for the longest built-in
@@ -144,11 +152,15 @@ type builtin struct {
 }
 
 var builtins = [numBuiltin]builtin{
-	recSSN:   {name: "ssn", label: "[SSN]", on: true, norm: normDigits},
+	// SSN and phone context words admit the undashed forms (123456789,
+	// 4155552671) after them; the dashed forms need none.
+	recSSN: {name: "ssn", label: "[SSN]", on: true, norm: normDigits,
+		context: []string{"ssn", "ssns", "social", "ss#", "soc sec", "socsec", "itin", "taxpayer", "tin"}},
 	recITIN:  {name: "itin", label: "[ITIN]", on: true, norm: normDigits},
 	recCard:  {name: "credit_card", label: "[CARD]", on: true, norm: normDigits},
 	recEmail: {name: "email", label: "[EMAIL]", on: true, norm: normLower},
-	recPhone: {name: "phone", label: "[PHONE]", on: true, norm: normPhone},
+	recPhone: {name: "phone", label: "[PHONE]", on: true, norm: normPhone,
+		context: []string{"phone", "phones", "tel", "telephone", "mobile", "cell", "fax", "ph", "contact"}},
 	recDOB: {name: "dob", label: "[DOB]", on: true, require: true, fixed: true, norm: normAlnumLower,
 		context: []string{"dob", "d.o.b", "birth", "birthdate", "birthday", "born", "dateofbirth"}},
 	recMRN: {name: "mrn", label: "[MRN]", on: true, require: true, norm: normAlnumUpper,
@@ -195,6 +207,13 @@ func (m *Masker) compile(cfg Config) error {
 	}
 	if m.idle < 0 {
 		return cfgErr("idle_flush", "must not be negative")
+	}
+	m.deadline = cfg.HoldDeadline
+	if m.deadline == 0 {
+		m.deadline = DefaultHoldDeadline
+	}
+	if m.deadline < m.idle {
+		return cfgErr("hold_deadline", "must be at least idle_flush (%s), not %s", m.idle, cfg.HoldDeadline)
 	}
 	names := make([]string, 0, len(cfg.Recognizers))
 	for name := range cfg.Recognizers {

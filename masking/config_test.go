@@ -19,7 +19,7 @@ func TestConfigErrors(t *testing.T) {
 		{"max-hold-negative", Config{MaxHold: -1}, "max_hold"},
 		{"idle-flush", Config{IdleFlush: -time.Second}, "idle_flush"},
 		{"unknown-recognizer", Config{Recognizers: map[string]RecognizerConfig{"ssnn": {}}}, "recognizers.ssnn"},
-		{"context-unsupported", Config{Recognizers: map[string]RecognizerConfig{"ssn": {Context: []string{"ssn"}}}}, "recognizers.ssn"},
+		{"context-unsupported", Config{Recognizers: map[string]RecognizerConfig{"email": {Context: []string{"mail"}}}}, "recognizers.email"},
 		{"dob-context-required", Config{Recognizers: map[string]RecognizerConfig{"dob": {RequireContext: off()}}}, "recognizers.dob.require_context"},
 		{"dob-context-empty", Config{Recognizers: map[string]RecognizerConfig{"dob": {Context: []string{}}}}, "recognizers.dob.context"},
 		{"context-word", Config{Recognizers: map[string]RecognizerConfig{"npi": {Context: []string{"npi", "#id"}}}}, "recognizers.npi.context[1]"},

@@ -31,8 +31,10 @@ const (
 
 // contextAt records the context words that start at the word start b[i]
 // and reports whether it recorded one. A word whose end has not been
-// received yet is looked at again with the next input.
-func (s *Stream) contextAt(b []byte, i int, final bool) bool {
+// received yet is looked at again with the next input, even after a Flush:
+// a word cut by a pause ("dateOfBirt", "h") is still a context word.
+func (s *Stream) contextAt(b []byte, i int) bool {
+	const final = false // only the next input decides a word at the end
 	c := lower(b[i])
 	if i+1 < len(b) {
 		if d := lower(b[i+1]); s.m.ctxSecond[c][d>>6]&(1<<(d&63)) == 0 {
@@ -48,6 +50,7 @@ func (s *Stream) contextAt(b []byte, i int, final bool) bool {
 			}
 		case ctxYes:
 			s.addCtx(w.rec, s.projBase+int64(i+len(w.word)))
+			s.tableHeader(b, i, len(w.word), w.rec)
 			found = true
 		}
 	}
@@ -57,7 +60,7 @@ func (s *Stream) contextAt(b []byte, i int, final bool) bool {
 // recheckContext decides the context words left undecided at the end of
 // the previous input. Such a word ends after that input, so the window it
 // opens only covers new text.
-func (s *Stream) recheckContext(final bool) {
+func (s *Stream) recheckContext() {
 	if !s.ctxStall {
 		return
 	}
@@ -65,7 +68,7 @@ func (s *Stream) recheckContext(final bool) {
 	b := s.proj
 	for i := int(s.ctxPos - s.projBase); i < int(s.scanPos-s.projBase); i++ {
 		if s.m.ctxFirst[b[i]] && !isAlnum(lb(b, i-1)) {
-			s.contextAt(b, i, final)
+			s.contextAt(b, i)
 		}
 	}
 }
@@ -112,13 +115,31 @@ func (s *Stream) addCtx(rec int, end int64) {
 }
 
 // hasCtx reports whether a context word of rec ends within ContextDistance
-// before pos.
+// before pos on the same line, or pos starts a field in a table column
+// whose header names rec (see table.go).
 func (s *Stream) hasCtx(rec int, pos int64) bool {
 	ends := s.ctx[rec]
 	for k := len(ends) - 1; k >= 0; k-- {
 		if e := ends[k]; e <= pos {
-			return pos-e <= ContextDistance
+			if pos-e <= ContextDistance && s.sameLine(e, pos) {
+				return true
+			}
+			break
 		}
 	}
-	return false
+	return s.tableCtx(rec, pos)
+}
+
+// sameLine reports whether no line break lies between visible positions a
+// and b (a <= b); text no longer kept counts as a break.
+func (s *Stream) sameLine(a, b int64) bool {
+	if a < s.projBase {
+		return false
+	}
+	for p := a; p < b && p < s.projEnd(); p++ {
+		if s.proj[p-s.projBase] == '\n' {
+			return false
+		}
+	}
+	return true
 }

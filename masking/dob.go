@@ -93,10 +93,24 @@ func (s *Stream) evalDateNumeric(t *text, i int) {
 	} else {
 		ok = validDate(c, nc, a, b) || validDate(c, nc, b, a)
 	}
-	// An ISO date may go on with a time: 1980-01-02T00:00:00Z.
+	// An ISO date may go on with a time: 1980-01-02T00:00:00Z. A time with
+	// fractions of a second is a machine's time stamp, such as the "Birth"
+	// (creation time) of stat(1): 1970-01-01 00:00:00.000000000 +0000.
+	if ok && stampTime(t, e) {
+		return
+	}
 	if ok && (rightFree(t, e, false) || na == 4 && t.at(e) == 'T' && isDigit(t.at(e+1))) {
 		s.add(recDOB, i, e, i)
 	}
+}
+
+// stampTime reports whether " HH:MM:SS.fff" (or 'T' for the space) starts at e.
+func stampTime(t *text, e int) bool {
+	if c := t.at(e); c != ' ' && c != 'T' {
+		return false
+	}
+	return digits(t, e+1, 2) && t.at(e+3) == ':' && digits(t, e+4, 2) && t.at(e+6) == ':' &&
+		digits(t, e+7, 2) && (t.at(e+9) == '.' || t.at(e+9) == ',') && digits(t, e+10, 3)
 }
 
 // evalDayFirst matches "2 Jan 1980" and its variants at the digit b[i].

@@ -5,7 +5,9 @@
 // # Use
 //
 //	m, err := masking.New(cfg, key)     // once per policy; safe to share
-//	s := m.NewStream()                 // one per output stream (stdout, stderr, pty)
+//	p := m.NewPaced()                  // one per output stream: Stream plus deadlines
+//	sc := m.NewScreen(cols, rows)      // one per terminal: what the screen shows
+//	s := m.NewStream()                 // the byte-level masker alone
 //	for {
 //		n, err := upstream.Read(buf)
 //		out = s.AppendWrite(out[:0], buf[:n]) // or s.Write(buf[:n])
@@ -95,10 +97,19 @@
 // the bound is a property of the content, not of the chunking, so the
 // invariant holds. Pending never exceeds MaxHold plus 3 bytes.
 //
-// Flush emits the held bytes masked as if the stream ended there. The caller
-// flushes after IdleFlush without input (an interactive shell then never
-// waits) and at EOF. Text after a Flush still has the text before it as
-// context; a value cut by a Flush is masked from the cut on only.
+// Flush emits the held bytes decided as if the stream ended there (at EOF);
+// AppendFlushMasked emits them with every letter and digit masked, and keeps the
+// token open so that the text continuing it is masked too. Paced applies
+// the rules in time: a tail that may still become a value (Undecided) waits
+// for the text that decides it until HoldDeadline, then goes out masked; an
+// incomplete character or a word that may become an e-mail address's local
+// part goes out raw after IdleFlush. Paced also masks the payloads of
+// string sequences (OSC, DCS, APC, PM, SOS) first (strings.go). Context
+// words are never decided by a Flush: a word cut by a pause still counts.
+//
+// Screen (screen.go) models the terminal and masks, in the bytes being
+// emitted, what would complete a value on the screen (cursor motion,
+// overwrites, look-alike digits and hyphens, zero-width characters).
 //
 // # Findings
 //
@@ -108,14 +119,18 @@
 // give equal fingerprints (123-45-6789 and 123 45 6789 too); the raw value is
 // never kept. Masker.Fingerprint computes one from a known value, for search.
 //
+// # Tables
+//
+// A context word that is a whole field of a CSV/TSV, psql or mysql header
+// makes the values in its column count as that field (table.go): undashed
+// SSNs under "ssn", dates under "dob", numbers under "mrn".
+//
 // # Limitations
 //
-//   - Text inside escape sequences (window titles, hyperlink targets, OSC 52
-//     clipboard data) is not masked.
-//   - Full-screen programs that draw a value in pieces with cursor motion,
-//     or redraw part of it, defeat any stream masker; so does output that
-//     encodes the value (base64, hex dumps).
-//   - Dates of birth need a context word within ContextDistance bytes: a DOB
-//     column in a table whose header is far above is not masked.
-//   - A value split by an idle Flush is only partly masked.
+//   - Output that encodes a value (base64 other than OSC 52, hex dumps) is
+//     not masked.
+//   - Screen reads one row at a time and cannot take back bytes already
+//     sent (see its doc).
+//   - Context words and table headers count on their own line; a header
+//     line or a value's line longer than 256 bytes is not read by column.
 package masking

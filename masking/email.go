@@ -10,7 +10,8 @@ package masking
 // echoed letter is never held back.
 
 // nonMailTLDs are top-level labels of names that are not mail domains.
-var nonMailTLDs = []string{"arpa", "corp", "home", "internal", "intranet", "lan", "local", "localdomain", "localhost", "private"}
+var nonMailTLDs = []string{"arpa", "corp", "home", "internal", "intranet", "lan", "local", "localdomain", "localhost", "private",
+	"example", "invalid", "test"} // and the reserved names of RFC 2606
 
 // localPart returns the start of the local part ending before the '@' at
 // b[at]. It reads at most 65 bytes back, all within the kept look-back.

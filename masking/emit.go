@@ -112,7 +112,7 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 				m.opened = true
 				m.outStart = s.outPos()
 				if lbl == nil {
-					lbl = s.m.recs[m.rec].label
+					lbl = s.m.recLabel(m.rec)
 				}
 			}
 			s.mi++
@@ -146,7 +146,7 @@ func (s *Stream) walkText(b []byte, p0 int64) {
 		for i := 0; i < s.mi; i++ {
 			if m := &s.matches[i]; m.end == p {
 				s.findings = append(s.findings, Finding{
-					Recognizer:  s.m.recs[m.rec].name,
+					Recognizer:  s.m.recName(m.rec),
 					Offset:      m.outStart,
 					Length:      int(s.outPos() - m.outStart),
 					Fingerprint: m.fp,
@@ -196,7 +196,7 @@ func (s *Stream) maskInPlace(raw []byte, hp int64) {
 	for _, i := range done {
 		m := &s.matches[i]
 		s.findings = append(s.findings, Finding{
-			Recognizer:  s.m.recs[m.rec].name,
+			Recognizer:  s.m.recName(m.rec),
 			Offset:      m.outStart,
 			Length:      int(s.rawAt(m.end-1) + 1 - m.outStart),
 			Fingerprint: m.fp,

@@ -10,13 +10,15 @@ import (
 // Masker holds a compiled configuration. It is immutable and safe for
 // concurrent use; each output stream gets its own Stream.
 type Masker struct {
-	recs    []recognizer     // built-ins (by rec* index), then custom patterns
-	on      [numBuiltin]bool // built-ins switched on
-	regex   []int            // indices of the pattern recognizers in use
-	label   bool             // "label" style
-	maxHold int
-	idle    time.Duration
-	key     []byte
+	recs     []recognizer     // built-ins (by rec* index), then custom patterns
+	on       [numBuiltin]bool // built-ins switched on
+	regex    []int            // indices of the pattern recognizers in use
+	label    bool             // "label" style
+	maxHold  int
+	idle     time.Duration
+	deadline time.Duration
+	key      []byte
+	plain    *Masker // this Masker in the same-length style (for Screen)
 
 	cls         [256]uint8      // trigger classes
 	clsCtx      [256]uint8      // cls plus triggers that count only after context words
@@ -43,12 +45,26 @@ func New(cfg Config, fingerprintKey []byte) (*Masker, error) {
 		return nil, err
 	}
 	m.buildTables()
+	m.plain = m
+	if m.label {
+		c := *m
+		c.label = false
+		m.plain = &c
+	}
 	return m, nil
 }
 
 // IdleFlush returns how long the caller should wait without new output
 // before calling Stream.Flush.
 func (m *Masker) IdleFlush() time.Duration { return m.idle }
+
+// HoldDeadline returns how long a tail that may still become a value is
+// held before it is released masked.
+func (m *Masker) HoldDeadline() time.Duration { return m.deadline }
+
+// SameLength reports whether masking keeps the length of the output (the
+// "same-length" style), so that output offsets equal input offsets.
+func (m *Masker) SameLength() bool { return !m.label }
 
 // MaxHold returns the most bytes a Stream holds back (not counting an
 // incomplete UTF-8 character).
@@ -74,6 +90,24 @@ func (m *Masker) Fingerprint(recognizer, value string) (string, error) {
 		}
 	}
 	return "", errors.New("masking: unknown recognizer " + recognizer)
+}
+
+// recHeld is the recognizer index of text masked because it was still held
+// at a deadline (Stream.AppendFlushMasked).
+const recHeld = -1
+
+func (m *Masker) recName(rec int) string {
+	if rec == recHeld {
+		return "held"
+	}
+	return m.recs[rec].name
+}
+
+func (m *Masker) recLabel(rec int) []byte {
+	if rec == recHeld {
+		return []byte("[HELD]")
+	}
+	return m.recs[rec].label
 }
 
 func (m *Masker) buildTables() {
@@ -119,7 +153,7 @@ func (m *Masker) buildTables() {
 				}
 			}
 		}
-		if !r.require {
+		if len(r.ctx) == 0 {
 			continue
 		}
 		for _, w := range r.ctx {

@@ -28,6 +28,18 @@ func (s *Stream) numericKinds(c1 byte, n int, d0, next byte, pos int64) uint16 {
 	if k&(1<<recDOB) != 0 && !s.hasCtx(recDOB, pos) {
 		k &^= 1 << recDOB
 	}
+	if c1 == '_' {
+		k &= 1 << recSSN
+	}
+	if k&(1<<recSSN) != 0 && n == 9 && !s.hasCtx(recSSN, pos) {
+		k &^= 1 << recSSN
+	}
+	if k&(1<<recPhone) != 0 && n == 10 && !s.hasCtx(recPhone, pos) {
+		k &^= 1 << recPhone
+	}
+	if k&(1<<recMRN) != 0 && !s.tableCtx(recMRN, pos) {
+		k &^= 1 << recMRN
+	}
 	return k
 }
 
@@ -36,8 +48,21 @@ func (s *Stream) numericKinds(c1 byte, n int, d0, next byte, pos int64) uint16 {
 func shapeKinds(on *[numBuiltin]bool, n int, next byte) uint16 {
 	sep := next == '-' || next == ' '
 	var k uint16
-	if n == 3 && sep && (on[recSSN] || on[recITIN]) {
+	if n == 3 && (sep || next == '.') && (on[recSSN] || on[recITIN]) {
 		k |= 1 << recSSN
+	}
+	// Undashed SSNs and ten-digit phone numbers count after a context word
+	// or under a table header only (numericKinds checks).
+	if n == 9 && !isDigit(next) && (on[recSSN] || on[recITIN]) {
+		k |= 1 << recSSN
+	}
+	if n == 10 && !isDigit(next) && on[recPhone] {
+		k |= 1 << recPhone
+	}
+	// A number under an MRN column (the pattern recognizer covers MRNs after
+	// a context word on their line).
+	if n >= 6 && n <= 10 && !isDigit(next) && on[recMRN] {
+		k |= 1 << recMRN
 	}
 	if on[recCard] && (n >= 13 || n >= 3 && n <= 6 && sep) {
 		k |= 1 << recCard
@@ -111,6 +136,9 @@ func (s *Stream) evalNumeric(t *text, i int) {
 	if k&(1<<recMBI) != 0 {
 		s.evalMBI(t, i)
 	}
+	if k&(1<<recMRN) != 0 && rightFree(t, i+n, false) {
+		s.add(recMRN, i, i+n, i)
+	}
 	if k&(1<<recIPv4) != 0 {
 		s.evalIPv4(t, i)
 	}
@@ -123,27 +151,46 @@ func (s *Stream) evalNumeric(t *text, i int) {
 	}
 }
 
-// evalSSN matches "AAA-GG-SSSS" or "AAA GG SSSS" as an SSN or an ITIN.
+// evalSSN matches "AAA-GG-SSSS", "AAA GG SSSS" or "AAA.GG.SSSS" as an SSN
+// or an ITIN, and "AAAGGSSSS" where numericKinds found context for it.
 func (s *Stream) evalSSN(t *text, i int, glue byte) {
 	if !digits(t, i, 3) {
 		return
 	}
+	if digits(t, i, 9) && !isDigit(t.at(i+9)) {
+		if rightFree(t, i+9, false) || t.at(i+9) == '_' {
+			s.ssnOrITIN(t, i, [3]int{0, 3, 5}, i+9)
+		}
+		return
+	}
 	sep := t.at(i + 3)
-	if sep != '-' && sep != ' ' || glue == ' ' && sep == ' ' {
+	if sep != '-' && sep != ' ' && sep != '.' || glue == ' ' && sep == ' ' {
 		return
 	}
-	if !digits(t, i+4, 2) || t.at(i+6) != sep || !digits(t, i+7, 4) || !rightFree(t, i+11, sep == ' ') {
+	if !digits(t, i+4, 2) || t.at(i+6) != sep || !digits(t, i+7, 4) {
 		return
 	}
+	if !rightFree(t, i+11, sep == ' ') && !(sep != ' ' && t.at(i+11) == '_') {
+		return
+	}
+	if sep == '.' && (t.at(i+11) == '.' && isDigit(t.at(i+12)) || t.at(i-1) == '.') {
+		return // a longer dotted number, such as a version
+	}
+	s.ssnOrITIN(t, i, [3]int{0, 4, 7}, i+11)
+}
+
+// ssnOrITIN adds an SSN or ITIN match from i to e whose area, group and
+// serial start at the offsets at.
+func (s *Stream) ssnOrITIN(t *text, i int, at [3]int, e int) {
 	d := func(k int) int { return int(t.b[i+k] - '0') }
-	area := d(0)*100 + d(1)*10 + d(2)
-	group := d(4)*10 + d(5)
-	serial := d(7)*1000 + d(8)*100 + d(9)*10 + d(10)
+	area := d(at[0])*100 + d(at[0]+1)*10 + d(at[0]+2)
+	group := d(at[1])*10 + d(at[1]+1)
+	serial := d(at[2])*1000 + d(at[2]+1)*100 + d(at[2]+2)*10 + d(at[2]+3)
 	switch {
 	case s.m.on[recSSN] && validSSN(area, group, serial):
-		s.add(recSSN, i, i+11, i)
+		s.add(recSSN, i, e, i)
 	case s.m.on[recITIN] && validITIN(area, group, serial):
-		s.add(recITIN, i, i+11, i)
+		s.add(recITIN, i, e, i)
 	}
 }
 

@@ -56,6 +56,13 @@ func parenPhone(t *text, p int) (int, bool) {
 
 // evalPhone matches phone numbers starting at the digit b[i].
 func (s *Stream) evalPhone(t *text, i int, glue byte) {
+	if digits(t, i, 10) && !isDigit(t.at(i+10)) {
+		// Unseparated: numericKinds found a context word or a column.
+		if nxx(t.b[i]) && exchange(t, i, i+3) && rightFree(t, i+10, false) {
+			s.add(recPhone, i, i+10, i)
+		}
+		return
+	}
 	if e, ok := plainPhone(t, i); ok && !(glue == ' ' && t.at(i+3) == ' ') {
 		s.add(recPhone, i, e, i)
 		return

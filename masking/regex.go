@@ -74,6 +74,18 @@ func (s *Stream) evalRegex(t *text, c *candidate, i int) {
 	if te-i < r.minLen || !r.hasNeeded(t.b[i:te]) {
 		return // no match can start at i or later
 	}
+	if s.addRegex(t, ri, ts, te, i) == 0 && i > ts {
+		// The token began before the window: the context word is glued to
+		// the value ("MRN1234567"). Match the part from the trigger on.
+		s.addRegex(t, ri, i, te, i)
+	}
+}
+
+// addRegex adds the matches of recognizer ri in t.b[ts:te] that start at i
+// or later, and returns how many it added.
+func (s *Stream) addRegex(t *text, ri, ts, te, i int) int {
+	r := &s.m.recs[ri]
+	n := 0
 	for _, m := range r.re.FindAllIndex(t.b[ts:te], -1) {
 		a, z := ts+m[0], ts+m[1]
 		if a < i || a == z {
@@ -83,7 +95,9 @@ func (s *Stream) evalRegex(t *text, c *candidate, i int) {
 			continue
 		}
 		s.add(ri, a, z, a)
+		n++
 	}
+	return n
 }
 
 // firstSet returns the bytes that can start a match of re and whether re

@@ -85,7 +85,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 				j++
 			}
 			// numericStart, with the byte before at hand.
-			if st := startTab[before]; st == startOK || st == startGlue && (i < 2 || !isDigit(b[i-2])) {
+			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
 				s.digits(b, i, j-i, final)
 			}
 			i = j - 1
@@ -94,7 +94,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 		}
 		recorded := false
 		if k&cCtx != 0 {
-			recorded = s.contextAt(b, i, final)
+			recorded = s.contextAt(b, i)
 		}
 		if k &^= cCtx; k != 0 {
 			s.trigger(b, i, k, final)
@@ -156,7 +156,7 @@ func refineKinds(b []byte, i, n int) uint16 {
 	for g < 7 && isDigit(b[j+1+g]) {
 		g++
 	}
-	if g != 2 || b[j+3] != sep {
+	if n == 3 && (g != 2 || b[j+3] != sep) {
 		k &^= 1 << recSSN
 	}
 	if n < 13 && (g < 3 || g > 6) {
@@ -223,23 +223,37 @@ func numericStart(b []byte, i int) bool {
 		return true
 	}
 	switch startTab[b[i-1]] {
-	case startOK:
+	case startOK, startUnder:
 		return true
 	case startNo:
 		return false
 	}
-	return i < 2 || !isDigit(b[i-2])
+	return i < 2 || !isDigit(b[i-2]) && !negID(b, i)
 }
+
+// negID reports whether the digit b[i] follows "_-", as in the negative
+// block ids of HDFS logs ("blk_-4111111111111111"): a number, not a value.
+func negID(b []byte, i int) bool { return b[i-1] == '-' && b[i-2] == '_' }
 
 const (
 	startOK   = iota // a number may start after this byte
 	startNo          // a digit, letter or '_': never
 	startGlue        // a separator that glues to a digit before it
+	// '_' joins words in identifiers ("patient_123-45-6789"): only the
+	// dashed SSN form may start after it (block ids, "blk_1073741825", are
+	// long numbers).
+	startUnder
 )
 
 var startTab = func() (t [256]uint8) {
 	for c := range t {
 		switch {
+		case c == '_':
+			t[c] = startUnder
+		case c == '/':
+			// A path's directory ends there ("/data/001/123-45-6789.csv"):
+			// what follows starts afresh.
+			t[c] = startOK
 		case isDigit(byte(c)) || isWordish(byte(c)):
 			t[c] = startNo
 		case isGlue(byte(c)) && c != ' ':
@@ -345,6 +359,19 @@ func (s *Stream) addMatch(f found) {
 		return
 	}
 	m.fp = s.fingerprint(f.rec, s.proj[f.value:f.end])
+	s.insertMatch(m)
+}
+
+// addHeld masks the visible text [start, end) released at a deadline.
+func (s *Stream) addHeld(start, end int64) {
+	s.insertMatch(match{rec: recHeld, start: max(start, s.frontier), end: end})
+}
+
+// insertMatch adds m to the matches, kept sorted by start (longest first).
+func (s *Stream) insertMatch(m match) {
+	if m.start >= m.end {
+		return
+	}
 	k := len(s.matches)
 	for k > 0 && (s.matches[k-1].start > m.start || s.matches[k-1].start == m.start && s.matches[k-1].end < m.end) {
 		k--

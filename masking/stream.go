@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"sort"
+	"time"
 )
 
 const (
@@ -39,15 +40,23 @@ type Stream struct {
 	segs     []segment
 	segHint  int // index of the segment found by the last seg lookup
 
-	ctxStall bool // a context word at ctxPos awaits more input
-	ctxPos   int64
-	ctx      [][]int64 // per recognizer: ends of context words, ascending
-	scanPos  int64     // triggers before this have been considered
-	rx       []rxState // per pattern recognizer
-	pending  []candidate
-	found    []found
-	matches  []match // sorted by start; each ends after frontier
-	frontier int64   // visible text before this has been emitted
+	// A held tail released masked leaves its token open: the text that
+	// continues it up to a delimiter is masked too (from cutPos on), so the
+	// rest of a paused value never shows.
+	cutOpen bool
+	cutPos  int64
+
+	ctxStall   bool // a context word at ctxPos awaits more input
+	ctxPos     int64
+	ctx        [][]int64  // per recognizer: ends of context words, ascending
+	tables     []tableCol // columns of PHI fields under a table header
+	hdrPending []hdrWord  // context words that may be header fields
+	scanPos    int64      // triggers before this have been considered
+	rx         []rxState  // per pattern recognizer
+	pending    []candidate
+	found      []found
+	matches    []match // sorted by start; each ends after frontier
+	frontier   int64   // visible text before this has been emitted
 
 	out      []byte // output being built (the caller's dst)
 	outOff   int64  // output bytes returned before this call
@@ -104,12 +113,12 @@ func (s *Stream) Write(p []byte) []byte {
 func (s *Stream) AppendWrite(dst, p []byte) []byte {
 	if s.rawOff < len(s.raw) {
 		s.raw = append(s.raw, p...)
-		return s.process(dst, false)
+		return s.process(dst, false, false)
 	}
 	// Nothing held: read p in place and keep a copy of what stays held.
 	own := s.raw[:0]
 	s.raw, s.rawOff, s.borrowed = p, 0, true
-	out := s.process(dst, false)
+	out := s.process(dst, false, false)
 	s.raw = append(own, s.raw[s.rawOff:]...)
 	s.rawOff, s.borrowed = 0, false
 	return out
@@ -125,8 +134,37 @@ func (s *Stream) Flush() []byte {
 
 // AppendFlush is Flush appending the bytes to dst.
 func (s *Stream) AppendFlush(dst []byte) []byte {
-	return s.process(dst, true)
+	return s.process(dst, true, false)
 }
+
+// AppendFlushMasked is AppendFlush failing closed: every letter, digit and
+// non-ASCII byte of the visible text held back is masked (a finding of
+// recognizer "held", without fingerprint), whether or not it would have
+// become a value. Text that follows is still read with the held text as
+// context, so a value completed later is masked from the cut on: a paused
+// value never reaches the output whole. Paced calls it at the deadline.
+func (s *Stream) AppendFlushMasked(dst []byte) []byte {
+	return s.process(dst, true, true)
+}
+
+// Undecided reports whether a candidate value is held undecided. A stream
+// can hold bytes without one: an incomplete character, or a word at the end
+// that would become the local part of an e-mail address if an '@' followed
+// (released raw by an idle flush; the rest of such an address is masked).
+func (s *Stream) Undecided() bool {
+	return len(s.pending) > 0
+}
+
+// HoldDeadline returns the masker's hold deadline.
+func (s *Stream) HoldDeadline() time.Duration { return s.m.deadline }
+
+// SameLength reports whether the stream's output keeps the length of its
+// input (the "same-length" style).
+func (s *Stream) SameLength() bool { return !s.m.label }
+
+// HeldFrom returns the stream offset of the first byte held back; it
+// changes whenever the held tail is (partly) released.
+func (s *Stream) HeldFrom() int64 { return s.rawBase }
 
 // Pending returns the number of bytes held back.
 func (s *Stream) Pending() int {
@@ -141,12 +179,20 @@ func (s *Stream) Findings() []Finding {
 	return f
 }
 
-func (s *Stream) process(dst []byte, final bool) []byte {
+func (s *Stream) process(dst []byte, final, failClosed bool) []byte {
 	s.out = dst
+	held := s.frontier
 	s.tokenize(final)
-	s.recheckContext(final)
+	s.recheckContext()
+	s.resolveHeaders()
 	s.retry(final)
 	s.scan(final)
+	if failClosed && held < s.projEnd() {
+		s.addHeld(held, s.projEnd())
+		s.cutOpen, s.cutPos = true, s.projEnd()
+	} else if s.cutOpen {
+		s.extendCut()
+	}
 	hp := s.projEnd()
 	if !final {
 		hp = s.holdPoint()
@@ -158,6 +204,46 @@ func (s *Stream) process(dst []byte, final bool) []byte {
 	out := s.out
 	s.out = nil
 	return out
+}
+
+// extendCut masks the text that continues a value cut by a masked flush:
+// letters, digits and non-ASCII bytes, and the separators of grouped
+// numbers ("123 45 6789", "(555) 123-4567") when a digit follows them.
+func (s *Stream) extendCut() {
+	start := max(s.cutPos, s.projBase)
+	end := s.projEnd()
+	j := start
+	open := true
+	for j < end {
+		c := s.proj[j-s.projBase]
+		if isAlnum(c) || c >= 0x80 {
+			j++
+			continue
+		}
+		if !isGroupSep(c) {
+			open = false
+			break
+		}
+		if j+1 == end {
+			break // a digit may follow
+		}
+		if !isDigit(s.proj[j+1-s.projBase]) {
+			open = false
+			break
+		}
+		j++
+	}
+	s.addHeld(start, j)
+	s.cutPos, s.cutOpen = j, open
+}
+
+// isGroupSep reports whether c separates the digit groups of a value.
+func isGroupSep(c byte) bool {
+	switch c {
+	case ' ', '-', '.', '/', '(', ')', ':':
+		return true
+	}
+	return false
 }
 
 func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }

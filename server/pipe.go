@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -23,42 +22,57 @@ func (e *errRecording) Unwrap() error { return e.err }
 // target to the client: mask, then record, then deliver. Each chunk goes
 // to the recording first and to the client only once the recording
 // accepted it (recorded before seen); both only ever get masked bytes.
+//
+// The one exception is the echo of typing on a terminal: output that is
+// exactly the echo of bytes the client just typed (see keystrokes) goes to
+// the client at once, ahead of the recording; it still passes the masker,
+// and reaches the recording masked, with the text around it, as soon as
+// the masker decides it and at the latest at the hold deadline.
 type outputPipe struct {
 	rec Recording // nil: not recorded (binary protocols such as sftp)
 	dst io.Writer
-	// mask, when set, masks PHI; it holds back a bounded tail that could
-	// still become a match, released by the next write or after idle.
-	mask *masking.Stream
-	idle time.Duration
+	// mask, when set, masks PHI; it holds back a tail that could still
+	// become a value until it is decided or its deadline passes, and then
+	// releases it masked (see masking.Paced).
+	mask *masking.Paced
+	// term, with mask, is the client's terminal the session's streams
+	// share: its screen model masks the bytes that would complete a value
+	// on the screen, and one sender keeps the client's order the model's.
+	term *clientTerminal
+	// now is the clock; nil means time.Now.
+	now func() time.Time
 	// onFindings audits what the masker replaced, with the position in
 	// the recording where the masked output starts.
 	onFindings func([]masking.Finding, recorder.Position) error
-	// onIdleError reports an error from an idle flush, which runs on a
+	// onIdleError reports an error from a timed release, which runs on a
 	// timer rather than in the caller's goroutine.
 	onIdleError func(error)
-	// keys, on a terminal, counts the keystrokes the client has sent
-	// (reads of at most echoChunk bytes). The first small output chunk
-	// after a keystroke is its echo and is released at once: a person types
-	// far slower than any idle deadline, so holding an echo would only
-	// delay it without ever completing a value. Output that follows no
-	// keystroke, bulk output above all, keeps the full hold.
-	keys *atomic.Uint64
+	// keys, on a terminal, holds the bytes the client typed and the
+	// target has not echoed yet.
+	keys *keystrokes
 
-	mu    sync.Mutex // guards the fields below: the reader and the idle timer both deliver
+	mu    sync.Mutex // guards the fields below: the reader and the timer both deliver
 	send  *sender    // delivers to dst; created on first use
 	timer *time.Timer
 	done  bool
 	// partial holds a UTF-8 sequence cut by the read boundary when there
 	// is no masker (the masker keeps characters whole itself).
-	partial  []byte
-	buf      []byte
-	out      []byte // masked output, reused between chunks
-	seenKeys uint64 // keys when the previous chunk arrived
+	partial []byte
+	buf     []byte
+	out     []byte // masked output, reused between chunks
+	// Offsets in the stream (the masker keeps lengths in the same-length
+	// style, so input and output offsets agree): inOff bytes went into the
+	// masker, outOff came out of it, and the client has everything before
+	// sentTo (more than outOff while an echo went ahead).
+	inOff, outOff, sentTo int64
 }
 
-// echoChunk is the largest read treated as a keystroke's echo: one byte,
-// or a multi-byte character, or a short escape sequence (an arrow key).
-const echoChunk = 4
+func (p *outputPipe) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
 
 func (p *outputPipe) write(b []byte) error {
 	if p.rec == nil {
@@ -68,19 +82,7 @@ func (p *outputPipe) write(b []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.mask != nil {
-		p.out = p.mask.AppendWrite(p.out[:0], b)
-		if p.keys != nil {
-			// Only the first chunk after a keystroke can be its echo.
-			if k := p.keys.Load(); k != p.seenKeys {
-				p.seenKeys = k
-				if len(b) <= echoChunk {
-					p.out = p.mask.AppendFlush(p.out)
-				}
-			}
-		}
-		err := p.deliverMasked(p.out)
-		p.armIdleFlush()
-		return err
+		return p.writeMasked(b)
 	}
 	if len(p.partial) > 0 {
 		p.buf = append(append(p.buf[:0], p.partial...), b...)
@@ -95,6 +97,30 @@ func (p *outputPipe) write(b []byte) error {
 	return p.deliver(b)
 }
 
+// writeMasked masks b and delivers what the masker releases; p.mu is held.
+func (p *outputPipe) writeMasked(b []byte) error {
+	now := p.clock()
+	// A deadline that passed before this output arrived applies first.
+	if err := p.deliverMasked(p.mask.AppendTick(p.out[:0], now)); err != nil {
+		return err
+	}
+	// An echo may go ahead only when the client has everything before it.
+	if p.keys != nil && p.mask.Stream().SameLength() && p.sentTo == p.inOff && p.keys.takeEcho(b) {
+		unlock := p.lockTerm()
+		err := p.sendClient(b)
+		unlock()
+		if err != nil {
+			return err
+		}
+		p.sentTo += int64(len(b))
+	}
+	p.inOff += int64(len(b))
+	p.out = p.mask.AppendWrite(p.out[:0], now, b)
+	err := p.deliverMasked(p.out)
+	p.arm(now)
+	return err
+}
+
 // flush delivers whatever is held at the end of the stream.
 func (p *outputPipe) flush() error {
 	if p.rec == nil {
@@ -107,47 +133,86 @@ func (p *outputPipe) flush() error {
 		p.timer.Stop()
 	}
 	if p.mask != nil {
-		return p.deliverMasked(p.mask.Flush())
+		// A tail this stream would release at its end may be completed on
+		// the screen by another stream writing at the same time: masked.
+		closed := false
+		if p.term != nil {
+			p.term.mu.Lock()
+			closed = p.term.othersActive(p.dst, p.clock(), p.mask.Stream().HoldDeadline())
+			p.term.mu.Unlock()
+		}
+		if closed {
+			return p.deliverMasked(p.mask.AppendFlushClosed(p.out[:0]))
+		}
+		return p.deliverMasked(p.mask.AppendFlush(p.out[:0]))
 	}
 	b := p.partial
 	p.partial = nil
 	return p.deliver(b)
 }
 
-// armIdleFlush (re)starts the idle timer while the masker holds bytes, so
-// a prompt or an echoed digit is never delayed by more than p.idle.
-func (p *outputPipe) armIdleFlush() {
-	if p.mask.Pending() == 0 {
+// arm sets the timer for the masker's next timed release, if any.
+func (p *outputPipe) arm(now time.Time) {
+	due, ok := p.mask.Due()
+	if !ok {
 		if p.timer != nil {
 			p.timer.Stop()
 		}
 		return
 	}
+	d := max(due.Sub(now), 0)
 	if p.timer == nil {
-		p.timer = time.AfterFunc(p.idle, p.idleFlush)
+		p.timer = time.AfterFunc(d, p.tick)
 		return
 	}
-	p.timer.Reset(p.idle)
+	p.timer.Reset(d)
 }
 
-func (p *outputPipe) idleFlush() {
+// tick runs a timed release: a held tail at its deadline (masked), or an
+// incomplete character after the idle delay.
+func (p *outputPipe) tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.done || p.mask.Pending() == 0 {
+	if p.done {
 		return
 	}
-	if err := p.deliverMasked(p.mask.Flush()); err != nil && p.onIdleError != nil {
+	now := p.clock()
+	if err := p.deliverMasked(p.mask.AppendTick(p.out[:0], now)); err != nil {
 		p.done = true
-		go p.onIdleError(err) // the handler closes channels; not under p.mu
+		if p.onIdleError != nil {
+			go p.onIdleError(err) // the handler closes channels; not under p.mu
+		}
+		return
 	}
+	p.arm(now)
 }
 
+// deliverMasked records b, the masker's next output, and sends the client
+// the part it has not had ahead as an echo.
 func (p *outputPipe) deliverMasked(b []byte) error {
-	pos := p.rec.Offset()
-	if err := p.deliver(b); err != nil {
-		return err
+	if len(b) == 0 {
+		return nil
 	}
-	if f := p.mask.Findings(); len(f) > 0 && p.onFindings != nil {
+	unlock := p.lockTerm()
+	defer unlock()
+	start := p.outOff
+	p.outOff += int64(len(b))
+	var onScreen []masking.Finding
+	if p.term != nil {
+		onScreen = p.term.screen.Mask(b, start)
+		p.term.noteSent(p.dst, p.clock())
+	}
+	pos := p.rec.Offset()
+	if err := p.rec.Output(b); err != nil {
+		return &errRecording{err}
+	}
+	if skip := p.sentTo - start; skip < int64(len(b)) {
+		if err := p.sendClient(b[max(skip, 0):]); err != nil {
+			return err
+		}
+	}
+	p.sentTo = max(p.sentTo, p.outOff)
+	if f := append(p.mask.Findings(), onScreen...); len(f) > 0 && p.onFindings != nil {
 		if err := p.onFindings(f, pos); err != nil {
 			return &errRecording{err}
 		}
@@ -162,6 +227,24 @@ func (p *outputPipe) deliver(b []byte) error {
 	if err := p.rec.Output(b); err != nil {
 		return &errRecording{err}
 	}
+	return p.sendClient(b)
+}
+
+// lockTerm orders this stream's screen model update, recording and
+// sending with the other streams on the same terminal; it returns the
+// unlock.
+func (p *outputPipe) lockTerm() func() {
+	if p.term == nil {
+		return func() {}
+	}
+	p.term.mu.Lock()
+	return p.term.mu.Unlock
+}
+
+func (p *outputPipe) sendClient(b []byte) error {
+	if p.term != nil {
+		return p.term.send.writeTo(p.dst, b)
+	}
 	if p.send == nil {
 		p.send = newSender(p.dst)
 	}
@@ -173,6 +256,9 @@ func (p *outputPipe) deliver(b []byte) error {
 func (p *outputPipe) waitSent() error {
 	p.mu.Lock()
 	send := p.send
+	if p.term != nil {
+		send = p.term.send
+	}
 	p.mu.Unlock()
 	if send == nil {
 		return nil

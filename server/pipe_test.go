@@ -7,7 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -123,49 +123,199 @@ func byteSize(n int) string {
 
 func (f *orderCheck) Offset() recorder.Position { return recorder.Position{} }
 
-// On a terminal, a keystroke's echo is delivered at once; output that
-// follows no keystroke may be held until more output or the idle deadline.
-func TestEchoIsNotHeld(t *testing.T) {
-	m, err := masking.New(masking.Config{IdleFlush: time.Hour}, []byte("test fingerprint key, 32 bytes.."))
+// echoFixture is a pipe on a terminal with a clock the test moves; timed
+// releases run when the test calls tick.
+type echoFixture struct {
+	o    *echoRecorder
+	p    *outputPipe
+	keys *keystrokes
+	now  time.Time
+}
+
+// echoRecorder records what the recording and the client get, without the
+// recorded-before-sent check (an echo goes ahead of the recording).
+type echoRecorder struct {
+	orderCheck
+	sentLog []string
+}
+
+func (e *echoRecorder) Write(p []byte) (int, error) {
+	e.sent.Write(p)
+	e.sentLog = append(e.sentLog, string(p))
+	return len(p), nil
+}
+
+func newEchoFixture(t *testing.T, pty bool) *echoFixture {
+	m, err := masking.New(masking.Config{}, []byte("test fingerprint key, 32 bytes.."))
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &echoFixture{o: &echoRecorder{orderCheck: orderCheck{t: t}}, now: time.Unix(0, 0)}
+	if pty {
+		f.keys = &keystrokes{}
+	}
+	f.p = &outputPipe{rec: f.o, dst: f.o, mask: m.NewPaced(), keys: f.keys, now: func() time.Time { return f.now }}
+	t.Cleanup(func() {
+		if f.p.timer != nil {
+			f.p.timer.Stop()
+		}
+	})
+	return f
+}
+
+func (f *echoFixture) typeKey(t *testing.T, key, echo string) {
+	t.Helper()
+	if f.keys != nil {
+		f.keys.add([]byte(key))
+	}
+	if echo != "" {
+		if err := f.p.write([]byte(echo)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// On a terminal, the exact echo of typing reaches the client at once,
+// digits included; the recording gets it masked once decided.
+func TestEchoOfTypingGoesAheadAndIsRecordedMasked(t *testing.T) {
+	f := newEchoFixture(t, true)
+	f.p.write([]byte("$ "))
+	for _, c := range "echo 123-45-6789" {
+		f.typeKey(t, string(c), string(c))
+		if !strings.HasSuffix(f.o.sent.String(), string(c)) {
+			t.Fatalf("echo of %q not sent at once: client has %q", c, f.o.sent.String())
+		}
+	}
+	if strings.Contains(f.o.recorded.String(), "123") {
+		t.Fatalf("recording holds typed digits raw: %q", f.o.recorded.String())
+	}
+	f.typeKey(t, "\r", "\r\n")
+	f.p.write([]byte("***-**-****\r\n$ "))
+	if got, want := f.o.recorded.String(), "$ echo ***-**-****\r\n***-**-****\r\n$ "; got != want {
+		t.Errorf("recording %q, want %q", got, want)
+	}
+	if got, want := f.o.sent.String(), "$ echo 123-45-6789\r\n***-**-****\r\n$ "; got != want {
+		t.Errorf("client got %q, want %q", got, want)
+	}
+}
+
+// A typed value left at the prompt reaches the recording masked at the
+// hold deadline.
+func TestTypedValueRecordedMaskedAtDeadline(t *testing.T) {
+	f := newEchoFixture(t, true)
+	for _, c := range "123-45-6789" {
+		f.typeKey(t, string(c), string(c))
+	}
+	f.now = f.now.Add(masking.DefaultHoldDeadline)
+	f.p.tick()
+	if got := f.o.recorded.String(); got != "***-**-****" {
+		t.Errorf("recording %q, want the typed value masked", got)
+	}
+}
+
+// With echo off, output that is not the echo of what was typed is masked
+// however small its pieces and however soon after a keystroke it comes.
+func TestOutputAfterKeystrokesIsNotEcho(t *testing.T) {
 	for _, pty := range []bool{true, false} {
-		var keys *atomic.Uint64
-		if pty {
-			keys = &atomic.Uint64{}
+		f := newEchoFixture(t, pty)
+		for _, chunk := range []string{"1", "23", "-", "45", "-6", "789", "\r\n"} {
+			f.typeKey(t, "x", chunk) // stty -echo: every key answered by a piece
 		}
-		o := &orderCheck{t: t}
-		p := &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Hour, keys: keys}
-		for _, echo := range []string{"l", "s"} {
-			if keys != nil {
-				keys.Add(1) // the client typed a key
-			}
-			if err := p.write([]byte(echo)); err != nil {
-				t.Fatal(err)
-			}
+		f.p.flush()
+		if got := f.o.sent.String(); got != "***-**-****\r\n" {
+			t.Errorf("pty=%v: client got %q", pty, got)
 		}
-		if got := o.sent.String(); pty && got != "ls" {
-			t.Errorf("pty: client got %q, want the echo at once", got)
-		} else if !pty && got == "ls" {
-			t.Errorf("no pty: a possible value was not held (test no longer exercises the hold)")
+		if got := f.o.recorded.String(); got != "***-**-****\r\n" {
+			t.Errorf("pty=%v: recording %q", pty, got)
 		}
-		p.flush()
-		// Output that answers no keystroke is masked whole, even when a
-		// program writes a value in small pieces.
-		o = &orderCheck{t: t}
-		p = &outputPipe{rec: o, dst: o, mask: m.NewStream(), idle: time.Hour, keys: keys}
-		if keys != nil {
-			keys.Add(1) // a command typed before the output
-		}
-		for _, chunk := range []string{"SSN: ", "123", "-45", "-", "6789", "\r\n"} {
-			p.write([]byte(chunk))
-		}
-		p.flush()
-		if o.sent.String() != "SSN: ***-**-****\r\n" {
-			t.Errorf("pty=%v: %q", pty, o.sent.String())
+	}
+}
+
+// Echo may not overtake output the masker still holds: the keystroke's
+// echo then waits with it.
+func TestEchoWaitsBehindHeldOutput(t *testing.T) {
+	f := newEchoFixture(t, true)
+	f.p.write([]byte("id 12"))
+	f.typeKey(t, "a", "a")
+	if got := f.o.sent.String(); strings.Contains(got, "a") || !strings.HasPrefix(got, "id ") {
+		t.Fatalf("client got %q, want the echo behind the held digits", got)
+	}
+	f.p.write([]byte("\r\n"))
+	if got := f.o.sent.String(); got != "id 12a\r\n" {
+		t.Fatalf("client got %q", got)
+	}
+}
+
+// A value printed with a pause longer than the deadline is released masked
+// at the deadline and its continuation stays masked.
+func TestPausedValueReleasedMasked(t *testing.T) {
+	f := newEchoFixture(t, false)
+	f.p.write([]byte("123-45-"))
+	f.now = f.now.Add(masking.DefaultIdleFlush * 2)
+	f.p.tick()
+	if got := f.o.sent.String(); got != "" {
+		t.Fatalf("released %q after an idle pause", got)
+	}
+	f.now = f.now.Add(masking.DefaultHoldDeadline)
+	f.p.tick()
+	f.p.write([]byte("6789\r\n"))
+	if got := f.o.sent.String(); got != "***-**-****\r\n" {
+		t.Fatalf("client got %q", got)
+	}
+}
+
+func TestEchoOf(t *testing.T) {
+	cases := []struct {
+		typed, out string
+		n          int
+	}{
+		{"l", "l", 1},
+		{"ls\r", "ls\r\n", 3},
+		{"a\x7f", "a\b \b", 2},
+		{"\x7f", "\b\x1b[K", 1},
+		{"\x1b[D", "\b", 3},
+		{"x", "123", 0},
+		{"1", "12", 0},
+		{"\t", "\t", 0},
+		{"ab", "a", 1},
+	}
+	for _, c := range cases {
+		if n := echoOf([]byte(c.typed), []byte(c.out)); n != c.n {
+			t.Errorf("echoOf(%q, %q) = %d, want %d", c.typed, c.out, n, c.n)
 		}
 	}
 }
 
 func (f *orderCheck) Input([]byte) error { return nil }
+
+// When another stream on the same terminal wrote just before, a stream's
+// end releases its undecided tail masked: the client may show the two in
+// either order.
+func TestEndOfStreamFailsClosedBesideAnotherStream(t *testing.T) {
+	m, err := masking.New(masking.Config{}, []byte("test fingerprint key, 32 bytes.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newClientTerminal(m, nil)
+	now := time.Unix(0, 0)
+	clock := func() time.Time { return now }
+	var outBuf, errBuf bytes.Buffer
+	rec := &orderCheck{t: t}
+	stdout := &outputPipe{rec: rec, dst: &outBuf, mask: m.NewPaced(), term: term, now: clock}
+	stderr := &outputPipe{rec: rec, dst: &errBuf, mask: m.NewPaced(), term: term, now: clock}
+	stdout.write([]byte("123-45-"))
+	stderr.write([]byte("6789\n"))
+	stdout.flush()
+	stderr.flush()
+	if outBuf.String() != "***-**-" {
+		t.Errorf("stdout %q, stderr %q", outBuf.String(), errBuf.String())
+	}
+	// Alone, a stream's end decides its tail as the end of the text.
+	alone := &outputPipe{rec: rec, dst: &outBuf, mask: m.NewPaced(), term: newClientTerminal(m, nil), now: clock}
+	outBuf.Reset()
+	alone.write([]byte("port 8080"))
+	alone.flush()
+	if outBuf.String() != "port 8080" {
+		t.Errorf("alone: %q", outBuf.String())
+	}
+}

@@ -116,10 +116,12 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 		// The client went away mid-write: nothing left to deliver to.
 		ss.up.Close()
 	}
+	// stdout and stderr end on the same terminal: one model and one order.
+	term := newClientTerminal(ss.masker, ss.pty)
 	textPipe := func(stream string, dst io.Writer) *outputPipe {
 		return &outputPipe{
 			rec: ss.rec, dst: dst,
-			mask: ss.masker.NewStream(), idle: ss.masker.IdleFlush(),
+			mask: ss.masker.NewPaced(), term: term,
 			onFindings: func(f []masking.Finding, pos recorder.Position) error {
 				return ss.auditFindings(stream, f, pos)
 			},
@@ -193,9 +195,9 @@ func (ss *session) copyInput() {
 	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
-		if n > 0 && n <= echoChunk && ss.pty != nil {
-			// Counted before forwarding, so the echo cannot overtake it.
-			ss.keys.Add(1)
+		if n > 0 && ss.pty != nil {
+			// Noted before forwarding, so the echo cannot overtake it.
+			ss.keys.add(buf[:n])
 		}
 		if n > 0 {
 			if sftpIn != nil {

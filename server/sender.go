@@ -16,7 +16,8 @@ const (
 	sendQueueMax = 2
 )
 
-// sender writes a stream's recorded output to the client. Bulk output is
+// sender writes recorded output to the client: one stream's, or several
+// streams' in one order (see clientTerminal). Bulk output is
 // handed to a goroutine that runs only while there is a backlog, so that
 // masking and recording the next chunk overlaps with encrypting and
 // sending this one; without it one goroutine would do all three in turn
@@ -27,11 +28,17 @@ type sender struct {
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled whenever sending or the queue changes
-	queue   [][]byte  // chunks waiting, oldest first
+	queue   []queued  // chunks waiting, oldest first
 	spare   [][]byte  // buffers of sent chunks, for reuse
 	sending bool      // a write to dst is in progress
 	running bool      // the goroutine is draining the queue
 	err     error     // the first write error; every later call returns it
+}
+
+// queued is a chunk waiting to be written to dst.
+type queued struct {
+	dst io.Writer
+	b   []byte
 }
 
 func newSender(dst io.Writer) *sender {
@@ -42,7 +49,11 @@ func newSender(dst io.Writer) *sender {
 
 // write sends b, or queues a copy of it. It blocks while the queue is
 // full, so a slow client slows the stream down instead of growing memory.
-func (s *sender) write(b []byte) error {
+func (s *sender) write(b []byte) error { return s.writeTo(s.dst, b) }
+
+// writeTo is write to another destination, in the same order as every
+// other chunk given to s.
+func (s *sender) writeTo(dst io.Writer, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -55,7 +66,7 @@ func (s *sender) write(b []byte) error {
 		s.spare = nil // interactive again: keep no bulk buffers
 		s.sending = true
 		s.mu.Unlock()
-		_, err := s.dst.Write(b)
+		_, err := dst.Write(b)
 		s.mu.Lock()
 		s.sent(err)
 		return err
@@ -70,7 +81,7 @@ func (s *sender) write(b []byte) error {
 	if n := len(s.spare); n > 0 {
 		buf, s.spare = s.spare[n-1][:0], s.spare[:n-1]
 	}
-	s.queue = append(s.queue, append(buf, b...))
+	s.queue = append(s.queue, queued{dst, append(buf, b...)})
 	if !s.running {
 		s.running = true
 		go s.drain()
@@ -101,15 +112,15 @@ func (s *sender) drain() {
 			s.cond.Broadcast()
 			return
 		}
-		b := s.queue[0]
+		q := s.queue[0]
 		s.queue = s.queue[1:]
 		s.sending = true
 		s.cond.Broadcast() // there is room in the queue
 		s.mu.Unlock()
-		_, err := s.dst.Write(b)
+		_, err := q.dst.Write(q.b)
 		s.mu.Lock()
 		if len(s.spare) < sendQueueMax {
-			s.spare = append(s.spare, b)
+			s.spare = append(s.spare, q.b)
 		}
 		s.sent(err)
 	}

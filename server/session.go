@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
@@ -51,9 +50,9 @@ type session struct {
 
 	route route
 	pty   *ptyRequest
-	env   [][]byte      // env request payloads the policy allowed, replayed upstream
-	agent bool          // agent forwarding allowed by policy, requested upstream
-	keys  atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
+	env   [][]byte   // env request payloads the policy allowed, replayed upstream
+	agent bool       // agent forwarding allowed by policy, requested upstream
+	keys  keystrokes // typed on a terminal, for telling echo from output
 	kind  recorder.Kind
 	cmd   string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
@@ -258,8 +257,8 @@ func (ss *session) auditFindings(stream string, findings []masking.Finding, pos 
 	return ss.s.audit(ss.ctx, ev)
 }
 
-// keystrokes is the keystroke counter for the output pipes, on a terminal only.
-func (ss *session) keystrokes() *atomic.Uint64 {
+// keystrokes is what the client typed, for the output pipes, on a terminal only.
+func (ss *session) keystrokes() *keystrokes {
 	if ss.pty == nil {
 		return nil
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
 
 	"github.com/pkg/sftp"
 
@@ -176,3 +178,32 @@ func (g *sftpGate) recordingFailed(err error) error {
 	g.ss.end(endCause{code: ExitRecordingFailed, msg: "file operation could not be recorded; session terminated", event: "recording.failed", err: err})
 	return &gateError{code: sftp.ErrSSHFxFailure, msg: "bastion: session terminated"}
 }
+
+// maskNames masks PHI in the names of directory entries that are served
+// masked (the directory's rule or the entry's own), so that a listing does
+// not show what the files' contents may not.
+func (g *sftpGate) maskNames(dir string, d policies.FileDecision, entries []os.FileInfo) []os.FileInfo {
+	for i, fi := range entries {
+		masked := d.Action == policies.FileMask
+		if !masked {
+			// The rule for the entry's path as listed (no round trip per
+			// entry to resolve links; opening it still resolves).
+			masked = g.files.Decide(path.Join(dir, fi.Name())).Action == policies.FileMask
+		}
+		if !masked {
+			continue
+		}
+		if name, found := g.ss.masker.MaskString(fi.Name()); len(found) > 0 {
+			entries[i] = maskedName{fi, name}
+		}
+	}
+	return entries
+}
+
+// maskedName is a directory entry shown under its masked name.
+type maskedName struct {
+	os.FileInfo
+	name string
+}
+
+func (m maskedName) Name() string { return m.name }

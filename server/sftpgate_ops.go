@@ -329,7 +329,7 @@ func (g *sftpGate) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 		if err != nil {
 			return nil, g.upstreamError(err)
 		}
-		return newListing(entries...), nil
+		return newListing(g.maskNames(r.Filepath, d, entries)...), nil
 	case "Stat":
 		fi, err := g.up.Stat(r.Filepath)
 		if err != nil {

@@ -32,8 +32,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func newLogger(w io.Writer, asJSON bool) *slog.Logger {
+	// Log lines quote what clients send (logins, commands, paths): masked.
 	if asJSON {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(newMaskingHandler(slog.NewJSONHandler(w, nil)))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(newMaskingHandler(slog.NewTextHandler(w, nil)))
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +57,10 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, fmt.Errorf("signing_key: %w", err)
 	}
+	fpSecret, err := loadFingerprintSecret(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	up := &server.Upstream{DialTimeout: cfg.Limits.WithDefaults().DialTimeout, Keys: map[string]ssh.Signer{}, TargetCA: targetCA}
 	for _, t := range cfg.Targets {
 		if t.Credential.Type == config.CredentialKey {
@@ -86,6 +87,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
+	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -95,10 +97,10 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		Policy:            pw,
 		Targets:           cfg.Target,
 		Upstream:          up,
-		Store:             metered,
+		Store:             masked,
 		Recordings:        server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
 		SessionLog:        sessionLog,
-		FingerprintKey:    fingerprintKey(signing),
+		FingerprintKey:    fpSecret,
 		RecordInput:       cfg.Recording.RecordInput,
 		Logger:            log,
 		HandshakeTimeout:  cfg.Limits.WithDefaults().HandshakeTimeout,
@@ -129,7 +131,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	}
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
-		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
+		if s.api, err = newAPIServer(cfg, masked, userCA, hostKey, ln.Addr().String(), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
@@ -198,13 +200,4 @@ func (s *stack) run(ctx context.Context) error {
 		return err
 	})
 	return g.Wait()
-}
-
-// fingerprintKey derives the masking fingerprint key from the signing key,
-// so fingerprints stay comparable across restarts with no extra secret to
-// manage, and reveal nothing about the signing key (HMAC-SHA256 as a KDF).
-func fingerprintKey(signing ed25519.PrivateKey) []byte {
-	mac := hmac.New(sha256.New, signing.Seed())
-	mac.Write([]byte("bastion masking fingerprint key v1"))
-	return mac.Sum(nil)
 }

@@ -1,0 +1,209 @@
+package masking
+
+import "sync"
+
+// Screen masks values that only a terminal's screen shows whole. A Stream
+// reads the text of the byte stream; a program can instead assemble a value
+// on the screen from pieces no byte run holds: cursor motion ("123-45-"
+// then CSI 8 G and "6789" elsewhere in the output), save and restore,
+// overwriting, control and zero-width characters between the digits,
+// look-alike digits and hyphens. Screen keeps a model of the terminal (see
+// screen_term.go), and after each chunk of output reads the rows the chunk
+// changed, with fullwidth digits and letters, Unicode hyphens and minus
+// signs read as their ASCII forms. When a recognizer finds a value there,
+// the bytes of the chunk that drew part of it are masked in place (same
+// length), so the value never appears whole on the client's screen nor in
+// the recording. Bytes sent earlier cannot be taken back: the part of the
+// value they drew stays, the part this chunk drew is masked.
+//
+// Limits: the model knows the terminal's size only as given (a resize it
+// is not told about can place text differently); it reads one row at a
+// time, so a value drawn down a column or with its context word on another
+// row is not seen; and a program that draws each digit in a separate frame,
+// seconds apart, at different positions, still shows the digits one after
+// another. Cost: every output byte runs through the model, and each chunk
+// rescans the rows it changed that hold a digit, '@' or non-ASCII text.
+//
+// One Screen may serve several streams that end on the same terminal (a
+// session's stdout and stderr): it is safe for concurrent use.
+type Screen struct {
+	m     *Masker
+	mu    sync.Mutex
+	fed   int64   // bytes fed to the model so far, from all streams
+	terms []*term // models of the terminal at two sizes (see largeCols)
+	text  []byte
+	where []cellRef
+
+	// The chunk being fed: its bytes, its position in everything fed and
+	// in its stream, and the findings so far.
+	cur       []byte
+	base, off int64
+	res       []Finding
+}
+
+type cellRef struct {
+	r   *row
+	col int
+}
+
+// Default screen size, for a stream without a terminal size.
+const (
+	DefaultCols = 80
+	DefaultRows = 24
+)
+
+// The size of the second, large model. The client's terminal may be larger
+// than the model thinks (no size known, or resized since): on a larger
+// terminal a line feed scrolls later and a column far right is not clamped,
+// so a value assembled there is seen by a large model; one assembled by
+// clamping to a small terminal's edge is seen by the first.
+const (
+	largeCols = 1000
+	largeRows = 200
+)
+
+// NewScreen returns a Screen for a terminal of cols × rows cells (zero:
+// the defaults). Without a size the stream has no terminal at the target,
+// and reaches the client's terminal through a tty that turns each line feed
+// into a carriage return and a line feed (onlcr): the model does the same.
+// On a terminal session the target's pty does that translation itself, and
+// a program that turns it off (stty -onlcr) gets bare line feeds.
+func (m *Masker) NewScreen(cols, rows int) *Screen {
+	onlcr := cols <= 0 && rows <= 0
+	if cols <= 0 {
+		cols = DefaultCols
+	}
+	if rows <= 0 {
+		rows = DefaultRows
+	}
+	sc := &Screen{m: m.plain}
+	for _, size := range [][2]int{{min(cols, largeCols), min(rows, largeRows)}, {largeCols, largeRows}} {
+		t := newTerm(size[0], size[1])
+		t.onlcr = onlcr
+		t.spill = func(screen bool) { sc.check(t, screen) }
+		sc.terms = append(sc.terms, t)
+	}
+	return sc
+}
+
+// Mask runs out, masked output that starts at stream offset off, through
+// the model, masks in place the bytes of out that complete a value on the
+// screen, and returns findings for them (recognizer, offsets in the
+// stream, fingerprint of the value as the screen shows it).
+func (s *Screen) Mask(out []byte, off int64) []Finding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur, s.base, s.off, s.res = out, s.fed, off, nil
+	s.fed += int64(len(out)) // cells remember their position in everything fed
+	for _, t := range s.terms {
+		t.feed(out, s.base)
+		s.check(t, true)
+	}
+	s.cur = nil
+	return s.res
+}
+
+// goneMax is how many rows scrolled off are checked together while a chunk
+// is fed (their content is final), which bounds the memory of bulk output.
+const goneMax = 64
+
+// check reads the rows scrolled off since the last check, and with screen
+// the changed rows on the screen too, and masks the bytes of the chunk
+// being fed that complete a value there.
+func (s *Screen) check(t *term, screen bool) {
+	s.text, s.where = s.text[:0], s.where[:0]
+	interesting := false
+	add := func(r *row) {
+		r.touched = false
+		end := len(r.cells)
+		for end > 0 && r.cells[end-1].ch == 0 {
+			end-- // trailing blanks read as nothing
+		}
+		for col, c := range r.cells[:end] {
+			if c.ch == wideTail {
+				continue
+			}
+			b := screenByte(c.ch)
+			interesting = interesting || isDigit(b) || b == '@' || b >= 0x80
+			s.text = append(s.text, b)
+			s.where = append(s.where, cellRef{r, col})
+		}
+		s.text = append(s.text, '\n')
+		s.where = append(s.where, cellRef{})
+	}
+	for _, r := range t.gone {
+		add(r)
+	}
+	if screen {
+		for _, r := range t.rows {
+			if r.touched {
+				add(r)
+			}
+		}
+	}
+	if interesting {
+		s.maskFound()
+	}
+	t.recycle()
+}
+
+// maskFound masks what the recognizers find in s.text.
+func (s *Screen) maskFound() {
+	_, found := s.m.MaskString(string(s.text))
+	out, base := s.cur, s.base
+	end := base + int64(len(out))
+	for _, f := range found {
+		first, last := int64(-1), int64(-1)
+		for k := f.Offset; k < f.Offset+int64(f.Length); k++ {
+			ref := s.where[k]
+			if ref.r == nil {
+				continue
+			}
+			c := &ref.r.cells[ref.col]
+			if c.ch == 0 || c.src < base || c.src >= end {
+				continue
+			}
+			for i := c.src; i < min(c.src+int64(c.n), end); i++ {
+				if b := out[i-base]; isAlnum(b) || b >= 0x80 {
+					out[i-base] = '*'
+				}
+			}
+			c.ch = '*'
+			if first < 0 {
+				first = c.src
+			}
+			last = max(last, c.src+int64(c.n))
+		}
+		if first >= 0 {
+			s.res = append(s.res, Finding{Recognizer: f.Recognizer, Offset: s.off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})
+		}
+	}
+}
+
+// screenByte is the byte a recognizer reads for a character on the screen:
+// ASCII as it is, look-alikes of digits, letters and hyphens as their ASCII
+// forms, a blank as a space, and anything else as 0x80 (neither a letter
+// nor a digit nor a delimiter).
+func screenByte(r rune) byte {
+	switch {
+	case r == 0:
+		return ' '
+	case r < 0x80:
+		return byte(r)
+	case r >= 0xff10 && r <= 0xff19: // fullwidth digits
+		return byte(r - 0xff10 + '0')
+	case r >= 0xff21 && r <= 0xff3a: // fullwidth capitals
+		return byte(r - 0xff21 + 'A')
+	case r >= 0xff41 && r <= 0xff5a: // fullwidth small letters
+		return byte(r - 0xff41 + 'a')
+	case r >= 0x2010 && r <= 0x2015, r == 0x2212, r == 0xfe63, r == 0xff0d, r == 0x2043:
+		return '-'
+	case r == 0xff0e:
+		return '.'
+	case r == 0xff20:
+		return '@'
+	case r == 0x3000 || r == 0xa0 || r >= 0x2000 && r <= 0x200a:
+		return ' '
+	}
+	return 0x80
+}

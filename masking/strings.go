@@ -1,0 +1,166 @@
+package masking
+
+import (
+	"bytes"
+	"encoding/base64"
+)
+
+// The payloads of string sequences (OSC, DCS, APC, PM, SOS) reach the
+// terminal too: window titles, hyperlinks, OSC 52 clipboard writes. The
+// string filter holds such a sequence until its terminator (BEL or ESC \)
+// and masks its payload in place before the Stream sees it; an OSC 52
+// clipboard write whose decoded text holds a value is masked whole (the
+// terminal then ignores it). A sequence longer than maxStringHold, or still
+// open at the hold deadline, is released with every letter and digit masked
+// from there to its terminator: fail closed.
+
+// maxStringHold bounds the bytes of one string sequence held back.
+const maxStringHold = 4096
+
+type stringFilter struct {
+	m        *Masker
+	state    uint8
+	seq      []byte // the held sequence, from its introducer on
+	blind    bool   // released early: mask the rest up to the terminator
+	findings []Finding
+	off      int64 // stream offset of the next byte in
+	seqAt    int64 // stream offset of f.seq
+}
+
+const (
+	sfGround uint8 = iota
+	sfEsc          // after ESC outside a string
+	sfString       // in a string
+	sfStrEsc       // ESC inside a string
+)
+
+func isStringIntro(c byte) bool { return c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X' }
+
+// appendWrite appends to dst the bytes of p that may go on, payloads masked.
+func (f *stringFilter) appendWrite(dst, p []byte) []byte {
+	start := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch f.state {
+		case sfGround:
+			if c == 0x1b {
+				f.state = sfEsc
+			}
+		case sfEsc:
+			f.state = sfGround
+			if isStringIntro(c) {
+				// The ESC may have gone in an earlier write; hold from here.
+				dst = append(dst, p[start:i]...)
+				start = i
+				f.state = sfString
+				f.seq = f.seq[:0]
+				f.seqAt = f.off + int64(i)
+			} else if c == 0x1b {
+				f.state = sfEsc
+			}
+		case sfString, sfStrEsc:
+			end := c == 0x07 && f.state == sfString || c == '\\' && f.state == sfStrEsc
+			if c == 0x1b {
+				f.state = sfStrEsc
+			} else {
+				f.state = sfString
+			}
+			if f.blind {
+				if c < 0x80 && isAlnum(c) || c >= 0x80 {
+					dst = append(dst, p[start:i]...)
+					dst = append(dst, '*')
+					start = i + 1
+				}
+				if end {
+					f.state, f.blind = sfGround, false
+				}
+				continue
+			}
+			if end {
+				f.seq = append(f.seq, p[start:i+1]...)
+				dst = f.appendMasked(dst, f.seqAt)
+				start = i + 1
+				f.state = sfGround
+				continue
+			}
+			if len(f.seq)+i+1-start > maxStringHold {
+				f.seq = append(f.seq, p[start:i+1]...)
+				start = i + 1
+				dst = f.appendRelease(dst)
+			}
+		}
+	}
+	if f.state == sfString || f.state == sfStrEsc {
+		if !f.blind {
+			f.seq = append(f.seq, p[start:]...)
+			start = len(p)
+		}
+	}
+	dst = append(dst, p[start:]...)
+	f.off += int64(len(p))
+	return dst
+}
+
+// holding reports whether a string sequence is held.
+func (f *stringFilter) holding() bool {
+	return (f.state == sfString || f.state == sfStrEsc) && !f.blind && len(f.seq) > 0
+}
+
+// appendRelease releases the held sequence with every letter, digit and
+// non-ASCII byte after its introducer masked, and masks the rest of it as
+// it comes.
+func (f *stringFilter) appendRelease(dst []byte) []byte {
+	if !f.holding() {
+		return dst
+	}
+	dst = append(dst, f.seq[0])
+	for _, c := range f.seq[1:] {
+		if isAlnum(c) || c >= 0x80 {
+			c = '*'
+		}
+		dst = append(dst, c)
+	}
+	f.findings = append(f.findings, Finding{Recognizer: "held", Offset: f.seqAt, Length: len(f.seq)})
+	f.seq = f.seq[:0]
+	f.blind = true
+	return dst
+}
+
+// appendMasked appends the complete sequence f.seq (intro to terminator)
+// with its payload masked; at is its stream offset.
+func (f *stringFilter) appendMasked(dst []byte, at int64) []byte {
+	seq := f.seq
+	f.seq = f.seq[:0]
+	term := 1
+	if seq[len(seq)-1] == '\\' {
+		term = 2
+	}
+	payload := seq[1 : len(seq)-term]
+	if len(payload) == 0 {
+		return append(dst, seq...)
+	}
+	o := len(dst)
+	dst = append(dst, seq...)
+	body := dst[o+1 : len(dst)-term]
+	if seq[0] == ']' && bytes.HasPrefix(payload, []byte("52;")) {
+		if k := bytes.IndexByte(payload[3:], ';'); k >= 0 {
+			data := payload[3+k+1:]
+			if dec, err := base64.StdEncoding.DecodeString(string(data)); err == nil {
+				if _, fs := f.m.plain.MaskString(string(dec)); len(fs) > 0 {
+					for i := 3 + k + 1; i < len(body); i++ {
+						body[i] = '*'
+					}
+					f.findings = append(f.findings, Finding{Recognizer: fs[0].Recognizer, Offset: at, Length: len(seq), Fingerprint: fs[0].Fingerprint})
+					return dst
+				}
+			}
+		}
+	}
+	masked, fs := f.m.plain.MaskString(string(payload))
+	copy(body, masked)
+	for _, x := range fs {
+		x.Offset += at + 1
+		f.findings = append(f.findings, x)
+	}
+	return dst
+}
