@@ -26,8 +26,14 @@ type Session struct {
 	ExitStatus    *int       `json:"exit_status,omitempty"`
 	ExitSignal    string     `json:"exit_signal,omitempty"`
 	EndReason     string     `json:"end_reason,omitempty"`
+	// Recording is the path of the cast file. The store keeps it relative
+	// to the data directory and returns it resolved against the directory
+	// it was opened in.
 	Recording     string     `json:"recording"`
 	RecordingSize int64      `json:"recording_size"`
+	// DeletedAt is when retention deleted the recording (the row stays).
+	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
+	DeletedReason string     `json:"deleted_reason,omitempty"`
 }
 
 // SessionEnd is what is known when a session ends.
@@ -47,7 +53,7 @@ func (s *Store) CreateSession(ctx context.Context, x Session) error {
 		(id, conn_id, identity, source_addr, target, login, kind, command, started_at, recording)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.ID, x.ConnID, x.Identity, x.SourceAddr, x.Target, x.Login, x.Kind, x.Command,
-		x.StartedAt.UTC().Format(timeFormat), x.Recording)
+		x.StartedAt.UTC().Format(timeFormat), s.storedRecording(x.Recording))
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -73,7 +79,8 @@ func (s *Store) EndSession(ctx context.Context, id string, e SessionEnd) error {
 }
 
 const sessionColumns = `id, conn_id, identity, source_addr, target, login, kind, command,
-	started_at, ended_at, exit_status, exit_signal, end_reason, recording, recording_size`
+	started_at, ended_at, exit_status, exit_signal, end_reason, recording, recording_size,
+	deleted_at, deleted_reason`
 
 // Session returns one session by id.
 func (s *Store) Session(ctx context.Context, id string) (Session, error) {
@@ -81,7 +88,7 @@ func (s *Store) Session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("store: %w", err)
 	}
-	list, err := scanSessions(rows)
+	list, err := s.scanSessions(rows, 1, nil)
 	if err != nil {
 		return Session{}, err
 	}
@@ -95,7 +102,9 @@ func (s *Store) Session(ctx context.Context, id string) (Session, error) {
 type SessionFilter struct {
 	Identity string
 	Target   string
-	Limit    int // zero means 1000
+	Since    time.Time // started at or after
+	Until    time.Time // started at or before
+	Limit    int       // zero means 1000
 }
 
 // ListSessions returns sessions, newest first.
@@ -104,28 +113,45 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 	if limit <= 0 {
 		limit = 1000
 	}
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = secondPrefix(f.Since)
+	}
+	if !f.Until.IsZero() {
+		until = secondPrefix(f.Until)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE (? = '' OR identity = ?) AND (? = '' OR target = ?)
-		ORDER BY started_at DESC, id DESC LIMIT ?`,
-		f.Identity, f.Identity, f.Target, f.Target, limit)
+		AND (? = '' OR substr(started_at, 1, 19) >= ?) AND (? = '' OR substr(started_at, 1, 19) <= ?)
+		ORDER BY started_at DESC, id DESC`,
+		f.Identity, f.Identity, f.Target, f.Target, since, since, until, until)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return scanSessions(rows)
+	return s.scanSessions(rows, limit, func(x Session) bool {
+		return (f.Since.IsZero() || !x.StartedAt.Before(f.Since)) && (f.Until.IsZero() || !x.StartedAt.After(f.Until))
+	})
 }
 
-func scanSessions(rows *sql.Rows) ([]Session, error) {
+// scanSessions reads up to limit rows that keep (if not nil) accepts.
+func (s *Store) scanSessions(rows *sql.Rows, limit int, keep func(Session) bool) ([]Session, error) {
 	defer rows.Close()
 	var out []Session
-	for rows.Next() {
+	for len(out) < limit && rows.Next() {
 		var x Session
 		var started string
 		var ended sql.NullString
 		var exit sql.NullInt64
+		var deleted sql.NullString
 		if err := rows.Scan(&x.ID, &x.ConnID, &x.Identity, &x.SourceAddr, &x.Target, &x.Login,
 			&x.Kind, &x.Command, &started, &ended, &exit, &x.ExitSignal, &x.EndReason,
-			&x.Recording, &x.RecordingSize); err != nil {
+			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
+		}
+		x.Recording = s.RecordingPath(x.Recording)
+		if deleted.Valid {
+			t, _ := time.Parse(timeFormat, deleted.String)
+			x.DeletedAt = &t
 		}
 		x.StartedAt, _ = time.Parse(timeFormat, started)
 		if ended.Valid {
@@ -136,7 +162,9 @@ func scanSessions(rows *sql.Rows) ([]Session, error) {
 			v := int(exit.Int64)
 			x.ExitStatus = &v
 		}
-		out = append(out, x)
+		if keep == nil || keep(x) {
+			out = append(out, x)
+		}
 	}
 	return out, rows.Err()
 }
