@@ -13,24 +13,24 @@ var ErrNotFound = errors.New("store: not found")
 
 // Session is one SSH session channel through the bastion.
 type Session struct {
-	ID            string     `json:"id"`
-	ConnID        string     `json:"conn_id"`
-	Identity      string     `json:"identity"`
-	SourceAddr    string     `json:"source_addr"`
-	Target        string     `json:"target"`
-	Login         string     `json:"login"`
-	Kind          string     `json:"kind"` // shell, exec, sftp, subsystem
-	Command       string     `json:"command,omitempty"`
-	StartedAt     time.Time  `json:"started_at"`
-	EndedAt       *time.Time `json:"ended_at,omitempty"`
-	ExitStatus    *int       `json:"exit_status,omitempty"`
-	ExitSignal    string     `json:"exit_signal,omitempty"`
-	EndReason     string     `json:"end_reason,omitempty"`
+	ID         string     `json:"id"`
+	ConnID     string     `json:"conn_id"`
+	Identity   string     `json:"identity"`
+	SourceAddr string     `json:"source_addr"`
+	Target     string     `json:"target"`
+	Login      string     `json:"login"`
+	Kind       string     `json:"kind"` // shell, exec, sftp, subsystem
+	Command    string     `json:"command,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	ExitStatus *int       `json:"exit_status,omitempty"`
+	ExitSignal string     `json:"exit_signal,omitempty"`
+	EndReason  string     `json:"end_reason,omitempty"`
 	// Recording is the path of the cast file. The store keeps it relative
 	// to the data directory and returns it resolved against the directory
 	// it was opened in.
-	Recording     string     `json:"recording"`
-	RecordingSize int64      `json:"recording_size"`
+	Recording     string `json:"recording"`
+	RecordingSize int64  `json:"recording_size"`
 	// DeletedAt is when retention deleted the recording (the row stays).
 	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
 	DeletedReason string     `json:"deleted_reason,omitempty"`
