@@ -41,7 +41,8 @@ func commands() map[string]command {
 		"sessions": {"list and show recorded sessions", cmdSessions},
 		"replay":   {"play back a session recording", cmdReplay},
 		"audit":    {"list audit events", cmdAudit},
-		"verify":   {"verify a recording's hash chain and signature", cmdVerify},
+		"verify":   {"verify recordings, the session log and the audit trail", cmdVerify},
+		"log":      {"the signed session log: print its tree head", cmdLog},
 	}
 }
 
