@@ -88,18 +88,19 @@ func (s *Store) Session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("store: %w", err)
 	}
-	list, err := s.scanSessions(rows, 1, nil)
-	if err != nil {
+	var found []Session
+	if err := s.scanSessions(rows, func(x Session) error { found = append(found, x); return nil }); err != nil {
 		return Session{}, err
 	}
-	if len(list) == 0 {
+	if len(found) == 0 {
 		return Session{}, fmt.Errorf("store: session %s: %w", id, ErrNotFound)
 	}
-	return list[0], nil
+	return found[0], nil
 }
 
 // SessionFilter narrows ListSessions; zero fields match everything.
 type SessionFilter struct {
+	ID       string
 	Identity string
 	Target   string
 	Since    time.Time // started at or after
@@ -113,6 +114,23 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 	if limit <= 0 {
 		limit = 1000
 	}
+	var out []Session
+	err := s.EachSession(ctx, f, func(x Session) error {
+		if out = append(out, x); len(out) == limit {
+			return errStop
+		}
+		return nil
+	})
+	return out, err
+}
+
+// errStop ends an iteration early without error.
+var errStop = errors.New("stop")
+
+// EachSession calls fn with each session f matches, newest first, without
+// holding them all (evidence export, retention). Limit is ignored. An
+// error from fn ends the iteration and is returned.
+func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(Session) error) error {
 	since, until := "", ""
 	if !f.Since.IsZero() {
 		since = secondPrefix(f.Since)
@@ -121,23 +139,29 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 		until = secondPrefix(f.Until)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE (? = '' OR identity = ?) AND (? = '' OR target = ?)
+		WHERE (? = '' OR identity = ?) AND (? = '' OR target = ?) AND (? = '' OR id = ?)
 		AND (? = '' OR substr(started_at, 1, 19) >= ?) AND (? = '' OR substr(started_at, 1, 19) <= ?)
 		ORDER BY started_at DESC, id DESC`,
-		f.Identity, f.Identity, f.Target, f.Target, since, since, until, until)
+		f.Identity, f.Identity, f.Target, f.Target, f.ID, f.ID, since, since, until, until)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
-	return s.scanSessions(rows, limit, func(x Session) bool {
-		return (f.Since.IsZero() || !x.StartedAt.Before(f.Since)) && (f.Until.IsZero() || !x.StartedAt.After(f.Until))
+	err = s.scanSessions(rows, func(x Session) error {
+		if (!f.Since.IsZero() && x.StartedAt.Before(f.Since)) || (!f.Until.IsZero() && x.StartedAt.After(f.Until)) {
+			return nil
+		}
+		return fn(x)
 	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
 }
 
-// scanSessions reads up to limit rows that keep (if not nil) accepts.
-func (s *Store) scanSessions(rows *sql.Rows, limit int, keep func(Session) bool) ([]Session, error) {
+// scanSessions calls fn with each row until it returns an error.
+func (s *Store) scanSessions(rows *sql.Rows, fn func(Session) error) error {
 	defer rows.Close()
-	var out []Session
-	for len(out) < limit && rows.Next() {
+	for rows.Next() {
 		var x Session
 		var started string
 		var ended sql.NullString
@@ -146,7 +170,7 @@ func (s *Store) scanSessions(rows *sql.Rows, limit int, keep func(Session) bool)
 		if err := rows.Scan(&x.ID, &x.ConnID, &x.Identity, &x.SourceAddr, &x.Target, &x.Login,
 			&x.Kind, &x.Command, &started, &ended, &exit, &x.ExitSignal, &x.EndReason,
 			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return fmt.Errorf("store: %w", err)
 		}
 		x.Recording = s.RecordingPath(x.Recording)
 		if deleted.Valid {
@@ -162,9 +186,9 @@ func (s *Store) scanSessions(rows *sql.Rows, limit int, keep func(Session) bool)
 			v := int(exit.Int64)
 			x.ExitStatus = &v
 		}
-		if keep == nil || keep(x) {
-			out = append(out, x)
+		if err := fn(x); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

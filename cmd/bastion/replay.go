@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/bastion-ssh/bastion/replay"
@@ -70,10 +69,7 @@ func auditRecordingView(ctx context.Context, df dataFlags, sessionID, how string
 		return err
 	}
 	defer st.Close()
-	viewer := os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		viewer = u.Username
-	}
+	viewer := localUser()
 	host, _ := os.Hostname()
 	return st.Audit(ctx, store.Event{Type: "recording.view", Outcome: store.OutcomeInfo, SessionID: sessionID,
 		Reason: "bastion replay (" + how + ")", Detail: map[string]any{"viewer": viewer, "host": host}})

@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"audit":    {"list audit events", cmdAudit},
 		"verify":   {"verify recordings, the session log and the audit trail", cmdVerify},
 		"log":      {"the signed session log: print its tree head", cmdLog},
+		"evidence": {"export and verify evidence bundles for auditors", cmdEvidence},
 	}
 }
 
