@@ -192,3 +192,18 @@ func (s *Store) scanSessions(rows *sql.Rows, fn func(Session) error) error {
 	}
 	return rows.Err()
 }
+
+// MarkDeleted records that retention deleted a session's recording. The
+// row stays, so that verify can tell a deleted recording from a missing
+// one; a row marked already is left as it is.
+func (s *Store) MarkDeleted(ctx context.Context, id string, at time.Time, reason string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET deleted_at = ?, deleted_reason = ? WHERE id = ? AND deleted_at IS NULL`,
+		at.UTC().Format(timeFormat), reason, id)
+	if err != nil {
+		return fmt.Errorf("store: mark deleted: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: mark deleted %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

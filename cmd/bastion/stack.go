@@ -183,6 +183,10 @@ func (s *stack) run(ctx context.Context) error {
 		s.checkpoints.run(gctx, s.cfg.Evidence.CheckpointEvery())
 		return nil
 	})
+	g.Go(func() error {
+		runRetention(gctx, s.store, s.cfg.Retention, s.logger)
+		return nil
+	})
 	if s.api != nil {
 		s.logger.Info("certificate API listening", "url", s.api.URL())
 		g.Go(s.api.serve)

@@ -51,7 +51,7 @@ func checkSession(in verifyInput, id string, row store.Session, hasRow bool, ent
 		path = row.Recording
 	}
 	if hasRow && row.DeletedAt != nil {
-		return checkDeleted(c, row, path, inLog, retained)
+		return checkDeleted(c, row, path, entry, inLog, retained)
 	}
 	if path == "" {
 		return c
@@ -100,7 +100,7 @@ func checkSession(in verifyInput, id string, row store.Session, hasRow bool, ent
 
 // checkDeleted judges a row retention marked deleted: the deletion must be
 // in the audit trail, and the log must still vouch for what existed.
-func checkDeleted(c sessionCheck, row store.Session, path string, inLog bool, retained *store.Event) sessionCheck {
+func checkDeleted(c sessionCheck, row store.Session, path string, entry recorder.LogEntry, inLog bool, retained *store.Event) sessionCheck {
 	c.Verdict = verdictDeleted
 	c.Detail = fmt.Sprintf("recording deleted by retention at %s (%s)", row.DeletedAt.UTC().Format(time.RFC3339), row.DeletedReason)
 	if retained == nil {
@@ -111,8 +111,16 @@ func checkDeleted(c sessionCheck, row store.Session, path string, inLog bool, re
 			c.Detail += "; files still present"
 		}
 	}
-	if !inLog && row.EndedAt != nil {
+	switch {
+	case !inLog && row.EndedAt != nil:
 		c.Detail += "; never entered in the session log"
+	case inLog && path != "":
+		// The signed manifest is kept: it must still be the logged one.
+		if d := manifestDigest(path); d == "" {
+			c.Detail += "; its manifest is gone too"
+		} else if d != entry.ManifestSHA256 {
+			c.Problems = append(c.Problems, "its kept manifest differs from the one the session log holds")
+		}
 	}
 	return c
 }
