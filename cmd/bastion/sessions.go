@@ -14,7 +14,8 @@ import (
 
 func cmdSessions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(stdout, "usage: bastion sessions list [--json] [--identity ID] [--target NAME]\n       bastion sessions show [--json] ID")
+		fmt.Fprintln(stdout, "usage: bastion sessions list [--json] [--identity ID] [--target NAME]\n       bastion sessions show [--json] ID\n"+
+			"       bastion sessions search [--identity ID] [--target NAME] [--since T] [--until T] TEXT")
 		if len(args) == 0 {
 			return usagef("sessions: missing subcommand")
 		}
@@ -25,6 +26,8 @@ func cmdSessions(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return cmdSessionsList(ctx, args[1:], stdout)
 	case "show":
 		return cmdSessionsShow(ctx, args[1:], stdout)
+	case "search":
+		return cmdSessionsSearch(ctx, args[1:], stdout)
 	}
 	return usagef("sessions: unknown subcommand %q", args[0])
 }

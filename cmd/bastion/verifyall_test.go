@@ -56,7 +56,7 @@ func (d *testData) session(t *testing.T, id string, closed bool) store.Session {
 	if err := d.st.CreateSession(t.Context(), row); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Output([]byte("1\r\n")); err != nil {
+	if err := w.Output([]byte("row-for-" + id + "\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Checkpoint(); err != nil {
