@@ -2,8 +2,12 @@ package recorder
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,5 +88,43 @@ func copyDir(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// An HTTP witness receives each head as a POST; a witness that refuses
+// makes Append say so (the record is stored, the head not anchored).
+func TestHTTPWitness(t *testing.T) {
+	var mu sync.Mutex // the handler runs on the server's goroutines
+	var got [][]byte
+	refuse := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			http.Error(w, "full", http.StatusInsufficientStorage)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("witness request %s %s", r.Method, r.Header.Get("Content-Type"))
+		}
+		got = append(got, b)
+	}))
+	defer srv.Close()
+	l, _, _ := newTestLog(t, 1)
+	if err := l.SetWitness(HTTPWitness{URL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append([]byte(`{"x":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(got) != 2 || string(got[1]) != string(l.SignedHead()) {
+		t.Fatalf("witness got %d heads", len(got))
+	}
+	refuse = true
+	mu.Unlock()
+	if idx, err := l.Append([]byte(`{"x":2}`)); !errors.Is(err, ErrWitness) || idx != 2 {
+		t.Errorf("refused witness: %d, %v", idx, err)
 	}
 }
