@@ -106,6 +106,12 @@ func TestVerifyChecksTheCopyItIsGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProblem(t, verifyAllIn(t, tampered), "session "+f.one.ID+":", "chain")
+
+	// An audit event edited in a copy is named by its sequence number.
+	edited := f.copyData(t)
+	execSQL(t, edited, `UPDATE audit_events SET identity = 'mallory@example.com'
+		WHERE seq = (SELECT MIN(seq) FROM audit_events WHERE type = 'session.start')`)
+	wantProblem(t, verifyAllIn(t, edited), "audit trail: audit event", "was modified")
 	if r := verifyAllIn(t, f.dir); r.code != 0 {
 		t.Errorf("the original stopped verifying: %s", r.stdout)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +92,62 @@ func TestAuditFilters(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(c.want, " ") {
 			t.Errorf("audit %v: types %v, want %v", c.args, got, c.want)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// audit --follow prints events written after it started, until interrupted.
+func TestAuditFollow(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Audit(t.Context(), store.Event{Type: "before.follow", Outcome: store.OutcomeInfo}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"audit", "--follow", "--data", dir}, out, out) }()
+	waitOutput := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), s) {
+			if time.Now().After(deadline) {
+				t.Fatalf("--follow never printed %q:\n%s", s, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitOutput("before.follow")
+	if err := st.Audit(t.Context(), store.Event{Type: "after.follow", Outcome: store.OutcomeInfo}); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput("after.follow")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("--follow ended with %v", err)
+	}
+	if strings.Count(out.String(), "before.follow") != 1 {
+		t.Errorf("an event printed twice:\n%s", out.String())
 	}
 }
