@@ -200,7 +200,9 @@ func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s stor
 			rec.Groups = res.Header.Session.Groups
 		}
 	}
-	if s.DeletedAt == nil && s.Recording != "" {
+	if s.Recording != "" {
+		// Of a session retention deleted, only the signed manifest is
+		// left: with the log proof it still shows what the recording was.
 		for _, p := range []string{s.Recording, recorder.ManifestPath(s.Recording), recorder.CheckpointsPath(s.Recording)} {
 			name := dir + filepath.Base(p)
 			err := b.addFile(name, p)

@@ -244,10 +244,17 @@ func checkSession(dir, name string, head []byte, pub ed25519.PublicKey, members 
 			cast = f
 		}
 	}
-	if cast == "" {
-		if rec.DeletedAt == nil {
-			res.problem("%s: no recording in the bundle", name)
+	if cast == "" && rec.DeletedAt != nil {
+		// Deleted by retention: the kept manifest must be the logged one.
+		for _, f := range rec.Files {
+			if strings.HasSuffix(f, ".manifest.json") && entry != nil && members[f].sha256 != entry.ManifestSHA256 {
+				res.problem("%s: differs from the manifest the signed log records", f)
+			}
 		}
+		return
+	}
+	if cast == "" {
+		res.problem("%s: no recording in the bundle", name)
 		return
 	}
 	vr, err := recorder.Verify(filepath.Join(dir, filepath.FromSlash(cast)), pub)
