@@ -21,6 +21,9 @@ type Evidence struct {
 	// WitnessURL receives every signed tree head as an HTTP POST
 	// (text/plain). Empty: none.
 	WitnessURL string `yaml:"witness_url"`
+	// WitnessSyslog also sends every signed tree head to the system log
+	// (facility auth), for a central collector to keep.
+	WitnessSyslog bool `yaml:"witness_syslog"`
 	// AuditCheckpointEvery is how often the audit chain's head is entered
 	// in the session log (also at shutdown); zero means one minute.
 	// Tampering with events after the newest checkpoint is caught by the

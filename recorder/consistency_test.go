@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -126,5 +127,25 @@ func TestHTTPWitness(t *testing.T) {
 	mu.Unlock()
 	if idx, err := l.Append([]byte(`{"x":2}`)); !errors.Is(err, ErrWitness) || idx != 2 {
 		t.Errorf("refused witness: %d, %v", idx, err)
+	}
+}
+
+// A syslog line carries the head whole; --tree-head reads it back.
+func TestParseWitnessedHead(t *testing.T) {
+	l, dir, _ := newTestLog(t, 2)
+	head := l.SignedHead()
+	if got, err := ParseWitnessedHead(head); err != nil || string(got) != string(head) {
+		t.Errorf("a plain head: %q, %v", got, err)
+	}
+	line := "Nov 30 10:00:00 host bastion[42]: session log head 2 abc note=" + base64.StdEncoding.EncodeToString(head) + "\n"
+	got, err := ParseWitnessedHead([]byte(line))
+	if err != nil || string(got) != string(head) {
+		t.Fatalf("a syslog line: %q, %v", got, err)
+	}
+	if _, _, err := CheckExtends(dir, testPub, got); err != nil {
+		t.Errorf("the head from syslog: %v", err)
+	}
+	if _, err := ParseWitnessedHead([]byte("x note=!!!")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("bad base64: %v", err)
 	}
 }

@@ -34,6 +34,13 @@ func anchorLog(cfg *config.Config, l *recorder.Log, pub ed25519.PublicKey) error
 	if u := cfg.Evidence.WitnessURL; u != "" {
 		ws = append(ws, recorder.HTTPWitness{URL: u})
 	}
+	if cfg.Evidence.WitnessSyslog {
+		w, err := recorder.NewSyslogWitness()
+		if err != nil {
+			return err
+		}
+		ws = append(ws, w)
+	}
 	if len(ws) == 0 {
 		return nil
 	}

@@ -22,7 +22,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print JSON")
 	raw := fs.Bool("raw", false, "print recorded text as is, control characters included")
 	var heads stringList
-	fs.Var(&heads, "tree-head", "with --all: a signed tree head saved earlier (bastion log head); the log must extend it (repeatable)")
+	fs.Var(&heads, "tree-head", "with --all: a signed tree head saved earlier (bastion log head, or a syslog witness line); the log must extend it (repeatable)")
 	witness := fs.String("witness", "", "with --all: the witness file (default: the config's evidence.witness_file)")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -109,9 +109,13 @@ func verifyInputFor(df dataFlags, dir string, pub ed25519.PublicKey, heads []str
 		in.heads = append(in.heads, savedHead{from: witness, head: head})
 	}
 	for _, f := range heads {
-		head, err := os.ReadFile(f)
+		data, err := os.ReadFile(f)
 		if err != nil {
 			return in, fmt.Errorf("--tree-head: %w", err)
+		}
+		head, err := recorder.ParseWitnessedHead(data)
+		if err != nil {
+			return in, fmt.Errorf("--tree-head %s: %w", f, err)
 		}
 		in.heads = append(in.heads, savedHead{from: f, head: head})
 	}
@@ -124,9 +128,16 @@ type stringList []string
 func (l *stringList) String() string     { return fmt.Sprint(*l) }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// signingPublicKey reads keyFile, by default the data directory's
-// signing_key.pub.
+// signingPublicKey reads keyFile; by default the public key beside the
+// config's signing_key, or the data directory's signing_key.pub.
 func signingPublicKey(df dataFlags, keyFile string) (ed25519.PublicKey, error) {
+	if keyFile == "" && *df.config != "" {
+		if cfg, err := config.Load(*df.config); err == nil {
+			if _, err := os.Stat(cfg.SigningKey + ".pub"); err == nil {
+				keyFile = cfg.SigningKey + ".pub"
+			}
+		}
+	}
 	if keyFile == "" {
 		dir, err := df.dir()
 		if err != nil {
