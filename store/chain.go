@@ -185,7 +185,7 @@ func (s *Store) appendEvent(ctx context.Context, e Event, detail string, startOn
 		if e.Detail == nil {
 			e.Detail = map[string]any{}
 		}
-		e.Detail["unchained_events"] = last.Int64
+		e.Detail["unchained_through_seq"] = last.Int64
 		b, err := json.Marshal(e.Detail)
 		if err != nil {
 			return err

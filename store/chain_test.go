@@ -205,7 +205,7 @@ func TestChainMigratesOldDatabase(t *testing.T) {
 		t.Fatalf("migrated chain: %+v, %v", r, err)
 	}
 	evs, _ := s.Events(t.Context(), EventFilter{Type: ChainStartType})
-	if len(evs) != 1 || evs[0].Detail["unchained_events"] != float64(2) {
+	if len(evs) != 1 || evs[0].Detail["unchained_through_seq"] != float64(2) {
 		t.Errorf("chain start event = %+v", evs)
 	}
 	var stored string
