@@ -38,7 +38,7 @@ func commands() map[string]command {
 		"dev":       {"run the whole stack on loopback with embedded defaults", cmdDev},
 		"ca":        {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":     {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
-		"sessions":  {"list and show recorded sessions", cmdSessions},
+		"sessions":  {"list, show and search recorded sessions", cmdSessions},
 		"replay":    {"play back a session recording", cmdReplay},
 		"audit":     {"list audit events", cmdAudit},
 		"verify":    {"verify recordings, the session log and the audit trail", cmdVerify},
