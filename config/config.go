@@ -73,6 +73,10 @@ type Config struct {
 	Issuers []Issuer `yaml:"issuers"`
 	// Diagnostics serves metrics (and optionally pprof) on loopback.
 	Diagnostics Diagnostics `yaml:"diagnostics"`
+	// Evidence anchors the session log outside the data directory.
+	Evidence Evidence `yaml:"evidence"`
+	// Retention says how long recordings are kept, and what is held.
+	Retention Retention `yaml:"retention"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -212,6 +216,7 @@ func (c *Config) resolve(base string) {
 	abs(&c.SigningKey)
 	abs(&c.FingerprintSecret)
 	abs(&c.Recording.Dir)
+	abs(&c.Evidence.WitnessFile)
 	for i := range c.TrustedUserCAs {
 		abs(&c.TrustedUserCAs[i])
 	}
@@ -254,6 +259,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateDiagnostics(); err != nil {
+		return err
+	}
+	if err := c.validateEvidence(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

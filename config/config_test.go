@@ -106,3 +106,29 @@ func TestDiagnosticsOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestEvidenceAndRetentionConfig(t *testing.T) {
+	base := "listen: 127.0.0.1:2222\ndata_dir: /var/lib/bastion\nhost_key: h\nsigning_key: s\npolicy: p\nuser_ca_key: u\ntargets:\n  - {name: db, address: 'db:22', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvMyLNmtnCSXQ3fSrUYGpkyMyHKxnf5xx9ivwyCBgpk', credential: {type: key, key_file: k}}\n"
+	cases := []struct {
+		name, extra, want string
+	}{
+		{"witness-outside", "evidence:\n  witness_file: /mnt/witness/head\n", ""},
+		{"witness-inside", "evidence:\n  witness_file: /var/lib/bastion/head\n", "evidence.witness_file"},
+		{"witness-url", "evidence:\n  witness_url: ftp://x\n", "evidence.witness_url"},
+		{"keep-negative", "retention:\n  keep_days: -1\n", "retention.keep_days"},
+		{"hold-empty", "retention:\n  holds:\n    - {reason: case 7}\n", "retention.holds"},
+		{"hold-no-reason", "retention:\n  holds:\n    - {identity: bob}\n", "retention.holds"},
+		{"hold-ok", "retention:\n  keep_days: 2192\n  holds:\n    - {identity: bob, reason: case 7}\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(base+c.extra), "/etc/bastion")
+			if c.want == "" && err != nil {
+				t.Fatal(err)
+			}
+			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("err = %v, want one naming %s", err, c.want)
+			}
+		})
+	}
+}

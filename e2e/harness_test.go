@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,6 +177,7 @@ type bastion struct {
 	userCA  *certauth.Authority
 	hostKey ssh.PublicKey
 	stderr  *syncBuffer
+	stop    func() // stops the bastion (SIGINT) and waits for it; safe to call twice
 }
 
 type bastionOptions struct {
@@ -227,16 +229,22 @@ limits:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	b.stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				t.Errorf("bastion did not stop on SIGINT within 15s")
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("bastion did not stop on SIGINT within 15s")
-		}
+		b.stop()
 		if t.Failed() {
 			t.Logf("bastion log:\n%s", b.stderr.String())
 		}

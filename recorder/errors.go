@@ -38,4 +38,9 @@ var (
 	// ErrLogMismatch: the records of a session log do not hash to its
 	// signed tree head: a record was removed, altered or added.
 	ErrLogMismatch = errors.New("recorder: session log mismatch")
+	// ErrRollback: the log holds fewer records than a signed tree head
+	// saved earlier: it was rolled back.
+	ErrRollback = errors.New("recorder: session log rolled back")
+	// ErrWitness: a signed tree head could not be handed to the witness.
+	ErrWitness = errors.New("recorder: tree head not witnessed")
 )

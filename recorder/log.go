@@ -51,6 +51,7 @@ type Log struct {
 	root    tlog.Hash // tree hash of the n records; guarded by mu
 	head    []byte    // signed tree head of n records; guarded by mu
 	err     error     // failure of an append: the log must be reopened; guarded by mu
+	witness Witness   // receives every signed head, or nil; guarded by mu
 }
 
 // InclusionProof proves that a record is the Index-th of a log of Size
@@ -219,6 +220,11 @@ func (l *Log) Append(record []byte) (int64, error) {
 		return 0, l.fail(err)
 	}
 	l.n, l.root, l.head = l.n+1, root, head
+	if l.witness != nil {
+		if err := l.witness.Witness(head); err != nil {
+			return l.n - 1, fmt.Errorf("%w: %v", ErrWitness, err)
+		}
+	}
 	return l.n - 1, nil
 }
 

@@ -72,6 +72,7 @@ type logState struct {
 	size     int64       // size of the records file
 	partial  int64       // bytes of an incomplete last line
 	hashes   []tlog.Hash // stored hashes of the first tree.N records, recomputed
+	records  [][]byte    // the complete records read, newline excluded
 }
 
 // readLog reads a log directory and checks that its records hash to the
@@ -114,6 +115,7 @@ func readLog(dir string, v note.Verifier) (logState, error) {
 			return st, fmt.Errorf("recorder: log: %w", err)
 		}
 		st.hashes = append(st.hashes, hs...)
+		st.records = append(st.records, rec)
 		records++
 	}
 	switch {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // VerifyResult is what Verify established about a recording.
@@ -27,6 +28,9 @@ type VerifyResult struct {
 	Signed      bool      // signatures were checked against a public key
 	Checkpoints int       // checkpoints checked
 	Manifest    *Manifest // nil when there is none
+	// Header is the recording's header line, covered by the hash chain:
+	// who, where and what, as recorded. Nil if it did not parse.
+	Header *Header
 }
 
 // String describes the result in one line.
@@ -88,7 +92,7 @@ func Verify(castPath string, pub ed25519.PublicKey) (VerifyResult, error) {
 	if err != nil {
 		return res, err
 	}
-	res.SessionID, res.Events, res.Bytes = sc.sessionID, max(sc.events, 0), sc.size
+	res.SessionID, res.Events, res.Bytes, res.Header = sc.sessionID, max(sc.events, 0), sc.size, sc.header
 	if sc.events < 0 {
 		return res, fmt.Errorf("%w: %s has no complete header line", ErrTruncated, castPath)
 	}
@@ -197,6 +201,7 @@ type chainAt struct {
 // castScan is what scanCast found in a recording.
 type castScan struct {
 	sessionID string
+	header    *Header           // the parsed header, nil if it did not parse
 	headerOK  bool              // the header parsed as JSON
 	events    int64             // complete event lines; -1 if not even the header is complete
 	size      int64             // bytes in the file, a partial last line included
@@ -259,13 +264,11 @@ func scanCast(path string, want map[int64]bool) (castScan, error) {
 		h.Sum(chain[:0])
 		sc.events = lines // event lines so far: all but the header
 		if lines == 0 {
-			var hdr struct {
-				Bastion struct {
-					SessionID string `json:"session_id"`
-				} `json:"bastion"`
-			}
+			var hdr headerJSON
 			if json.Unmarshal(line, &hdr) == nil {
 				sc.sessionID, sc.headerOK = hdr.Bastion.SessionID, true
+				sc.header = &Header{Width: hdr.Width, Height: hdr.Height, Timestamp: time.Unix(hdr.Timestamp, 0),
+					Command: hdr.Command, Title: hdr.Title, Env: hdr.Env, Session: hdr.Bastion}
 			}
 		}
 		sc.lastLine = append(sc.lastLine[:0], line...)

@@ -17,8 +17,14 @@ import (
 // web/README.md) and the page around it. Everything the page loads comes
 // from the handler, so an auditor's browser needs no network access.
 //
-//go:embed web/asciinema-player.min.js web/asciinema-player.css web/app.js web/page.css web/page.html
+//go:embed web/asciinema-player.min.js web/asciinema-player.css web/app.js web/page.css web/page.html web/LICENSE.asciinema-player
 var webAssets embed.FS
+
+// PlayerAsset returns one file of the vendored browser player
+// ("asciinema-player.min.js", "asciinema-player.css",
+// "LICENSE.asciinema-player"), for pages that play recordings offline
+// (evidence bundles).
+func PlayerAsset(name string) ([]byte, error) { return webAssets.ReadFile(path.Join("web", name)) }
 
 var pageTemplate = template.Must(template.ParseFS(webAssets, "web/page.html"))
 

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,10 +36,15 @@ type Event struct {
 	// Position in the session recording, when the event refers to output.
 	RecEvent *int64   `json:"rec_event,omitempty"`
 	RecTime  *float64 `json:"rec_time,omitempty"`
+	// The audit chain (chain.go), set by the store: the previous event's
+	// hash and this one's. Empty on events from before the chain began.
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
-// Audit appends an event. Callers treat an error as fatal for the action
-// being audited: what cannot be recorded does not happen.
+// Audit appends an event to the audit chain (chain.go). Callers treat an
+// error as fatal for the action being audited: what cannot be recorded
+// does not happen.
 func (s *Store) Audit(ctx context.Context, e Event) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
@@ -49,12 +56,7 @@ func (s *Store) Audit(ctx context.Context, e Event) error {
 			return fmt.Errorf("store: audit detail: %w", err)
 		}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_events
-		(at, type, outcome, session_id, conn_id, identity, source_addr, target, login, reason, detail, rec_event, rec_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.At.UTC().Format(timeFormat), e.Type, e.Outcome, e.SessionID, e.ConnID, e.Identity,
-		e.SourceAddr, e.Target, e.Login, e.Reason, string(detail), e.RecEvent, e.RecTime)
-	if err != nil {
+	if err := s.appendEvent(ctx, e, string(detail), false); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
@@ -62,12 +64,24 @@ func (s *Store) Audit(ctx context.Context, e Event) error {
 
 // EventFilter narrows Events; zero fields match everything.
 type EventFilter struct {
-	SessionID string
-	ConnID    string
-	Type      string
-	AfterSeq  int64
-	Limit     int // zero means 10000
+	SessionID  string
+	ConnID     string
+	Type       string // exact type
+	TypePrefix string // "sftp" matches sftp.open and sftp; "sftp." only the former
+	Identity   string
+	Since      time.Time // at or after
+	Until      time.Time // at or before
+	AfterSeq   int64
+	// Newest returns the newest Limit events (still oldest first) instead
+	// of the oldest.
+	Newest bool
+	Limit  int // zero means 10000
 }
+
+// secondPrefix is the fixed-width part of a stored time: stored times are
+// RFC 3339 in UTC with trimmed fractions, which sort chronologically only
+// to the second, so SQL narrows to the second and Go decides the rest.
+func secondPrefix(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
 
 // Events returns audit events in the order they were written.
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
@@ -75,36 +89,79 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	if limit <= 0 {
 		limit = 10000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, type, outcome, session_id, conn_id, identity,
-		source_addr, target, login, reason, detail, rec_event, rec_time FROM audit_events
-		WHERE (? = '' OR session_id = ?) AND (? = '' OR conn_id = ?) AND (? = '' OR type = ?) AND seq > ?
-		ORDER BY seq LIMIT ?`,
-		f.SessionID, f.SessionID, f.ConnID, f.ConnID, f.Type, f.Type, f.AfterSeq, limit)
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = secondPrefix(f.Since)
+	}
+	if !f.Until.IsZero() {
+		until = secondPrefix(f.Until)
+	}
+	// "sftp" matches "sftp" and "sftp.*", not "sftpx"; "sftp." only "sftp.*".
+	prefix, exact, dotted := f.TypePrefix, f.TypePrefix, f.TypePrefix+"."
+	if strings.HasSuffix(prefix, ".") {
+		exact, dotted = "", prefix
+	}
+	order := "ASC"
+	if f.Newest {
+		order = "DESC"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events
+		WHERE (? = '' OR session_id = ?) AND (? = '' OR conn_id = ?) AND (? = '' OR type = ?)
+		AND (? = '' OR identity = ?)
+		AND (? = '' OR type = ? OR substr(type, 1, length(?)) = ?)
+		AND (? = '' OR substr(at, 1, 19) >= ?) AND (? = '' OR substr(at, 1, 19) <= ?)
+		AND seq > ? ORDER BY seq `+order,
+		f.SessionID, f.SessionID, f.ConnID, f.ConnID, f.Type, f.Type, f.Identity, f.Identity,
+		prefix, exact, dotted, dotted,
+		since, since, until, until, f.AfterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer rows.Close()
 	var out []Event
-	for rows.Next() {
-		var e Event
-		var at, detail string
-		var recEvent sql.NullInt64
-		var recTime sql.NullFloat64
-		if err := rows.Scan(&e.Seq, &at, &e.Type, &e.Outcome, &e.SessionID, &e.ConnID, &e.Identity,
-			&e.SourceAddr, &e.Target, &e.Login, &e.Reason, &detail, &recEvent, &recTime); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+	for rows.Next() && len(out) < limit {
+		se, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
 		}
-		e.At, _ = time.Parse(timeFormat, at)
-		if detail != "{}" {
-			_ = json.Unmarshal([]byte(detail), &e.Detail)
+		if (!f.Since.IsZero() && se.At.Before(f.Since)) || (!f.Until.IsZero() && se.At.After(f.Until)) {
+			continue
 		}
-		if recEvent.Valid {
-			e.RecEvent = &recEvent.Int64
-		}
-		if recTime.Valid {
-			e.RecTime = &recTime.Float64
-		}
-		out = append(out, e)
+		out = append(out, se.Event)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if f.Newest {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+const eventColumns = `seq, at, type, outcome, session_id, conn_id, identity, source_addr, target, login,
+	reason, detail, rec_event, rec_time, prev_hash, hash`
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(rows *sql.Rows) (storedEvent, error) {
+	var se storedEvent
+	e := &se.Event
+	if err := rows.Scan(&e.Seq, &se.at, &e.Type, &e.Outcome, &e.SessionID, &e.ConnID, &e.Identity,
+		&e.SourceAddr, &e.Target, &e.Login, &e.Reason, &se.detail, &se.recEvent, &se.recTime,
+		&se.prevHash, &se.hash); err != nil {
+		return se, fmt.Errorf("store: %w", err)
+	}
+	e.At, _ = time.Parse(timeFormat, se.at)
+	if se.detail != "{}" {
+		_ = json.Unmarshal([]byte(se.detail), &e.Detail)
+	}
+	if se.recEvent.Valid {
+		v := se.recEvent.Int64
+		e.RecEvent = &v
+	}
+	if se.recTime.Valid {
+		v := se.recTime.Float64
+		e.RecTime = &v
+	}
+	e.PrevHash, e.Hash = se.prevHash, se.hash
+	return se, nil
 }

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 // Store is the SQLite-backed session and audit store. Safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	dataDir string     // absolute directory of the database; recording paths are stored relative to it
+	auditMu sync.Mutex // serialises this process's audit writes (see chain.go)
 }
 
 const schema = `
@@ -66,7 +69,10 @@ func Open(path string) (*Store, error) {
 	}
 	// busy_timeout lets the CLI read while a server writes; WAL keeps readers
 	// from blocking the writer.
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL"
+	// _txlock=immediate: a transaction takes the write lock when it begins,
+	// so two processes extending the audit chain cannot both read the same
+	// head (chain.go).
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -79,8 +85,22 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Store{db: db}, nil
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	st := &Store{db: db, dataDir: abs}
+	if err := st.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	return st, nil
 }
+
+// DataDir returns the absolute directory holding the database, against
+// which recording paths are resolved.
+func (s *Store) DataDir() string { return s.dataDir }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

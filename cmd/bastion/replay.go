@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/bastion-ssh/bastion/replay"
@@ -14,7 +13,9 @@ import (
 )
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay [--speed N] [--idle-limit D] [--cat | --web] SESSION_ID|FILE.cast", stdout)
+	fs := newFlags("replay", "replay [--speed N] [--idle-limit D] [--at 1m30s] [--cat | --web] SESSION_ID|FILE.cast\n\n"+
+		"On a terminal: space pauses, . steps, the arrows seek 5s, q quits; markers and progress are shown.", stdout)
+	at := fs.Duration("at", 0, "start at this offset (e.g. 1m30s), the output before it shown at once")
 	speed := fs.Float64("speed", 1, "playback speed factor")
 	idle := fs.Duration("idle-limit", 0, "compress pauses longer than this (e.g. 2s)")
 	cat := fs.Bool("cat", false, "print the output at once instead of playing it in real time")
@@ -60,7 +61,14 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *cat {
 		return replay.Cat(stdout, rec)
 	}
-	return replay.Play(ctx, stdout, rec, replay.PlayOptions{Speed: *speed, IdleLimit: *idle})
+	opts := replay.PlayOptions{Speed: *speed, IdleLimit: *idle}
+	if in, ok := stdinTerminal(); ok {
+		return playInteractive(ctx, in, stdout, rec, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	}
+	if *at > 0 {
+		return replay.Interactive(ctx, stdout, rec, nil, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	}
+	return replay.Play(ctx, stdout, rec, opts)
 }
 
 // auditRecordingView records that the local user looked at a session.
@@ -70,10 +78,7 @@ func auditRecordingView(ctx context.Context, df dataFlags, sessionID, how string
 		return err
 	}
 	defer st.Close()
-	viewer := os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		viewer = u.Username
-	}
+	viewer := localUser()
 	host, _ := os.Hostname()
 	return st.Audit(ctx, store.Event{Type: "recording.view", Outcome: store.OutcomeInfo, SessionID: sessionID,
 		Reason: "bastion replay (" + how + ")", Detail: map[string]any{"viewer": viewer, "host": host}})

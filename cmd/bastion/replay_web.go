@@ -29,7 +29,7 @@ func serveWebReplay(ctx context.Context, stdout io.Writer, path, listen string, 
 	if err != nil {
 		return fmt.Errorf("replay --web: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: apiReadHeaderTimeout, IdleTimeout: apiIdleTimeout}
+	srv := &http.Server{Handler: replay.AllowHosts(h, replay.ListenHosts(ln.Addr())...), ReadHeaderTimeout: apiReadHeaderTimeout, IdleTimeout: apiIdleTimeout}
 	fmt.Fprintf(stdout, "playing %s at http://%s/ (%s); Ctrl-C to stop\n", path, ln.Addr(), v.Summary)
 	go func() {
 		<-ctx.Done()

@@ -7,13 +7,15 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bastion-ssh/bastion/store"
 )
 
 func cmdSessions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(stdout, "usage: bastion sessions list [--json] [--identity ID] [--target NAME]\n       bastion sessions show [--json] ID")
+		fmt.Fprintln(stdout, "usage: bastion sessions list [--json] [--identity ID] [--target NAME]\n       bastion sessions show [--json] ID\n"+
+			"       bastion sessions search [--identity ID] [--target NAME] [--since T] [--until T] TEXT")
 		if len(args) == 0 {
 			return usagef("sessions: missing subcommand")
 		}
@@ -24,6 +26,8 @@ func cmdSessions(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return cmdSessionsList(ctx, args[1:], stdout)
 	case "show":
 		return cmdSessionsShow(ctx, args[1:], stdout)
+	case "search":
+		return cmdSessionsSearch(ctx, args[1:], stdout)
 	}
 	return usagef("sessions: unknown subcommand %q", args[0])
 }
@@ -34,6 +38,7 @@ func cmdSessionsList(ctx context.Context, args []string, stdout io.Writer) error
 	identity := fs.String("identity", "", "only this identity")
 	target := fs.String("target", "", "only this target")
 	limit := fs.Int("limit", 100, "at most this many sessions, newest first")
+	raw := fs.Bool("raw", false, "print recorded text as is, control characters included")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
@@ -53,18 +58,26 @@ func cmdSessionsList(ctx context.Context, args []string, stdout io.Writer) error
 		}
 		return writeJSON(stdout, list)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	printSessionTable(stdout, list, display(*raw))
+	return nil
+}
+
+// printSessionTable prints sessions one per line, recorded text inert
+// unless raw.
+func printSessionTable(w io.Writer, list []store.Session, raw display) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTARTED\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", s.ID, s.StartedAt.Local().Format(time.DateTime),
-			s.Identity, s.Login, s.Target, s.Kind, exitText(s), truncate(s.Command, 40))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(time.DateTime),
+			raw.s(s.Identity), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(exitText(s)), truncate(raw.s(s.Command), 40))
 	}
-	return tw.Flush()
+	tw.Flush()
 }
 
 func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("sessions show", "sessions show [flags] ID", stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
+	rawFlag := fs.Bool("raw", false, "print recorded text as is, control characters included")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
@@ -88,14 +101,20 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 	if *asJSON {
 		return writeJSON(stdout, map[string]any{"session": s, "events": events})
 	}
+	raw := display(*rawFlag)
 	fmt.Fprintf(stdout, "session    %s\nidentity   %s\nsource     %s\ntarget     %s@%s\nkind       %s\ncommand    %s\nstarted    %s\n",
-		s.ID, s.Identity, s.SourceAddr, s.Login, s.Target, s.Kind, s.Command, s.StartedAt.Local().Format(time.RFC3339))
+		raw.s(s.ID), raw.s(s.Identity), raw.s(s.SourceAddr), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(s.Command),
+		s.StartedAt.Local().Format(time.RFC3339))
 	if s.EndedAt != nil {
 		fmt.Fprintf(stdout, "ended      %s\n", s.EndedAt.Local().Format(time.RFC3339))
 	}
-	fmt.Fprintf(stdout, "exit       %s\nrecording  %s (%d bytes)\n\naudit events:\n", exitText(s), s.Recording, s.RecordingSize)
+	fmt.Fprintf(stdout, "exit       %s\nrecording  %s (%d bytes)\n", raw.s(exitText(s)), raw.s(s.Recording), s.RecordingSize)
+	if s.DeletedAt != nil {
+		fmt.Fprintf(stdout, "deleted    %s by retention (%s)\n", s.DeletedAt.Local().Format(time.RFC3339), raw.s(s.DeletedReason))
+	}
+	fmt.Fprintf(stdout, "\naudit events:\n")
 	for _, e := range events {
-		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly), e.Type, e.Outcome, e.Reason)
+		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly), raw.s(e.Type), raw.s(e.Outcome), raw.s(e.Reason))
 	}
 	return nil
 }
@@ -112,11 +131,16 @@ func exitText(s store.Session) string {
 	return "-"
 }
 
+// truncate shortens s to n bytes or fewer, on a UTF-8 boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func writeJSON(w io.Writer, v any) error {

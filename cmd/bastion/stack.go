@@ -35,6 +35,8 @@ type stack struct {
 	logger *slog.Logger
 	api    *apiServer  // nil unless http.listen is set
 	diag   *diagServer // nil unless diagnostics.listen is set
+	// checkpoints enters the audit chain's head in the session log.
+	checkpoints *auditCheckpointer
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -84,6 +86,11 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		st.Close()
 		return nil, fmt.Errorf("session log: %w", err)
 	}
+	if err := anchorLog(cfg, sessionLog, signing.Public().(ed25519.PublicKey)); err != nil {
+		st.Close()
+		sessionLog.Close()
+		return nil, err
+	}
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
@@ -129,7 +136,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
+	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log,
+		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, masked, userCA, hostKey, ln.Addr().String(), log); err != nil {
 			s.closeAll()
@@ -160,6 +168,9 @@ func (s *stack) run(ctx context.Context) error {
 	defer s.store.Close()
 	defer s.log.Close()
 	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
+	if err := s.checkpoints.checkpoint(ctx); err != nil {
+		s.logger.Error("audit checkpoint failed", "err", err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		err := s.server.Serve(s.ln)
@@ -170,6 +181,14 @@ func (s *stack) run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		s.policy.Run(gctx, policies.DefaultReloadInterval)
+		return nil
+	})
+	g.Go(func() error {
+		s.checkpoints.run(gctx, s.cfg.Evidence.CheckpointEvery())
+		return nil
+	})
+	g.Go(func() error {
+		runRetention(gctx, s.store, s.cfg.Retention, s.logger)
 		return nil
 	})
 	if s.api != nil {
@@ -194,6 +213,11 @@ func (s *stack) run(ctx context.Context) error {
 			err = errors.Join(err, s.diag.shutdown(sctx))
 		}
 		_ = s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo})
+		// The last checkpoint covers the stop event: a trail truncated
+		// while the bastion is down is caught.
+		if cerr := s.checkpoints.checkpoint(sctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil
 		}

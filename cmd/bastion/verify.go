@@ -10,14 +10,20 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/bastion-ssh/bastion/config"
+
 	"github.com/bastion-ssh/bastion/recorder"
 )
 
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [--key SIGNING_KEY.pub] SESSION_ID|FILE.cast | --all", stdout)
-	all := fs.Bool("all", false, "verify the session log and every recorded session")
+	fs := newFlags("verify", "verify [--key SIGNING_KEY.pub] SESSION_ID|FILE.cast | --all [--tree-head FILE]", stdout)
+	all := fs.Bool("all", false, "verify the session log, every session and the audit trail")
 	keyFile := fs.String("key", "", "the bastion's signing public key (default: DATA/signing_key.pub)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	raw := fs.Bool("raw", false, "print recorded text as is, control characters included")
+	var heads stringList
+	fs.Var(&heads, "tree-head", "with --all: a signed tree head saved earlier (bastion log head, or a syslog witness line); the log must extend it (repeatable)")
+	witness := fs.String("witness", "", "with --all: the witness file (default: the config's evidence.witness_file)")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
@@ -34,7 +40,25 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		return verifyAll(ctx, stdout, dir, pub)
+		in, err := verifyInputFor(df, dir, pub, heads, *witness)
+		if err != nil {
+			return err
+		}
+		rep, err := verifyAll(ctx, in)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := writeJSON(stdout, rep); err != nil {
+				return err
+			}
+		} else {
+			rep.print(stdout, display(*raw))
+		}
+		if n := len(rep.Problems); n > 0 {
+			return fmt.Errorf("verify: %d problems", n)
+		}
+		return nil
 	}
 	path, err := recordingPath(ctx, df, fs.Arg(0))
 	if err != nil {
@@ -50,7 +74,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "%s: %s\n", path, res)
+		fmt.Fprintf(stdout, "%s: %s\n", display(*raw).s(path), res)
 	}
 	if verr != nil {
 		return fmt.Errorf("verify %s: %w", path, verr)
@@ -58,9 +82,62 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// signingPublicKey reads keyFile, by default the data directory's
-// signing_key.pub.
+// verifyInputFor gathers what verify --all compares the data directory
+// with: the tree heads saved outside it.
+func verifyInputFor(df dataFlags, dir string, pub ed25519.PublicKey, heads []string, witness string) (verifyInput, error) {
+	in := verifyInput{dataDir: dir, recordingsDir: filepath.Join(dir, "recordings"), pub: pub}
+	if *df.config != "" {
+		cfg, err := config.Load(*df.config)
+		if err != nil {
+			return in, err
+		}
+		if witness == "" {
+			witness = cfg.Evidence.WitnessFile
+		}
+		if !inside(cfg.DataDir, cfg.RecordingDir()) {
+			in.recordingsDir = cfg.RecordingDir()
+		}
+	}
+	if witness != "" {
+		head, err := recorder.FileWitness(witness).Head()
+		if err != nil {
+			return in, err
+		}
+		if head == nil {
+			return in, fmt.Errorf("witness %s holds no tree head", witness)
+		}
+		in.heads = append(in.heads, savedHead{from: witness, head: head})
+	}
+	for _, f := range heads {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return in, fmt.Errorf("--tree-head: %w", err)
+		}
+		head, err := recorder.ParseWitnessedHead(data)
+		if err != nil {
+			return in, fmt.Errorf("--tree-head %s: %w", f, err)
+		}
+		in.heads = append(in.heads, savedHead{from: f, head: head})
+	}
+	return in, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// signingPublicKey reads keyFile; by default the public key beside the
+// config's signing_key, or the data directory's signing_key.pub.
 func signingPublicKey(df dataFlags, keyFile string) (ed25519.PublicKey, error) {
+	if keyFile == "" && *df.config != "" {
+		if cfg, err := config.Load(*df.config); err == nil {
+			if _, err := os.Stat(cfg.SigningKey + ".pub"); err == nil {
+				keyFile = cfg.SigningKey + ".pub"
+			}
+		}
+	}
 	if keyFile == "" {
 		dir, err := df.dir()
 		if err != nil {
