@@ -55,7 +55,9 @@ type Config struct {
 	Recording Recording `yaml:"recording"`
 	// Limits bounds connections and waits.
 	Limits Limits `yaml:"limits"`
-	// Targets are the hosts the bastion may reach. At least one.
+	// Targets are the hosts the bastion may reach. None is valid (a fresh
+	// `bastion init`), but then nobody can reach anything; `serve --check`
+	// says so.
 	Targets []Target `yaml:"targets"`
 	// HTTP serves the certificate API that `bastion login` uses. Optional:
 	// without it no certificates are issued from OIDC logins.
@@ -222,9 +224,6 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateSigner(); err != nil {
 		return err
-	}
-	if len(c.Targets) == 0 {
-		return invalid("targets", "at least one target is required")
 	}
 	if err := c.validateLogin(); err != nil {
 		return err

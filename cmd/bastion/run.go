@@ -35,6 +35,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":    {"run the bastion from a config file", cmdServe},
+		"init":     {"create the keys, config and policy a production bastion needs", cmdInit},
 		"dev":      {"run the whole stack on loopback with embedded defaults", cmdDev},
 		"ca":       {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":    {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
