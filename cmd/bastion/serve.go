@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
