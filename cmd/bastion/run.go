@@ -36,6 +36,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    {"run the bastion from a config file", cmdServe},
 		"init":     {"create the keys, config and policy a production bastion needs", cmdInit},
+		"version":  {"print the version, commit and Go version", cmdVersion},
 		"dev":      {"run the whole stack on loopback with embedded defaults", cmdDev},
 		"ca":       {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":    {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
@@ -49,6 +50,9 @@ func commands() map[string]command {
 // run is the whole program; main only maps its error to an exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stdout, cmds)
 		if len(args) == 0 {
