@@ -34,9 +34,16 @@ type apiServer struct {
 	ln  net.Listener
 }
 
+// apiStore is what the certificate API writes: audit events and the
+// tokens already exchanged.
+type apiStore interface {
+	certauth.Auditor
+	certauth.UsedTokens
+}
+
 // newAPIServer builds the certificate API from the config's http and
 // issuers sections and listens, so that a taken port is a start-up error.
-func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, log *slog.Logger) (*apiServer, error) {
+func newAPIServer(cfg *config.Config, st apiStore, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, log *slog.Logger) (*apiServer, error) {
 	cert, err := tls.LoadX509KeyPair(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("http tls: %w", err)
@@ -46,7 +53,7 @@ func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Si
 		issuers[i] = certauth.OIDCIssuer{
 			URL: is.URL, Audience: is.Audience, IdentityClaim: is.IdentityClaim, GroupsClaim: is.GroupsClaim,
 			AllowedGroups: is.AllowedGroups, MaxTTL: is.MaxTTL, BindSourceAddress: is.BindSourceAddress,
-			AllowUnverifiedEmail: !is.EmailVerifiedRequired(),
+			AllowUnverifiedEmail: !is.EmailVerifiedRequired(), AllowTokenReuse: is.AllowTokenReuse,
 		}
 	}
 	tokens, err := certauth.NewTokenVerifier(issuers, certauth.VerifierOptions{})
@@ -57,7 +64,7 @@ func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Si
 		sshAddr = cfg.HTTP.SSHAddress
 	}
 	api := &certauth.API{
-		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: audit,
+		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: st, Used: st,
 			Logger: log.With("component", "certauth")},
 		HostKeys:   []ssh.PublicKey{hostKey.PublicKey()},
 		SSHAddress: sshAddr,
