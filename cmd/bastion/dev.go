@@ -84,6 +84,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
   bastion      %s
   demo target  %s (a real shell in a pty)
+  demo shell   %s
   identity     %s, groups [%s], certificate valid %s
   login API    %s (OIDC issuer %s, development only)
   metrics      http://%s/metrics (and /debug/pprof/)
@@ -98,7 +99,7 @@ Try:
   bastion replay --web SESSION_ID              # play it in a browser
   (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
+`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
 	return <-served
 }
 
@@ -108,12 +109,41 @@ type devEnv struct {
 	host   *devhost.Host
 	issuer *devoidc.Server // the development OIDC provider
 	secret string          // its service client's secret
+	// shellNote says which account demo sessions run as, for the banner.
+	shellNote string
+}
+
+// demoAccount picks who demo sessions run as. As root: the unprivileged
+// bastion-demo system user (created if missing), whose home is outside
+// the data directory, so a demo shell can neither read the CA keys nor
+// edit the database. Otherwise there is no other account to switch to:
+// sessions run as the caller, in a home outside the data directory, and
+// the banner says what that means.
+func demoAccount(cfg *devhost.Config) (note string, err error) {
+	if os.Geteuid() == 0 {
+		a, err := devhost.EnsureAccount(devhost.DemoUser, devhost.DemoHome)
+		if err != nil {
+			return "", err
+		}
+		cfg.Account = a
+		return fmt.Sprintf("runs as %s (home %s); it cannot read the data directory", a.Name, a.Home), nil
+	}
+	cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("bastion-demo-%d", os.Getuid()))
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("runs as you (home %s): not root, so no separate demo user; it can read the data directory", cfg.Dir), nil
 }
 
 // setUpDev creates (once) the keys, policy and client key, starts the demo
 // host and writes the config that points at it.
 func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The data directory holds the CA keys and the evidence: only the
+	// bastion's own user may enter it, whatever mode it was made with.
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, err
 	}
 	key := func(name string) (ssh.Signer, error) { return certauth.LoadOrCreateKey(filepath.Join(dir, name)) }
@@ -139,13 +169,12 @@ func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
 	if _, _, err := devTLS(dir); err != nil {
 		return nil, err
 	}
-	workDir := filepath.Join(dir, "demo-home")
-	if err := os.MkdirAll(workDir, 0o700); err != nil {
+	hostCfg := devhost.Config{HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: devLogin}
+	shellNote, err := demoAccount(&hostCfg)
+	if err != nil {
 		return nil, err
 	}
-	host, err := devhost.Start("127.0.0.1:0", devhost.Config{
-		HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: devLogin, Dir: workDir,
-	})
+	host, err := devhost.Start("127.0.0.1:0", hostCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -187,12 +216,15 @@ diagnostics:
 		return nil, err
 	}
 	cfg, err := config.Load(cfgFile)
+	if err == nil {
+		err = cfg.CheckSecretFiles()
+	}
 	if err != nil {
 		host.Close()
 		issuer.Close()
 		return nil, err
 	}
-	return &devEnv{dir: dir, cfg: cfg, host: host, issuer: issuer, secret: secret}, nil
+	return &devEnv{dir: dir, cfg: cfg, host: host, issuer: issuer, secret: secret, shellNote: shellNote}, nil
 }
 
 // writeClientFiles writes the ssh_config and known_hosts that make stock
