@@ -6,7 +6,7 @@ BIN       := bin/bastion
 APT_PKGS  := openssh-server openssh-client asciinema
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-unit test-e2e deps vet fmt bench bench-smoke bench-go clean
+.PHONY: all build demo test test-unit test-e2e deps vet fmt bench bench-smoke bench-go clean package
 
 all: build
 
@@ -49,5 +49,23 @@ bench-smoke: deps
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
+# package builds dist/bastion_VERSION_amd64.deb with nfpm: the binary,
+# the hardened systemd unit, man pages and bash/zsh completions generated
+# from the binary's own command definitions, and the license.
+NFPM_VERSION := v2.45.2
+NFPM        ?= $(shell command -v nfpm 2>/dev/null || echo $$($(GO) env GOPATH)/bin/nfpm)
+VERSION     ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' || true)
+DEB_VERSION := $(or $(VERSION),0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown))
+package:
+	@test -x "$(NFPM)" || { echo "installing nfpm $(NFPM_VERSION) (first time only; a few minutes)"; $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION); }
+	rm -rf dist && mkdir -p dist/root/usr/bin dist/root/usr/share/man/man1 dist/root/usr/share/bash-completion/completions dist/root/usr/share/zsh/vendor-completions
+	$(GO) build -buildvcs=auto -ldflags "-X main.version=$(DEB_VERSION)" -o dist/root/usr/bin/bastion ./cmd/bastion
+	dist/root/usr/bin/bastion man --dir dist/root/usr/share/man/man1 >/dev/null
+	gzip -n -9 dist/root/usr/share/man/man1/*.1
+	dist/root/usr/bin/bastion completion bash > dist/root/usr/share/bash-completion/completions/bastion
+	dist/root/usr/bin/bastion completion zsh > dist/root/usr/share/zsh/vendor-completions/_bastion
+	VERSION=$(DEB_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target dist/
+	@ls dist/*.deb
+
 clean:
-	rm -rf bin .bastion-dev
+	rm -rf bin .bastion-dev dist

@@ -34,16 +34,18 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    {"run the bastion from a config file", cmdServe},
-		"init":     {"create the keys, config and policy a production bastion needs", cmdInit},
-		"version":  {"print the version, commit and Go version", cmdVersion},
-		"dev":      {"run the whole stack on loopback with embedded defaults", cmdDev},
-		"ca":       {"certificate authority: sign and revoke user certificates", cmdCA},
-		"login":    {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
-		"sessions": {"list and show recorded sessions", cmdSessions},
-		"replay":   {"play back a session recording", cmdReplay},
-		"audit":    {"list audit events", cmdAudit},
-		"verify":   {"verify a recording's hash chain and signature", cmdVerify},
+		"serve":      {"run the bastion from a config file", cmdServe},
+		"init":       {"create the keys, config and policy a production bastion needs", cmdInit},
+		"version":    {"print the version, commit and Go version", cmdVersion},
+		"completion": {"print the bash or zsh completion script", cmdCompletion},
+		"man":        {"write the man pages", cmdMan},
+		"dev":        {"run the whole stack on loopback with embedded defaults", cmdDev},
+		"ca":         {"certificate authority: sign and revoke user certificates", cmdCA},
+		"login":      {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
+		"sessions":   {"list and show recorded sessions", cmdSessions},
+		"replay":     {"play back a session recording", cmdReplay},
+		"audit":      {"list audit events", cmdAudit},
+		"verify":     {"verify a recording's hash chain and signature", cmdVerify},
 	}
 }
 
@@ -85,6 +87,9 @@ func printUsage(w io.Writer, cmds map[string]command) {
 func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	if c, ok := stdout.(*helpCapture); ok {
+		c.flags = fs // the man pages and completions read the flags from here
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stdout, "usage: bastion %s\n\n", usage)
 		fs.PrintDefaults()
