@@ -177,6 +177,15 @@ func (c *Config) Target(name string) (Target, bool) {
 	return Target{}, false
 }
 
+// TargetNames lists the targets' names in config order.
+func (c *Config) TargetNames() []string {
+	names := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		names[i] = t.Name
+	}
+	return names
+}
+
 func (c *Config) resolve(base string) {
 	abs := func(p *string) {
 		if *p != "" && !filepath.IsAbs(*p) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
@@ -42,12 +43,12 @@ func (s *Server) route(conn *ssh.ServerConn) (route, *refusal) {
 	addr, err := ParseAddress(conn.User())
 	if err != nil {
 		return rt, &refusal{code: ExitBadUsername, event: "session.denied",
-			msg: "bad user name: " + err.Error() + " (use LOGIN@TARGET or TARGET)", cause: err}
+			msg: "bad user name: " + err.Error() + s.targetsHint(rt.identity, rt.groups), cause: err}
 	}
 	t, ok := s.cfg.Targets(addr.Target)
 	if !ok {
 		return rt, &refusal{code: ExitUnknownTarget, event: "session.denied",
-			msg: fmt.Sprintf("unknown target %q", addr.Target), cause: fmt.Errorf("unknown target %q", addr.Target)}
+			msg: fmt.Sprintf("unknown target %q", addr.Target) + s.targetsHint(rt.identity, rt.groups), cause: fmt.Errorf("unknown target %q", addr.Target)}
 	}
 	rt.target = t
 	rt.login = addr.Login
@@ -108,7 +109,7 @@ func (ss *session) refuse(ctx context.Context, req *ssh.Request, r refusal) {
 	ss.log.Info("session refused", "reason", r.event, "cause", cause)
 
 	reply(req, true)
-	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", r.msg, ss.newline())
+	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", strings.ReplaceAll(r.msg, "\n", ss.newline()), ss.newline())
 	_, _ = ss.ch.SendRequest("exit-status", false, exitStatusPayload(r.code))
 	_ = ss.ch.CloseWrite()
 	_ = ss.ch.Close()

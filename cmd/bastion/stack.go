@@ -94,6 +94,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		},
 		Policy:           pw,
 		Targets:          cfg.Target,
+		TargetNames:      cfg.TargetNames,
 		Upstream:         up,
 		Store:            metered,
 		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
