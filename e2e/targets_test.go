@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,5 +42,28 @@ func TestNoTargetListsTargets(t *testing.T) {
 	r := runCmd(t, "ssh", "-F", sshConfig, "-tt", "-o", "BatchMode=yes", "-l", "nosuchtarget", "bastion")
 	if !strings.Contains(r.stdout+r.stderr, "\r\n  targets you may reach") {
 		t.Errorf("pty refusal does not use CRLF:\n%q", r.stdout+r.stderr)
+	}
+}
+
+// TestLoginHostBlocks: after `bastion login`, `ssh -F ssh_config TARGET`
+// reaches the target as in the dev config, and `bastion targets` lists
+// what the policy allows, from the certificate API's targets endpoint.
+func TestLoginHostBlocks(t *testing.T) {
+	o := newOIDCGateway(t)
+	dir := o.login(t, []string{"BASTION_CLIENT_ID=ci", "BASTION_CLIENT_SECRET=ci-secret"}, "--client-credentials")
+	cfg, err := os.ReadFile(filepath.Join(dir, "ssh_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), "Host target\n") || !strings.Contains(string(cfg), "User root@target\n") {
+		t.Fatalf("ssh_config has no Host block for target:\n%s", cfg)
+	}
+	r := runCmd(t, "ssh", "-F", filepath.Join(dir, "ssh_config"), "-o", "BatchMode=yes", "target", "echo via-host-block")
+	if r.code != 0 || r.stdout != "via-host-block\n" {
+		t.Fatalf("ssh target: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	out, err := exec.Command(bastionBin, "targets", "--dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "robot@example.com may reach") || !strings.Contains(string(out), "target") {
+		t.Errorf("bastion targets: %v\n%s", err, out)
 	}
 }

@@ -77,6 +77,7 @@ func newLoginEnv(t *testing.T) *loginEnv {
 		Issuer:     &certauth.Issuer{Authority: &certauth.Authority{Signer: ca}, Tokens: tokens, Audit: st, Used: st},
 		HostKeys:   []ssh.PublicKey{host.PublicKey()},
 		SSHAddress: "127.0.0.1:2222",
+		Targets:    testTargets,
 	})
 	t.Cleanup(api.Close)
 	caFile := filepath.Join(dir, "api.pem")

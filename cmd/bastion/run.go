@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"version":    {"print the version, commit and Go version", cmdVersion},
 		"completion": {"print the bash or zsh completion script", cmdCompletion},
 		"man":        {"write the man pages", cmdMan},
+		"targets":    {"list the targets and logins this identity may reach (from the last login)", cmdTargets},
 		"dev":        {"run the whole stack on loopback with embedded defaults", cmdDev},
 		"ca":         {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":      {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},

@@ -128,7 +128,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	}
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
 	if cfg.HTTP.Listen != "" {
-		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
+		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
