@@ -13,10 +13,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/internal/yamlerr"
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -139,7 +142,7 @@ func Parse(data []byte, baseDir string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, yamlerr.Explain(err, data, reflect.TypeOf(c)))
 	}
 	c.resolve(baseDir)
 	if err := c.validate(); err != nil {
