@@ -110,16 +110,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, err
 	}
-	pw.OnReload = func(err error) {
-		ev := store.Event{Type: "policy.reload", Outcome: store.OutcomeAllowed, Reason: cfg.Policy}
-		if err != nil {
-			ev.Outcome, ev.Reason = store.OutcomeError, err.Error()
-			log.Error("policy reload rejected; previous policy stays in force", "err", err)
-		} else {
-			log.Info("policy reloaded", "file", cfg.Policy)
-		}
-		_ = st.Audit(context.Background(), ev)
-	}
+	pw.OnReload = policyReloadHook(cfg.Policy, metered, reg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
