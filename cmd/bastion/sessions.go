@@ -56,7 +56,7 @@ func cmdSessionsList(ctx context.Context, args []string, stdout io.Writer) error
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTARTED\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", s.ID, s.StartedAt.Local().Format(time.DateTime),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", s.ID, s.StartedAt.Local().Format(timeWithZone),
 			s.Identity, s.Login, s.Target, s.Kind, exitText(s), truncate(s.Command, 40))
 	}
 	return tw.Flush()
@@ -77,7 +77,7 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 		return err
 	}
 	defer st.Close()
-	s, err := st.Session(ctx, fs.Arg(0))
+	s, err := st.SessionByPrefix(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -95,10 +95,13 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	fmt.Fprintf(stdout, "exit       %s\nrecording  %s (%d bytes)\n\naudit events:\n", exitText(s), s.Recording, s.RecordingSize)
 	for _, e := range events {
-		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly), e.Type, e.Outcome, e.Reason)
+		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly+" MST"), e.Type, e.Outcome, e.Reason)
 	}
 	return nil
 }
+
+// timeWithZone is how the CLI shows a time: local, with its zone.
+const timeWithZone = time.DateTime + " MST"
 
 func exitText(s store.Session) string {
 	switch {
