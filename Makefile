@@ -27,7 +27,11 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-demo: deps build
+# demo says what it does: the first build compiles SQLite through cgo and
+# takes a few minutes on a small machine; later builds take seconds.
+demo: deps
+	@echo "make demo: building $(BIN) (the first build compiles SQLite with cgo: a few minutes; then seconds)"
+	@start=$$(date +%s); $(MAKE) --no-print-directory build && echo "make demo: built in $$(( $$(date +%s) - start ))s; starting bastion dev"
 	./$(BIN) dev
 
 test: deps vet

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -60,6 +62,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer env.host.Close()
 	defer env.issuer.Close()
 	log := newLogger(stderr, false)
+	// The development issuer (zitadel's op) logs through slog's default
+	// logger, at Info for every device-flow poll that is still pending:
+	// keep its warnings and errors, drop that chatter.
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	st, err := newStack(ctx, env.cfg, log)
 	if err != nil {
 		return err
@@ -91,15 +97,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   data         %s
 
 Try:
-  ssh -F %s/ssh_config demo                   # interactive shell, recorded
-  ssh -F %s/ssh_config demo 'echo ok'         # one command
-  sftp -F %s/ssh_config demo
-  bastion sessions list                        # what was recorded
-  bastion replay --cat SESSION_ID              # print a recording
-  bastion replay --web SESSION_ID              # play it in a browser
-  (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
+  ssh -F %[10]s/ssh_config demo                   # interactive shell, recorded
+  ssh -F %[10]s/ssh_config demo 'echo ok'         # one command
+  sftp -F %[10]s/ssh_config demo
+  ssh -F %[10]s/ssh_config bastion                # no target: lists where you may go
+  %[12]s sessions list                        # what was recorded
+  %[12]s replay --cat SESSION_ID              # print a recording (an ID prefix will do)
+  %[12]s replay --web SESSION_ID              # play it in a browser
+  (set -a; . %[11]s/login.env; %[12]s login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
+`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, selfCommand())
 	return <-served
 }
 
@@ -252,6 +259,24 @@ Host %[2]s
   User %[5]s@%[2]s
 `, e.dir, devTarget, host, port, devLogin)
 	return os.WriteFile(filepath.Join(e.dir, "ssh_config"), []byte(sshConfig), 0o600)
+}
+
+// selfCommand is how to run this binary as the banner prints it: plain
+// "bastion" when that is what the PATH finds, else its path (bin/bastion
+// after make demo), so the commands shown work when pasted.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bastion"
+	}
+	if onPath, err := exec.LookPath("bastion"); err == nil {
+		a, errA := os.Stat(onPath)
+		b, errB := os.Stat(exe)
+		if errA == nil && errB == nil && os.SameFile(a, b) {
+			return "bastion"
+		}
+	}
+	return relPath(exe)
 }
 
 func relPath(abs string) string {
