@@ -304,7 +304,6 @@ func standInSigner(t *testing.T, s *vaultStandIn, cfg VaultConfig) *VaultSigner 
 	return v
 }
 
-
 // refuse applies the role to a request as Vault does: it returns Vault's
 // error text for a refusal, and rewrites what Vault rewrites silently
 // (the key ID, default critical options).
