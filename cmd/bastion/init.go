@@ -76,20 +76,24 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := p.write(*hostname, initValues{
+	err = p.write(*hostname, initValues{
 		Listen: *listen, DataDir: dataDir, HTTPListen: *httpListen, SSHAddress: sshAddress(*hostname, *listen),
 		Issuer: *issuer, Audience: *audience,
-	}); err != nil {
-		return err
-	}
-	if uid >= 0 {
-		if err := p.chown(uid, gid); err != nil {
-			return err
-		}
+	})
+	if err == nil && uid >= 0 {
+		err = p.chown(uid, gid)
 	}
 	cfgFile := filepath.Join(cfgDir, "config.yaml")
-	if _, err := checkServe(cfgFile); err != nil {
-		return fmt.Errorf("init wrote %s but it does not check out: %w", cfgDir, err)
+	if err == nil {
+		if _, cerr := checkServe(cfgFile); cerr != nil {
+			err = fmt.Errorf("init: what it wrote does not check out: %w", cerr)
+		}
+	}
+	if err != nil {
+		// Half an init is worse than none: a rerun would refuse to
+		// overwrite the keys it left. Only this run's files go.
+		p.undo()
+		return err
 	}
 	caPub, err := os.ReadFile(filepath.Join(cfgDir, "target_ca.pub"))
 	if err != nil {
@@ -118,8 +122,8 @@ then check and start:
 // initPlan is what `bastion init` creates.
 type initPlan struct {
 	dir, data       string
-	tlsCert, tlsKey string // the operator's pair; "" means self-signed
-	created         []string
+	tlsCert, tlsKey string   // the operator's pair; "" means self-signed
+	created         []string // files this run created, removed if it fails
 }
 
 // files lists every file init creates in dir.
@@ -161,9 +165,11 @@ func (p *initPlan) write(hostname string, v initValues) error {
 		}
 	}
 	for _, k := range initKeys {
-		if _, err := certauth.CreateKey(filepath.Join(p.dir, k)); err != nil {
+		path := filepath.Join(p.dir, k)
+		if _, err := certauth.CreateKey(path); err != nil {
 			return fmt.Errorf("init: %w", err)
 		}
+		p.created = append(p.created, path, path+".pub")
 	}
 	v.TLSCert, v.TLSKey = p.tlsCert, p.tlsKey
 	if p.tlsCert == "" {
@@ -172,10 +178,10 @@ func (p *initPlan) write(hostname string, v initValues) error {
 			return err
 		}
 		v.TLSCert, v.TLSKey = filepath.Join(p.dir, devTLSCert), filepath.Join(p.dir, devTLSKey)
-		if err := createFile(v.TLSKey, pair.key, 0o600); err != nil {
+		if err := p.createFile(v.TLSKey, pair.key, 0o600); err != nil {
 			return err
 		}
-		if err := createFile(v.TLSCert, pair.cert, 0o644); err != nil {
+		if err := p.createFile(v.TLSCert, pair.cert, 0o644); err != nil {
 			return err
 		}
 	}
@@ -183,10 +189,10 @@ func (p *initPlan) write(hostname string, v initValues) error {
 	if err != nil {
 		return err
 	}
-	if err := createFile(filepath.Join(p.dir, "config.yaml"), cfg, 0o600); err != nil {
+	if err := p.createFile(filepath.Join(p.dir, "config.yaml"), cfg, 0o600); err != nil {
 		return err
 	}
-	return createFile(filepath.Join(p.dir, "policy.yaml"), []byte(initPolicy), 0o600)
+	return p.createFile(filepath.Join(p.dir, "policy.yaml"), []byte(initPolicy), 0o600)
 }
 
 // mkdirPrivate creates dir as 0700. An existing directory keeps its mode
@@ -210,16 +216,25 @@ func mkdirPrivate(dir string) error {
 }
 
 // createFile writes a new file; it never replaces one.
-func createFile(path string, data []byte, perm os.FileMode) error {
+func (p *initPlan) createFile(path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
+	p.created = append(p.created, path)
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("init: %w", err)
 	}
 	return f.Close()
+}
+
+// undo removes the files this run created (never anything that was
+// there before: each was created with O_EXCL).
+func (p *initPlan) undo() {
+	for i := len(p.created) - 1; i >= 0; i-- {
+		os.Remove(p.created[i])
+	}
 }
 
 // chown gives the config directory, what init wrote in it, and the data

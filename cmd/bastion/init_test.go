@@ -141,3 +141,22 @@ func TestInitRefusesWorldWritableDir(t *testing.T) {
 		t.Fatalf("init into a 0777 directory: %v", err)
 	}
 }
+
+// TestInitFailureLeavesNothing: an init that fails half-way (here: a TLS
+// key path that cannot be read, so the check fails) removes what it
+// wrote, so that a corrected rerun is not refused.
+func TestInitFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "none.pem")
+	err := run(t.Context(), []string{"init", "--dir", dir, "--issuer", "https://login.example.com", "--tls-cert", missing, "--tls-key", missing}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("init with a missing TLS pair succeeded")
+	}
+	left, _ := os.ReadDir(dir)
+	for _, e := range left {
+		if !e.IsDir() {
+			t.Errorf("failed init left %s", e.Name())
+		}
+	}
+	runOK(t, "init", "--dir", dir)
+}
