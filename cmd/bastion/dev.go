@@ -101,12 +101,12 @@ Try:
   ssh -F %[10]s/ssh_config demo 'echo ok'         # one command
   sftp -F %[10]s/ssh_config demo
   ssh -F %[10]s/ssh_config bastion                # no target: lists where you may go
-  %[12]s sessions list                        # what was recorded
-  %[12]s replay --cat SESSION_ID              # print a recording (an ID prefix will do)
-  %[12]s replay --web SESSION_ID              # play it in a browser
+  %[12]s sessions list%[13]s                        # what was recorded
+  %[12]s replay%[13]s --cat SESSION_ID              # print a recording (an ID prefix will do)
+  %[12]s replay%[13]s --web SESSION_ID              # play it in a browser
   (set -a; . %[11]s/login.env; %[12]s login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, selfCommand())
+`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, selfCommand(), dataArg(abs))
 	return <-served
 }
 
@@ -259,6 +259,15 @@ Host %[2]s
   User %[5]s@%[2]s
 `, e.dir, devTarget, host, port, devLogin)
 	return os.WriteFile(filepath.Join(e.dir, "ssh_config"), []byte(sshConfig), 0o600)
+}
+
+// dataArg is what the printed commands need to find the data directory:
+// nothing when it is ./.bastion-dev (they look there), else --data DIR.
+func dataArg(abs string) string {
+	if wd, err := os.Getwd(); err == nil && abs == filepath.Join(wd, devDataDir) {
+		return ""
+	}
+	return " --data " + relPath(abs)
 }
 
 // selfCommand is how to run this binary as the banner prints it: plain
