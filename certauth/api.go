@@ -27,6 +27,7 @@ const (
 //
 //	POST /v1/certificate  {"token", "public_key", "ttl"} → CertificateResponse
 //	GET  /v1/host-keys    the bastion's SSH host keys, one authorized_keys line each
+//	GET  /v1/targets      (Authorization: Bearer TOKEN) → TargetsResponse
 //
 // Refusals are JSON {"error", "reason"} with status 400, 401 or 403 (see
 // reasons.go). The handler must be served over TLS: requests carry bearer
@@ -39,6 +40,8 @@ type API struct {
 	SSHAddress string
 	// Limiter, if set, limits certificate requests per client address.
 	Limiter *SourceLimiter
+	// Targets, if set, serves GET /v1/targets.
+	Targets TargetLister
 }
 
 // CertificateRequest is the body of POST /v1/certificate.
@@ -74,6 +77,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.certificate(w, r)
+	case PathTargets:
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{Error: "use GET", Reason: "method_not_allowed"})
+			return
+		}
+		a.targets(w, r)
 	case PathHostKeys:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")

@@ -22,7 +22,8 @@ func (discardAudit) Audit(context.Context, store.Event) error { return nil }
 // real handler: JSON decoding, full token verification against a real
 // provider's keys (cached after the first request, as in production),
 // key parsing, signing and the audit call. Compare BenchmarkSignUser for
-// signing alone.
+// signing alone. One token is reused throughout (allow_token_reuse), so
+// the used-token check is not measured.
 func BenchmarkCertificateAPI(b *testing.B) {
 	rs := startProvider(b, jose.RS256)
 	es := startProvider(b, jose.ES256)
@@ -34,11 +35,11 @@ func BenchmarkCertificateAPI(b *testing.B) {
 	for _, name := range []string{"rs256-id-token", "es256-access-token"} {
 		body, _ := json.Marshal(CertificateRequest{Token: tokens[name], PublicKey: userKeyLine(b)})
 		newEnv := func(b *testing.B, audit Auditor) *API {
-			v, err := NewTokenVerifier([]OIDCIssuer{{URL: providers[name], Audience: testAudience}}, VerifierOptions{})
+			v, err := NewTokenVerifier([]OIDCIssuer{{URL: providers[name], Audience: testAudience, AllowTokenReuse: true}}, VerifierOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			return &API{Issuer: &Issuer{Authority: &Authority{Signer: newSigner(b)}, Tokens: v, Audit: audit}}
+			return &API{Issuer: &Issuer{Authority: &Authority{Signer: newSigner(b)}, Tokens: v, Audit: audit, Used: openStore(b)}}
 		}
 		b.Run(name+"/handler", func(b *testing.B) {
 			api := newEnv(b, discardAudit{})

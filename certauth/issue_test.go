@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/certauth/devoidc"
+	"github.com/bastion-ssh/bastion/store"
 )
 
 // apiEnv is a certificate API in front of a real provider.
@@ -27,6 +28,7 @@ type apiEnv struct {
 	ca       *Authority
 	audit    *memAudit
 	issuer   *Issuer
+	used     *store.Store // the real store's used-token table
 	api      *API
 	http     *httptest.Server
 }
@@ -43,12 +45,23 @@ func newAPIEnv(t testing.TB, provider *devoidc.Server, cfg OIDCIssuer, opts Veri
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &apiEnv{provider: provider, ca: &Authority{Signer: newSigner(t)}, audit: &memAudit{}}
-	e.issuer = &Issuer{Authority: e.ca, Tokens: v, Audit: e.audit}
+	e := &apiEnv{provider: provider, ca: &Authority{Signer: newSigner(t)}, audit: &memAudit{}, used: openStore(t)}
+	e.issuer = &Issuer{Authority: e.ca, Tokens: v, Audit: e.audit, Used: e.used}
 	e.api = &API{Issuer: e.issuer, HostKeys: []ssh.PublicKey{newSigner(t).PublicKey()}, SSHAddress: "127.0.0.1:2222"}
 	e.http = httptest.NewTLSServer(e.api)
 	t.Cleanup(e.http.Close)
 	return e
+}
+
+// openStore opens a real store in a temporary directory.
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "bastion.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // post sends a certificate request and decodes either answer.

@@ -36,9 +36,18 @@ type Tokens interface {
 	Verify(ctx context.Context, raw string) (*TokenClaims, error)
 }
 
+// UsedTokens remembers which tokens bought a certificate; *store.Store
+// implements it.
+type UsedTokens interface {
+	// MarkTokenUsed records issuer's token id, to be kept until expires,
+	// and reports whether it was not recorded before.
+	MarkTokenUsed(ctx context.Context, issuer, id string, expires time.Time) (first bool, err error)
+}
+
 var (
-	_ Auditor = (*store.Store)(nil)
-	_ Tokens  = (*TokenVerifier)(nil)
+	_ Auditor    = (*store.Store)(nil)
+	_ Tokens     = (*TokenVerifier)(nil)
+	_ UsedTokens = (*store.Store)(nil)
 )
 
 // Issuer turns a verified token and a public key into a short-lived user
@@ -48,6 +57,10 @@ type Issuer struct {
 	Authority Signer  // signs; required
 	Tokens    Tokens  // required
 	Audit     Auditor // required
+	// Used records each token exchanged, so that a token buys one
+	// certificate (unless its issuer allows reuse). Required: if nil,
+	// every such request is refused.
+	Used UsedTokens
 	// Logger receives operational messages; if nil, they are discarded.
 	Logger *slog.Logger
 }
@@ -100,6 +113,9 @@ func (i *Issuer) Issue(ctx context.Context, r IssueRequest) (*Issued, error) {
 			}
 			req.SourceAddress = ip
 		}
+		if err == nil && !claims.Config.AllowTokenReuse {
+			err = i.markUsed(ctx, claims)
+		}
 		if err == nil {
 			cert, err = i.Authority.SignUser(req)
 		}
@@ -107,6 +123,9 @@ func (i *Issuer) Issue(ctx context.Context, r IssueRequest) (*Issued, error) {
 	ev := store.Event{Type: EventIssue, Outcome: store.OutcomeAllowed, Identity: claims.Identity, SourceAddr: ip,
 		Detail: map[string]any{"issuer": claims.Issuer, "subject": claims.Subject, "groups": claims.Groups,
 			"token_verified": claims.Verified}}
+	if claims.TokenID != "" {
+		ev.Detail["token_id"] = claims.TokenID
+	}
 	if pub != nil {
 		ev.Detail["fingerprint"] = ssh.FingerprintSHA256(pub)
 	}
@@ -132,6 +151,25 @@ func (i *Issuer) Issue(ctx context.Context, r IssueRequest) (*Issued, error) {
 	}
 	return &Issued{Certificate: cert, Identity: claims.Identity, Groups: claims.Groups,
 		Issuer: claims.Issuer, Subject: claims.Subject}, nil
+}
+
+// markUsed records the token as exchanged; a token seen before is
+// refused. It runs after every other check, so a request refused for
+// another reason does not use the token up, and before signing, so two
+// concurrent requests with one token cannot both get a certificate (the
+// store's insert decides which is first).
+func (i *Issuer) markUsed(ctx context.Context, claims *TokenClaims) error {
+	if i.Used == nil {
+		return fmt.Errorf("%w: no used-token store configured", ErrTokenLedger)
+	}
+	first, err := i.Used.MarkTokenUsed(ctx, claims.Issuer, claims.TokenID, claims.Expiry)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrTokenLedger, err)
+	case !first:
+		return fmt.Errorf("%w: %s (ask the issuer for a new token)", ErrTokenReused, claims.TokenID)
+	}
+	return nil
 }
 
 // refuse audits a request that failed before it reached Issue (a body that

@@ -37,6 +37,17 @@ func LoadOrCreateKey(path string) (ssh.Signer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("certauth: %w", err)
 	}
+	// A public half left without its private key describes nothing.
+	if err := os.Remove(path + ".pub"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("certauth: %w", err)
+	}
+	return CreateKey(path)
+}
+
+// CreateKey writes a new ed25519 key to path (0600) and its public half to
+// path.pub (0644). It never overwrites: an existing file is an error
+// wrapping fs.ErrExist.
+func CreateKey(path string) (ssh.Signer, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("certauth: generate key: %w", err)
@@ -48,8 +59,8 @@ func LoadOrCreateKey(path string) (ssh.Signer, error) {
 	if err := writeFileExcl(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path+".pub", ssh.MarshalAuthorizedKey(mustSigner(priv).PublicKey()), 0o644); err != nil {
-		return nil, fmt.Errorf("certauth: %w", err)
+	if err := writeFileExcl(path+".pub", ssh.MarshalAuthorizedKey(mustSigner(priv).PublicKey()), 0o644); err != nil {
+		return nil, err
 	}
 	return mustSigner(priv), nil
 }

@@ -54,6 +54,9 @@ func TestAPIRateLimit(t *testing.T) {
 	e.api.Limiter = NewSourceLimiter(0.001, 2)
 	token := serviceToken(t, provider)
 	for i := range 2 {
+		if i > 0 {
+			token = serviceToken(t, provider) // a token buys one certificate
+		}
 		if status, _, refused := e.post(t, CertificateRequest{Token: token, PublicKey: userKeyLine(t)}); status != http.StatusOK {
 			t.Fatalf("request %d: %d %+v", i+1, status, refused)
 		}

@@ -28,6 +28,8 @@ var (
 	ErrIssuerUnavailable = errors.New("certauth: identity provider unavailable")
 	ErrAuditFailed       = errors.New("certauth: audit record could not be written")
 	ErrRateLimited       = errors.New("certauth: too many certificate requests from this address")
+	ErrTokenReused       = errors.New("certauth: token already exchanged for a certificate")
+	ErrTokenLedger       = errors.New("certauth: used-token record could not be written")
 )
 
 type reason struct {
@@ -52,6 +54,7 @@ var reasons = []reason{
 	{ErrTokenExpired, "expired_token", http.StatusUnauthorized},
 	{ErrWrongAudience, "wrong_audience", http.StatusUnauthorized},
 	{ErrTokenInvalid, "invalid_token", http.StatusUnauthorized},
+	{ErrTokenReused, "token_reused", http.StatusUnauthorized},
 	{ErrIdentityClaim, "missing_identity", http.StatusForbidden},
 	{ErrEmailNotVerified, "email_not_verified", http.StatusForbidden},
 	{ErrGroupsClaim, "invalid_groups", http.StatusForbidden},
@@ -59,6 +62,7 @@ var reasons = []reason{
 	{ErrBadRequest, "bad_request", http.StatusBadRequest},
 	{ErrIssuerUnavailable, "issuer_unavailable", http.StatusServiceUnavailable},
 	{ErrAuditFailed, "audit_failed", http.StatusInternalServerError},
+	{ErrTokenLedger, "token_ledger_failed", http.StatusInternalServerError},
 	{ErrRateLimited, "rate_limited", http.StatusTooManyRequests},
 	// A signer's failure is the bastion's, not the caller's: 500 keeps its
 	// text (addresses, Vault's messages) out of the answer, and the code

@@ -2,7 +2,9 @@ package certauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +65,10 @@ type OIDCIssuer struct {
 	// BindSourceAddress restricts certificates to the address that
 	// requested them (the source-address critical option).
 	BindSourceAddress bool
+	// AllowTokenReuse lets one token buy more than one certificate. Off
+	// by default: a token copied from a log or a proxy must not mint
+	// certificates until it expires.
+	AllowTokenReuse bool
 }
 
 func (c OIDCIssuer) identityClaim() string { return orDefault(c.IdentityClaim, DefaultIdentityClaim) }
@@ -90,6 +96,9 @@ type TokenClaims struct {
 	Identity string
 	Groups   []string
 	Expiry   time.Time
+	// TokenID names this token among its issuer's: its jti claim, or
+	// "sha256:" and the hex SHA-256 of the token when it has none.
+	TokenID string
 	// Verified is true once the signature, issuer, audience and expiry
 	// checked out; a refusal after that still returns the claims, for
 	// the audit record.
@@ -200,6 +209,7 @@ func (v *TokenVerifier) Verify(ctx context.Context, raw string) (*TokenClaims, e
 	if err := tok.Claims(&all); err != nil {
 		return out, fmt.Errorf("%w: %v", ErrMalformedToken, err)
 	}
+	out.TokenID = tokenID(all, raw)
 	return out, ti.cfg.mapClaims(all, out)
 }
 
@@ -303,6 +313,21 @@ func (t *trustedIssuer) verifier(ctx context.Context) (*oidc.IDTokenVerifier, er
 	})
 	t.lastErr = nil
 	return t.oidc, nil
+}
+
+// maxJTIBytes bounds a jti kept as is; a longer one is hashed like a
+// token without one.
+const maxJTIBytes = 256
+
+// tokenID is the token's jti (RFC 7519 section 4.1.7), or a hash of the
+// whole token when it has none: either way, the same token gets the same
+// id, and the id reveals nothing that would let anyone use the token.
+func tokenID(claims map[string]any, raw string) string {
+	if jti, ok := claims["jti"].(string); ok && jti != "" && len(jti) <= maxJTIBytes {
+		return jti
+	}
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // peek decodes the JOSE header and claims without verifying anything.

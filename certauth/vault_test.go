@@ -1,12 +1,8 @@
 package certauth
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,232 +11,11 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 )
-
-// vaultStandIn is a stand-in for Vault, not Vault itself: an httptest
-// server that follows Vault's documented HTTP API for the SSH secrets
-// engine (https://developer.hashicorp.com/vault/api-docs/secret/ssh) as
-// far as VaultSigner uses it:
-//
-//	POST /v1/MOUNT/sign/ROLE   JSON public_key, valid_principals, ttl, cert_type,
-//	                           key_id, extensions, critical_options; X-Vault-Token
-//	                           → {"data":{"serial_number":"…","signed_key":"…-cert-v01@openssh.com AAAA…"}}
-//	GET  /v1/MOUNT/public_key  the CA public key as plain text, unauthenticated
-//
-// PUT is accepted as POST, as Vault does. Errors are Vault's
-// {"errors":[…]} with its status codes. It signs with a real local CA key,
-// so its certificates verify with Checker, and it records the requests it
-// received. standInOptions make it misbehave.
-type vaultStandIn struct {
-	srv  *httptest.Server
-	ca   ssh.Signer
-	opts standInOptions
-
-	mu    sync.Mutex
-	token string             // the token it accepts; guarded by mu
-	got   []vaultSignRequest // guarded by mu
-}
-
-const (
-	standInMount = "ssh"
-	standInRole  = "bastion-user"
-)
-
-// standInOptions are fixed before the server starts.
-type standInOptions struct {
-	tls bool
-	// ca is the mount's CA key; if nil, a fresh one.
-	ca ssh.Signer
-	// tamper alters each certificate before it is signed.
-	tamper func(*ssh.Certificate)
-	// signWith signs instead of the stand-in's CA key.
-	signWith ssh.Signer
-	// afterSign alters each certificate after it is signed.
-	afterSign func(*ssh.Certificate)
-	// answer replaces the sign endpoint.
-	answer http.HandlerFunc
-	// publicKey, if set, is served by MOUNT/public_key instead of the CA key.
-	publicKey string
-}
-
-// vaultSignRequest is the body of POST MOUNT/sign/ROLE, plus the token.
-type vaultSignRequest struct {
-	PublicKey       string            `json:"public_key"`
-	ValidPrincipals string            `json:"valid_principals"`
-	TTL             string            `json:"ttl"`
-	CertType        string            `json:"cert_type"`
-	KeyID           string            `json:"key_id"`
-	Extensions      map[string]string `json:"extensions"`
-	CriticalOptions map[string]string `json:"critical_options"` // nil when absent
-	Token           string            `json:"-"`
-}
-
-func newVaultStandIn(t *testing.T, opts standInOptions) *vaultStandIn {
-	t.Helper()
-	s := &vaultStandIn{ca: opts.ca, opts: opts, token: "s.standin-token"}
-	if s.ca == nil {
-		s.ca = newSigner(t)
-	}
-	if opts.tls {
-		s.srv = httptest.NewTLSServer(s)
-	} else {
-		s.srv = httptest.NewServer(s)
-	}
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *vaultStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/v1/" + standInMount + "/public_key":
-		if r.Method != http.MethodGet {
-			vaultError(w, http.StatusMethodNotAllowed, "unsupported operation")
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if s.opts.publicKey != "" {
-			fmt.Fprint(w, s.opts.publicKey)
-			return
-		}
-		_, _ = w.Write(ssh.MarshalAuthorizedKey(s.ca.PublicKey()))
-	case "/v1/" + standInMount + "/sign/" + standInRole:
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			vaultError(w, http.StatusMethodNotAllowed, "unsupported operation")
-			return
-		}
-		if s.opts.answer != nil {
-			s.opts.answer(w, r)
-			return
-		}
-		s.sign(w, r)
-	default:
-		vaultError(w, http.StatusNotFound)
-	}
-}
-
-func (s *vaultStandIn) sign(w http.ResponseWriter, r *http.Request) {
-	var req vaultSignRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		vaultError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	req.Token = r.Header.Get("X-Vault-Token")
-	s.mu.Lock()
-	s.got = append(s.got, req)
-	token := s.token
-	s.mu.Unlock()
-	if req.Token != token {
-		vaultError(w, http.StatusForbidden, "permission denied")
-		return
-	}
-	if req.CertType != "user" {
-		vaultError(w, http.StatusBadRequest, "cert_type must be user")
-		return
-	}
-	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(req.PublicKey))
-	if err != nil {
-		vaultError(w, http.StatusBadRequest, "failed to parse public_key as SSH key")
-		return
-	}
-	ttl, err := time.ParseDuration(req.TTL)
-	if err != nil {
-		vaultError(w, http.StatusBadRequest, "invalid ttl")
-		return
-	}
-	var serial [8]byte
-	_, _ = rand.Read(serial[:])
-	now := time.Now()
-	cert := &ssh.Certificate{
-		Key:             pub,
-		Serial:          binary.BigEndian.Uint64(serial[:]),
-		CertType:        ssh.UserCert,
-		KeyId:           req.KeyID,
-		ValidPrincipals: strings.Split(req.ValidPrincipals, ","),
-		ValidAfter:      uint64(now.Add(-30 * time.Second).Unix()), // Vault's default not_before_duration
-		ValidBefore:     uint64(now.Add(ttl).Unix()),
-		Permissions:     ssh.Permissions{CriticalOptions: req.CriticalOptions, Extensions: req.Extensions},
-	}
-	if s.opts.tamper != nil {
-		s.opts.tamper(cert)
-	}
-	signer := s.ca
-	if s.opts.signWith != nil {
-		signer = s.opts.signWith
-	}
-	if err := cert.SignCert(rand.Reader, signer); err != nil {
-		vaultError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if s.opts.afterSign != nil {
-		s.opts.afterSign(cert)
-	}
-	vaultData(w, map[string]any{
-		"serial_number": fmt.Sprintf("%016x", cert.Serial),
-		"signed_key":    string(ssh.MarshalAuthorizedKey(cert)),
-	})
-}
-
-// vaultData writes a successful Vault response around data.
-func vaultData(w http.ResponseWriter, data map[string]any) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"request_id": "00000000-0000-0000-0000-000000000000", "lease_id": "", "renewable": false,
-		"lease_duration": 0, "data": data, "wrap_info": nil, "warnings": nil, "auth": nil,
-	})
-}
-
-// vaultError writes Vault's error body.
-func vaultError(w http.ResponseWriter, status int, errs ...string) {
-	if errs == nil {
-		errs = []string{}
-	}
-	writeJSON(w, status, map[string]any{"errors": errs})
-}
-
-func (s *vaultStandIn) setToken(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.token = token
-}
-
-func (s *vaultStandIn) requests() []vaultSignRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]vaultSignRequest(nil), s.got...)
-}
-
-// writeToken writes token to a fresh file, with the whitespace an editor
-// or `vault token create > file` leaves around it.
-func writeToken(t *testing.T, path, token string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte("  "+token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// standInSigner is a VaultSigner for s with both roles and a token file.
-func standInSigner(t *testing.T, s *vaultStandIn, cfg VaultConfig) *VaultSigner {
-	t.Helper()
-	cfg.Address = s.srv.URL
-	if cfg.UserRole == "" && cfg.UpstreamRole == "" {
-		cfg.UserRole, cfg.UpstreamRole = standInRole, standInRole
-	}
-	if cfg.TokenFile == "" && cfg.Token == "" {
-		cfg.TokenFile = filepath.Join(t.TempDir(), "vault-token")
-		writeToken(t, cfg.TokenFile, s.token)
-	}
-	v, err := NewVaultSigner(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 func TestVaultSignUser(t *testing.T) {
 	s := newVaultStandIn(t, standInOptions{})
@@ -456,7 +231,7 @@ func TestNewVaultSignerFails(t *testing.T) {
 		}, want: ErrSignerUnavailable, text: "connection refused"},
 		{name: "unknown-mount", cfg: func(s *vaultStandIn) VaultConfig {
 			return VaultConfig{Address: s.srv.URL, Mount: "nope", Token: "t"}
-		}, want: ErrSignerRefused, text: "nope/public_key: HTTP 404"},
+		}, want: ErrSignerRefused, text: "nope/public_key: HTTP 403"},
 		{name: "not-a-key", opts: standInOptions{publicKey: "<html>maintenance</html>"}, cfg: func(s *vaultStandIn) VaultConfig {
 			return VaultConfig{Address: s.srv.URL, Token: "t"}
 		}, want: ErrSignerMismatch, text: "not an SSH public key"},

@@ -13,10 +13,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/internal/yamlerr"
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -63,7 +66,9 @@ type Config struct {
 	Recording Recording `yaml:"recording"`
 	// Limits bounds connections and waits.
 	Limits Limits `yaml:"limits"`
-	// Targets are the hosts the bastion may reach. At least one.
+	// Targets are the hosts the bastion may reach. None is valid (a fresh
+	// `bastion init`), but then nobody can reach anything; `serve --check`
+	// says so.
 	Targets []Target `yaml:"targets"`
 	// HTTP serves the certificate API that `bastion login` uses. Optional:
 	// without it no certificates are issued from OIDC logins.
@@ -155,7 +160,7 @@ func Parse(data []byte, baseDir string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, yamlerr.Explain(err, data, reflect.TypeOf(c)))
 	}
 	c.resolve(baseDir)
 	if err := c.validate(); err != nil {
@@ -200,6 +205,15 @@ func (c *Config) Target(name string) (Target, bool) {
 		}
 	}
 	return Target{}, false
+}
+
+// TargetNames lists the targets' names in config order.
+func (c *Config) TargetNames() []string {
+	names := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		names[i] = t.Name
+	}
+	return names
 }
 
 func (c *Config) resolve(base string) {
@@ -251,9 +265,6 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateSigner(); err != nil {
 		return err
-	}
-	if len(c.Targets) == 0 {
-		return invalid("targets", "at least one target is required")
 	}
 	if err := c.validateLogin(); err != nil {
 		return err

@@ -52,6 +52,11 @@ type Issuer struct {
 	// BindSourceAddress restricts each certificate to the address that
 	// requested it (OpenSSH's source-address critical option).
 	BindSourceAddress bool `yaml:"bind_source_address"`
+	// AllowTokenReuse lets one token buy several certificates. Off by
+	// default: each token's jti (or hash) is recorded at exchange and a
+	// second exchange is refused, so a leaked token is worth at most one
+	// certificate, already issued to its owner.
+	AllowTokenReuse bool `yaml:"allow_token_reuse"`
 }
 
 func (c *Config) validateLogin() error {

@@ -32,7 +32,59 @@ type Config struct {
 	TargetCA gossh.PublicKey // only certificates signed by it are accepted
 	Login    string          // the one login name accepted
 	Shell    string          // defaults to /bin/bash, else /bin/sh
-	Dir      string          // working directory for sessions
+	// Account runs sessions (shell, commands, sftp) as this user, in its
+	// home. If nil, they run as the host process's own user in Dir.
+	Account *Account
+	Dir     string // working directory for sessions without an Account
+}
+
+// sftpServers are where Debian, Fedora and Alpine put OpenSSH's
+// sftp-server, which serves sftp as the account the session runs as.
+var sftpServers = []string{"/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/lib/ssh/sftp-server"}
+
+// command is name with args, run as the session's account in its home,
+// with a fresh environment: nothing of the bastion's own environment
+// (tokens, paths into its data directory) leaks to the session.
+func (cfg Config) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	home, user := cfg.Dir, os.Getenv("USER")
+	if a := cfg.Account; a != nil {
+		home, user = a.Home, a.Name
+		// Groups empty: setgroups drops root's supplementary groups too.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: a.UID, Gid: a.GID, Groups: []uint32{}}}
+	}
+	cmd.Dir = home
+	cmd.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + home, "USER=" + user, "LOGNAME=" + user, "SHELL=" + cfg.Shell,
+	}
+	return cmd
+}
+
+// serveSFTP serves the sftp subsystem: OpenSSH's sftp-server as the
+// session's account, or in process when sessions run as the host's user.
+func serveSFTP(s gliderssh.Session, cfg Config) {
+	if cfg.Account == nil {
+		srv, err := sftp.NewServer(s, sftp.WithServerWorkingDirectory(cfg.Dir))
+		if err != nil {
+			_ = s.Exit(1)
+			return
+		}
+		_ = s.Exit(exitOf(srv.Serve()))
+		return
+	}
+	for _, path := range sftpServers {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		cmd := cfg.command(path, "-d", cfg.Account.Home)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s.Stderr()
+		_ = s.Exit(exitOf(cmd.Run()))
+		return
+	}
+	// Serving in process would serve as root: refuse instead.
+	fmt.Fprintln(s.Stderr(), "demo host: no sftp-server found (install openssh-server)")
+	_ = s.Exit(1)
 }
 
 // Start listens on addr (e.g. 127.0.0.1:0) and serves until Close.
@@ -60,15 +112,7 @@ func Start(addr string, cfg Config) (*Host, error) {
 		},
 		Handler: func(s gliderssh.Session) { runSession(s, cfg) },
 		SubsystemHandlers: map[string]gliderssh.SubsystemHandler{
-			"sftp": func(s gliderssh.Session) {
-				srv, err := sftp.NewServer(s, sftp.WithServerWorkingDirectory(cfg.Dir))
-				if err != nil {
-					_ = s.Exit(1)
-					return
-				}
-				err = srv.Serve()
-				_ = s.Exit(exitOf(err))
-			},
+			"sftp": func(s gliderssh.Session) { serveSFTP(s, cfg) },
 		},
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -89,12 +133,11 @@ func (h *Host) Close() error { return h.srv.Close() }
 func runSession(s gliderssh.Session, cfg Config) {
 	var cmd *exec.Cmd
 	if raw := s.RawCommand(); raw != "" {
-		cmd = exec.Command(cfg.Shell, "-c", raw)
+		cmd = cfg.command(cfg.Shell, "-c", raw)
 	} else {
-		cmd = exec.Command(cfg.Shell, "-l")
+		cmd = cfg.command(cfg.Shell, "-l")
 	}
-	cmd.Dir = cfg.Dir
-	cmd.Env = append(os.Environ(), s.Environ()...)
+	cmd.Env = append(cmd.Env, s.Environ()...)
 	ptyReq, winCh, isPty := s.Pty()
 	if isPty {
 		cmd.Env = append(cmd.Env, "TERM="+ptyReq.Term, "PS1=demo$ ")

@@ -41,6 +41,23 @@ func TestDevDemo(t *testing.T) {
 	if !strings.Contains(out.String(), "ssh -F") {
 		t.Errorf("bastion dev did not print the commands to try:\n%s", out.String())
 	}
+	// The commands the banner prints work as printed.
+	ran := false
+	for _, line := range strings.Split(out.String(), "\n") {
+		cmdLine, _, _ := strings.Cut(line, "#")
+		fields := strings.Fields(cmdLine)
+		if len(fields) < 3 || fields[1] != "sessions" || fields[2] != "list" {
+			continue
+		}
+		ran = true
+		printed, err := exec.Command(fields[0], fields[1:]...).CombinedOutput()
+		if err != nil || !strings.Contains(string(printed), "echo ok") {
+			t.Errorf("the banner's %q: %v\n%s", strings.TrimSpace(cmdLine), err, printed)
+		}
+	}
+	if !ran {
+		t.Errorf("the banner shows no sessions list command:\n%s", out.String())
+	}
 	// The CLI finds the data directory through $BASTION_DATA.
 	list := exec.Command(bastionBin, "sessions", "list")
 	list.Env = append(os.Environ(), "BASTION_DATA="+dir)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bastion-ssh/bastion/internal/yamlerr"
 	"github.com/bastion-ssh/bastion/masking"
 )
 
@@ -36,7 +38,7 @@ func Parse(data []byte) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, yamlerr.Explain(err, data, reflect.TypeOf(p)))
 	}
 	if err := p.validate(); err != nil {
 		return nil, err

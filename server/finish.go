@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
@@ -82,7 +83,8 @@ func (ss *session) end(c endCause) {
 	}
 	// What follows goes to a client that may be gone: errors mean exactly
 	// that, and the channel is closed in any case.
-	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", c.msg, ss.newline())
+	// Multi-line messages (the targets hint) need the terminal's line ends.
+	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", strings.ReplaceAll(c.msg, "\n", ss.newline()), ss.newline())
 	_, _ = ss.ch.SendRequest("exit-status", false, exitStatusPayload(c.code))
 	if ss.up != nil {
 		// The proxy may be ending the channel's write side itself, and

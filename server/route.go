@@ -31,12 +31,12 @@ func (s *Server) route(c *connState, user string, pol *policies.Policy) (route, 
 	addr, err := ParseAddress(user)
 	if err != nil {
 		return rt, &endCause{code: ExitBadUsername, event: "session.denied",
-			msg: "bad user name: " + err.Error() + " (use LOGIN@TARGET or TARGET)", err: err}
+			msg: "bad user name: " + err.Error() + s.targetsHint(rt.identity, rt.groups), err: err}
 	}
 	t, ok := s.cfg.Targets(addr.Target)
 	if !ok {
 		return rt, &endCause{code: ExitUnknownTarget, event: "session.denied",
-			msg: fmt.Sprintf("unknown target %q", addr.Target), err: fmt.Errorf("unknown target %q", addr.Target)}
+			msg: fmt.Sprintf("unknown target %q", addr.Target) + s.targetsHint(rt.identity, rt.groups), err: fmt.Errorf("unknown target %q", addr.Target)}
 	}
 	rt.target = t
 	rt.login = addr.Login

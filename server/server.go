@@ -51,9 +51,12 @@ type Config struct {
 	Checker     *certauth.Checker
 	Policy      PolicySource
 	// Targets resolves a target name; false means unknown.
-	Targets  func(name string) (config.Target, bool)
-	Upstream *Upstream
-	Store    Store
+	Targets func(name string) (config.Target, bool)
+	// TargetNames lists every target, for the list shown to a user name
+	// that names none (optional; without it the list is left out).
+	TargetNames func() []string
+	Upstream    *Upstream
+	Store       Store
 	// Recordings creates the recording for a session.
 	Recordings RecordingFactory
 	// RecordInput also records what clients type ("i" events), masked

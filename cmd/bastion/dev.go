@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -60,6 +62,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer env.host.Close()
 	defer env.issuer.Close()
 	log := newLogger(stderr, false)
+	// The development issuer (zitadel's op) logs through slog's default
+	// logger, at Info for every device-flow poll that is still pending:
+	// keep its warnings and errors, drop that chatter.
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	st, err := newStack(ctx, env.cfg, log)
 	if err != nil {
 		return err
@@ -84,21 +90,23 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
   bastion      %s
   demo target  %s (a real shell in a pty)
+  demo shell   %s
   identity     %s, groups [%s], certificate valid %s
   login API    %s (OIDC issuer %s, development only)
   metrics      http://%s/metrics (and /debug/pprof/)
   data         %s
 
 Try:
-  ssh -F %s/ssh_config demo                   # interactive shell, recorded
-  ssh -F %s/ssh_config demo 'echo ok'         # one command
-  sftp -F %s/ssh_config demo
-  bastion sessions list                        # what was recorded
-  bastion replay --cat SESSION_ID              # print a recording
-  bastion replay --web SESSION_ID              # play it in a browser
-  (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
+  ssh -F %[10]s/ssh_config demo                   # interactive shell, recorded
+  ssh -F %[10]s/ssh_config demo 'echo ok'         # one command
+  sftp -F %[10]s/ssh_config demo
+  ssh -F %[10]s/ssh_config bastion                # no target: lists where you may go
+  %[12]s sessions list%[13]s                        # what was recorded
+  %[12]s replay%[13]s --cat SESSION_ID              # print a recording (an ID prefix will do)
+  %[12]s replay%[13]s --web SESSION_ID              # play it in a browser
+  (set -a; . %[11]s/login.env; %[12]s login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
+`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, selfCommand(), dataArg(abs))
 	return <-served
 }
 
@@ -108,12 +116,41 @@ type devEnv struct {
 	host   *devhost.Host
 	issuer *devoidc.Server // the development OIDC provider
 	secret string          // its service client's secret
+	// shellNote says which account demo sessions run as, for the banner.
+	shellNote string
+}
+
+// demoAccount picks who demo sessions run as. As root: the unprivileged
+// bastion-demo system user (created if missing), whose home is outside
+// the data directory, so a demo shell can neither read the CA keys nor
+// edit the database. Otherwise there is no other account to switch to:
+// sessions run as the caller, in a home outside the data directory, and
+// the banner says what that means.
+func demoAccount(cfg *devhost.Config) (note string, err error) {
+	if os.Geteuid() == 0 {
+		a, err := devhost.EnsureAccount(devhost.DemoUser, devhost.DemoHome)
+		if err != nil {
+			return "", err
+		}
+		cfg.Account = a
+		return fmt.Sprintf("runs as %s (home %s); it cannot read the data directory", a.Name, a.Home), nil
+	}
+	cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("bastion-demo-%d", os.Getuid()))
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("runs as you (home %s): not root, so no separate demo user; it can read the data directory", cfg.Dir), nil
 }
 
 // setUpDev creates (once) the keys, policy and client key, starts the demo
 // host and writes the config that points at it.
 func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The data directory holds the CA keys and the evidence: only the
+	// bastion's own user may enter it, whatever mode it was made with.
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, err
 	}
 	key := func(name string) (ssh.Signer, error) { return certauth.LoadOrCreateKey(filepath.Join(dir, name)) }
@@ -139,13 +176,12 @@ func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
 	if _, _, err := devTLS(dir); err != nil {
 		return nil, err
 	}
-	workDir := filepath.Join(dir, "demo-home")
-	if err := os.MkdirAll(workDir, 0o700); err != nil {
+	hostCfg := devhost.Config{HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: devLogin}
+	shellNote, err := demoAccount(&hostCfg)
+	if err != nil {
 		return nil, err
 	}
-	host, err := devhost.Start("127.0.0.1:0", devhost.Config{
-		HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: devLogin, Dir: workDir,
-	})
+	host, err := devhost.Start("127.0.0.1:0", hostCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -187,12 +223,15 @@ diagnostics:
 		return nil, err
 	}
 	cfg, err := config.Load(cfgFile)
+	if err == nil {
+		err = cfg.CheckSecretFiles()
+	}
 	if err != nil {
 		host.Close()
 		issuer.Close()
 		return nil, err
 	}
-	return &devEnv{dir: dir, cfg: cfg, host: host, issuer: issuer, secret: secret}, nil
+	return &devEnv{dir: dir, cfg: cfg, host: host, issuer: issuer, secret: secret, shellNote: shellNote}, nil
 }
 
 // writeClientFiles writes the ssh_config and known_hosts that make stock
@@ -220,6 +259,33 @@ Host %[2]s
   User %[5]s@%[2]s
 `, e.dir, devTarget, host, port, devLogin)
 	return os.WriteFile(filepath.Join(e.dir, "ssh_config"), []byte(sshConfig), 0o600)
+}
+
+// dataArg is what the printed commands need to find the data directory:
+// nothing when it is ./.bastion-dev (they look there), else --data DIR.
+func dataArg(abs string) string {
+	if wd, err := os.Getwd(); err == nil && abs == filepath.Join(wd, devDataDir) {
+		return ""
+	}
+	return " --data " + relPath(abs)
+}
+
+// selfCommand is how to run this binary as the banner prints it: plain
+// "bastion" when that is what the PATH finds, else its path (bin/bastion
+// after make demo), so the commands shown work when pasted.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bastion"
+	}
+	if onPath, err := exec.LookPath("bastion"); err == nil {
+		a, errA := os.Stat(onPath)
+		b, errB := os.Stat(exe)
+		if errA == nil && errB == nil && os.SameFile(a, b) {
+			return "bastion"
+		}
+	}
+	return relPath(exe)
 }
 
 func relPath(abs string) string {

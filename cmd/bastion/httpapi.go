@@ -15,6 +15,7 @@ import (
 
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -34,9 +35,23 @@ type apiServer struct {
 	ln  net.Listener
 }
 
+// apiStore is what the certificate API writes: audit events and the
+// tokens already exchanged.
+type apiStore interface {
+	certauth.Auditor
+	certauth.UsedTokens
+}
+
+// apiStores is an apiStore from parts: audit events through the masking
+// wrapper, token uses straight to the store.
+type apiStores struct {
+	certauth.Auditor
+	certauth.UsedTokens
+}
+
 // newAPIServer builds the certificate API from the config's http and
 // issuers sections and listens, so that a taken port is a start-up error.
-func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, log *slog.Logger) (*apiServer, error) {
+func newAPIServer(cfg *config.Config, st apiStore, userCA certauth.Signer, hostKey ssh.Signer, sshAddr string, targets certauth.TargetLister, log *slog.Logger) (*apiServer, error) {
 	cert, err := tls.LoadX509KeyPair(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("http tls: %w", err)
@@ -46,7 +61,7 @@ func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Si
 		issuers[i] = certauth.OIDCIssuer{
 			URL: is.URL, Audience: is.Audience, IdentityClaim: is.IdentityClaim, GroupsClaim: is.GroupsClaim,
 			AllowedGroups: is.AllowedGroups, MaxTTL: is.MaxTTL, BindSourceAddress: is.BindSourceAddress,
-			AllowUnverifiedEmail: !is.EmailVerifiedRequired(),
+			AllowUnverifiedEmail: !is.EmailVerifiedRequired(), AllowTokenReuse: is.AllowTokenReuse,
 		}
 	}
 	tokens, err := certauth.NewTokenVerifier(issuers, certauth.VerifierOptions{})
@@ -57,11 +72,12 @@ func newAPIServer(cfg *config.Config, audit certauth.Auditor, userCA certauth.Si
 		sshAddr = cfg.HTTP.SSHAddress
 	}
 	api := &certauth.API{
-		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: audit,
+		Issuer: &certauth.Issuer{Authority: userCA, Tokens: tokens, Audit: st, Used: st,
 			Logger: log.With("component", "certauth")},
 		HostKeys:   []ssh.PublicKey{hostKey.PublicKey()},
 		SSHAddress: sshAddr,
 		Limiter:    certauth.NewSourceLimiter(cfg.HTTP.RateLimit.PerSecond, cfg.HTTP.RateLimit.Burst),
+		Targets:    targets,
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -91,6 +107,19 @@ func (a *apiServer) shutdown(ctx context.Context) error { return a.srv.Shutdown(
 
 // URL is the API's base URL.
 func (a *apiServer) URL() string { return "https://" + a.ln.Addr().String() }
+
+// targetLister answers GET /v1/targets from the current policy and the
+// config's targets, with each target's default login.
+func targetLister(cfg *config.Config, policy *policies.Watcher) certauth.TargetLister {
+	return func(identity string, groups []string) []certauth.Target {
+		var out []certauth.Target
+		for _, r := range policy.Current().Reachable(identity, groups, cfg.TargetNames()) {
+			t, _ := cfg.Target(r.Target)
+			out = append(out, certauth.Target{Name: r.Target, Logins: r.Logins, DefaultLogin: t.Login})
+		}
+		return out
+	}
+}
 
 // revocationHook is certauth.Checker.IsRevoked over the store: a revoked
 // serial, or an identity revoked after the certificate was issued, is

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/certauth"
 )
 
 // loginOptions are everything a login needs; cmdLogin fills them from
@@ -162,7 +165,23 @@ func login(ctx context.Context, o loginOptions, warn io.Writer) (*loginResult, e
 		if err != nil {
 			return nil, err
 		}
-		if res.SSHConfig, err = writeClientConfig(o.dir, o.hostAlias, res.SSHAddress, hostKeys); err != nil {
+		// The token is verified again for the listing, not used up.
+		targets, err := fetchTargets(ctx, o.client, o.server, token)
+		if err != nil {
+			return nil, err
+		}
+		var list []certauth.Target
+		if targets != nil {
+			list = targets.Targets
+			saved, err := json.MarshalIndent(savedTargets{TargetsResponse: *targets, At: time.Now(), Server: o.server}, "", "  ")
+			if err != nil {
+				return nil, err
+			}
+			if err := writePrivate(filepath.Join(o.dir, loginTargets), saved); err != nil {
+				return nil, err
+			}
+		}
+		if res.SSHConfig, err = writeClientConfig(o.dir, o.hostAlias, res.SSHAddress, hostKeys, list); err != nil {
 			return nil, err
 		}
 	}

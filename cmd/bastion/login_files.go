@@ -89,7 +89,9 @@ func knownHostsLine(addr string, key ssh.PublicKey) string {
 
 // writeClientConfig writes known_hosts with the bastion's host keys and an
 // ssh_config block for Host alias.
-func writeClientConfig(dir, alias, sshAddr string, hostKeys []ssh.PublicKey) (string, error) {
+// Each target in targets with a login to use gets its own Host block, so
+// that `ssh TARGET` works as it does with `bastion dev`'s config.
+func writeClientConfig(dir, alias, sshAddr string, hostKeys []ssh.PublicKey, targets []certauth.Target) (string, error) {
 	var kh bytes.Buffer
 	for _, k := range hostKeys {
 		kh.WriteString(knownHostsLine(sshAddr, k))
@@ -114,7 +116,17 @@ Host %[1]s
   UserKnownHostsFile %[7]s
   StrictHostKeyChecking yes
 `, alias, host, port, filepath.Join(dir, loginKeyFile), filepath.Join(dir, loginCertFile), path, filepath.Join(dir, loginKnownHosts))
-	return path, writePrivate(path, []byte(cfg))
+	var b strings.Builder
+	b.WriteString(cfg)
+	for _, t := range targets {
+		login := hostLogin(t)
+		if login == "" || t.Name == alias {
+			continue
+		}
+		fmt.Fprintf(&b, "Host %[1]s\n  HostName %[2]s\n  Port %[3]s\n  User %[4]s@%[1]s\n  IdentityFile %[5]s\n  CertificateFile %[6]s\n  IdentitiesOnly yes\n  UserKnownHostsFile %[7]s\n  StrictHostKeyChecking yes\n",
+			t.Name, host, port, login, filepath.Join(dir, loginKeyFile), filepath.Join(dir, loginCertFile), filepath.Join(dir, loginKnownHosts))
+	}
+	return path, writePrivate(path, []byte(b.String()))
 }
 
 // addToAgent loads the key and certificate into the ssh-agent at sock,

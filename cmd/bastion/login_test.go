@@ -74,9 +74,10 @@ func newLoginEnv(t *testing.T) *loginEnv {
 		t.Fatal(err)
 	}
 	api := httptest.NewTLSServer(&certauth.API{
-		Issuer:     &certauth.Issuer{Authority: &certauth.Authority{Signer: ca}, Tokens: tokens, Audit: st},
+		Issuer:     &certauth.Issuer{Authority: &certauth.Authority{Signer: ca}, Tokens: tokens, Audit: st, Used: st},
 		HostKeys:   []ssh.PublicKey{host.PublicKey()},
 		SSHAddress: "127.0.0.1:2222",
+		Targets:    testTargets,
 	})
 	t.Cleanup(api.Close)
 	caFile := filepath.Join(dir, "api.pem")

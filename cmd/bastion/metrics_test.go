@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,3 +70,37 @@ func TestMeteredStoreCounts(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestPolicyReloadMetric(t *testing.T) {
+	st, err := store.Open(dbPath(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	hook := policyReloadHook("policy.yaml", st, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hook(nil)
+	hook(errors.New("access[0].name: missing"))
+	hook(errors.New("again"))
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP bastion_policy_reloads_total Policy file reloads, by result: ok, or rejected (invalid; the previous policy stays in force).
+# TYPE bastion_policy_reloads_total counter
+bastion_policy_reloads_total{result="ok"} 1
+bastion_policy_reloads_total{result="rejected"} 2
+`), "bastion_policy_reloads_total"); err != nil {
+		t.Error(err)
+	}
+	events, err := st.Events(t.Context(), store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := 0
+	for _, ev := range events {
+		if ev.Type == "policy.reload" && ev.Outcome == store.OutcomeError {
+			rejected++
+		}
+	}
+	if rejected != 2 {
+		t.Errorf("%d rejected reloads audited, want 2", rejected)
+	}
+}

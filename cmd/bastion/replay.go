@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/bastion-ssh/bastion/replay"
 	"github.com/bastion-ssh/bastion/store"
@@ -17,7 +18,8 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"On a terminal: space pauses, . steps, the arrows seek 5s, q quits; markers and progress are shown.", stdout)
 	at := fs.Duration("at", 0, "start at this offset (e.g. 1m30s), the output before it shown at once")
 	speed := fs.Float64("speed", 1, "playback speed factor")
-	idle := fs.Duration("idle-limit", 0, "compress pauses longer than this (e.g. 2s)")
+	idle := new(time.Duration)
+	fs.Var(secondsFlag{idle}, "idle-limit", "compress pauses longer than this: seconds (2) or a duration (500ms)")
 	cat := fs.Bool("cat", false, "print the output at once instead of playing it in real time")
 	web := fs.Bool("web", false, "play it in a browser: serve it on --listen until interrupted")
 	listen := fs.String("listen", "127.0.0.1:0", "with --web: a loopback address to serve on")
@@ -32,11 +34,11 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *speed <= 0 {
 		return usagef("replay: --speed must be positive")
 	}
-	path, err := recordingPath(ctx, df, fs.Arg(0))
+	path, sessionID, err := recordingPath(ctx, df, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if path != fs.Arg(0) {
+	if sessionID != "" {
 		// Found through the session store: who watched which session is
 		// part of the evidence (access to PHI is logged), and a view that
 		// cannot be audited does not happen.
@@ -47,7 +49,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case !*cat:
 			how = "play"
 		}
-		if err := auditRecordingView(ctx, df, fs.Arg(0), how); err != nil {
+		if err := auditRecordingView(ctx, df, sessionID, how); err != nil {
 			return fmt.Errorf("replay: the view could not be audited: %w", err)
 		}
 	}
@@ -62,13 +64,18 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return replay.Cat(stdout, rec)
 	}
 	opts := replay.PlayOptions{Speed: *speed, IdleLimit: *idle}
-	if in, ok := stdinTerminal(); ok {
-		return playInteractive(ctx, in, stdout, rec, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	switch in, ok := stdinTerminal(); {
+	case ok:
+		err = playInteractive(ctx, in, stdout, rec, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	case *at > 0:
+		err = replay.Interactive(ctx, stdout, rec, nil, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	default:
+		err = replay.Play(ctx, stdout, rec, opts)
 	}
-	if *at > 0 {
-		return replay.Interactive(ctx, stdout, rec, nil, replay.InteractiveOptions{PlayOptions: opts, At: *at, Inert: inert})
+	if err != nil && ctx.Err() != nil {
+		return nil // Ctrl-C is how one stops watching, not a failure
 	}
-	return replay.Play(ctx, stdout, rec, opts)
+	return err
 }
 
 // auditRecordingView records that the local user looked at a session.
@@ -84,24 +91,25 @@ func auditRecordingView(ctx context.Context, df dataFlags, sessionID, how string
 		Reason: "bastion replay (" + how + ")", Detail: map[string]any{"viewer": viewer, "host": host}})
 }
 
-// recordingPath resolves a session id (via the store) or a file path.
-func recordingPath(ctx context.Context, df dataFlags, arg string) (string, error) {
+// recordingPath resolves a .cast file, or a session id or unique id
+// prefix (via the store) to its recording and full session id.
+func recordingPath(ctx context.Context, df dataFlags, arg string) (path, sessionID string, err error) {
 	if strings.HasSuffix(arg, ".cast") {
 		if _, err := os.Stat(arg); err == nil {
-			return arg, nil
+			return arg, "", nil
 		}
 	}
 	st, err := df.openStore()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer st.Close()
-	s, err := st.Session(ctx, arg)
+	s, err := st.SessionByPrefix(ctx, arg)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", errors.New("no session " + arg)
+		return "", "", errors.New("no session " + arg + " (bastion sessions list shows them)")
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return s.Recording, nil
+	return s.Recording, s.ID, nil
 }

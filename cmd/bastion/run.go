@@ -35,6 +35,11 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":     {"run the bastion from a config file", cmdServe},
+		"init":       {"create the keys, config and policy a production bastion needs", cmdInit},
+		"version":    {"print the version, commit and Go version", cmdVersion},
+		"completion": {"print the bash or zsh completion script", cmdCompletion},
+		"man":        {"write the man pages", cmdMan},
+		"targets":    {"list the targets and logins this identity may reach (from the last login)", cmdTargets},
 		"dev":       {"run the whole stack on loopback with embedded defaults", cmdDev},
 		"ca":        {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":     {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
@@ -51,6 +56,9 @@ func commands() map[string]command {
 // run is the whole program; main only maps its error to an exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stdout, cmds)
 		if len(args) == 0 {
@@ -83,6 +91,9 @@ func printUsage(w io.Writer, cmds map[string]command) {
 func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	if c, ok := stdout.(*helpCapture); ok {
+		c.flags = fs // the man pages and completions read the flags from here
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stdout, "usage: bastion %s\n\n", usage)
 		fs.PrintDefaults()

@@ -68,7 +68,7 @@ func printSessionTable(w io.Writer, list []store.Session, raw display) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTARTED\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(time.DateTime),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(timeWithZone),
 			raw.s(s.Identity), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(exitText(s)), truncate(raw.s(s.Command), 40))
 	}
 	tw.Flush()
@@ -90,7 +90,7 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 		return err
 	}
 	defer st.Close()
-	s, err := st.Session(ctx, fs.Arg(0))
+	s, err := st.SessionByPrefix(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -114,10 +114,13 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	fmt.Fprintf(stdout, "\naudit events:\n")
 	for _, e := range events {
-		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly), raw.s(e.Type), raw.s(e.Outcome), raw.s(e.Reason))
+		fmt.Fprintf(stdout, "  %s  %-22s %-8s %s\n", e.At.Local().Format(time.TimeOnly+" MST"), raw.s(e.Type), raw.s(e.Outcome), raw.s(e.Reason))
 	}
 	return nil
 }
+
+// timeWithZone is how the CLI shows a time: local, with its zone.
+const timeWithZone = time.DateTime + " MST"
 
 func exitText(s store.Session) string {
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,6 +104,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		},
 		Policy:            pw,
 		Targets:           cfg.Target,
+		TargetNames:       cfg.TargetNames,
 		Upstream:          up,
 		Store:             masked,
 		Recordings:        server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
@@ -120,16 +122,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, err
 	}
-	pw.OnReload = func(err error) {
-		ev := store.Event{Type: "policy.reload", Outcome: store.OutcomeAllowed, Reason: cfg.Policy}
-		if err != nil {
-			ev.Outcome, ev.Reason = store.OutcomeError, err.Error()
-			log.Error("policy reload rejected; previous policy stays in force", "err", err)
-		} else {
-			log.Info("policy reloaded", "file", cfg.Policy)
-		}
-		_ = st.Audit(context.Background(), ev)
-	}
+	pw.OnReload = policyReloadHook(cfg.Policy, metered, reg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
@@ -139,7 +132,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
-		if s.api, err = newAPIServer(cfg, masked, userCA, hostKey, ln.Addr().String(), log); err != nil {
+		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}

@@ -60,7 +60,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	path, err := recordingPath(ctx, df, fs.Arg(0))
+	path, _, err := recordingPath(ctx, df, fs.Arg(0))
 	if err != nil {
 		return err
 	}

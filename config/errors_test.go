@@ -1,0 +1,28 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A misspelt key is named with its file, line and the field meant.
+func TestLoadErrorNamesFileLineAndField(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:2222\nlimits:\n  dial_timout: 3s\n  handshake_timeout: soon\n"), 0o600)
+	_, err := Load(file)
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{file, `line 3: unknown field "dial_timout" (did you mean "dial_timeout"?)`,
+		`line 4: handshake_timeout: want a duration such as 15m or 20s, got "soon"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "config.Limits") || strings.Contains(err.Error(), "time.Duration") {
+		t.Errorf("Go type names in %q", err)
+	}
+}
