@@ -34,22 +34,22 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":     {"run the bastion from a config file", cmdServe},
+		"serve":      {"run the bastion from a config file", cmdServe},
 		"init":       {"create the keys, config and policy a production bastion needs", cmdInit},
 		"version":    {"print the version, commit and Go version", cmdVersion},
 		"completion": {"print the bash or zsh completion script", cmdCompletion},
 		"man":        {"write the man pages", cmdMan},
 		"targets":    {"list the targets and logins this identity may reach (from the last login)", cmdTargets},
-		"dev":       {"run the whole stack on loopback with embedded defaults", cmdDev},
-		"ca":        {"certificate authority: sign and revoke user certificates", cmdCA},
-		"login":     {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
-		"sessions":  {"list, show and search recorded sessions", cmdSessions},
-		"replay":    {"play back a session recording", cmdReplay},
-		"audit":     {"list audit events", cmdAudit},
-		"verify":    {"verify recordings, the session log and the audit trail", cmdVerify},
-		"log":       {"the signed session log: print its tree head", cmdLog},
-		"evidence":  {"export and verify evidence bundles for auditors", cmdEvidence},
-		"retention": {"delete recordings past retention, except those on legal hold", cmdRetention},
+		"dev":        {"run the whole stack on loopback with embedded defaults", cmdDev},
+		"ca":         {"certificate authority: sign and revoke user certificates", cmdCA},
+		"login":      {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
+		"sessions":   {"list, show and search recorded sessions", cmdSessions},
+		"replay":     {"play back a session recording", cmdReplay},
+		"audit":      {"list audit events", cmdAudit},
+		"verify":     {"verify recordings, the session log and the audit trail", cmdVerify},
+		"log":        {"the signed session log: print its tree head", cmdLog},
+		"evidence":   {"export and verify evidence bundles for auditors", cmdEvidence},
+		"retention":  {"delete recordings past retention, except those on legal hold", cmdRetention},
 	}
 }
 
