@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"replay":   {"play back a session recording", cmdReplay},
 		"audit":    {"list audit events", cmdAudit},
 		"verify":   {"verify a recording's hash chain and signature", cmdVerify},
+		"policy":   {"test a policy's command rules against a table of cases", cmdPolicy},
 	}
 }
 
