@@ -190,7 +190,9 @@ func TestSlackRefusals(t *testing.T) {
 			http.StatusForbidden, "not_reviewer"},
 		{"self-approval", func(r *rig, id string) *http.Request { return r.press("UALICE", slackreview.ActionApprove, id) },
 			http.StatusForbidden, "self_decision"},
-		{"unknown-request", func(r *rig, id string) *http.Request { return r.press("UCAROL", slackreview.ActionApprove, "req-nosuch") },
+		{"unknown-request", func(r *rig, id string) *http.Request {
+			return r.press("UCAROL", slackreview.ActionApprove, "req-nosuch")
+		},
 			http.StatusNotFound, "not_found"},
 		{"malformed-payload", func(r *rig, id string) *http.Request {
 			return slacktest.Request(r.srv.URL+slackreview.Path, secret, time.Now(), []byte("payload=%7Bnot-json"))
