@@ -30,8 +30,11 @@ deps:
 demo: deps build
 	./$(BIN) dev
 
+# test runs every package under the race detector, except the end-to-end
+# tests, which drive real ssh/sshd processes and run without it.
 test: deps vet
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -timeout 20m ./e2e
 
 vet:
 	$(GO) vet ./...

@@ -33,6 +33,13 @@ const (
 	clockSkew = 1 * time.Minute
 )
 
+// DefaultUserExtensions are the extensions ssh-keygen(1) gives a user
+// certificate unless told otherwise (-O clear removes them).
+func DefaultUserExtensions() map[string]string {
+	return map[string]string{"permit-X11-forwarding": "", "permit-agent-forwarding": "",
+		"permit-port-forwarding": "", "permit-pty": "", "permit-user-rc": ""}
+}
+
 // ErrBadRequest is wrapped by every rejected signing request.
 var ErrBadRequest = errors.New("certauth: bad certificate request")
 
@@ -46,8 +53,9 @@ type UserRequest struct {
 	// SourceAddress, if set, binds the certificate to these CIDRs or
 	// addresses (comma-separated, OpenSSH's source-address option).
 	SourceAddress string
-	// Extensions such as permit-pty; nil means the OpenSSH defaults for an
-	// interactive user (pty only).
+	// Extensions such as permit-pty; nil means ssh-keygen's defaults
+	// (DefaultUserExtensions). The bastion enforces them as sshd does, and
+	// the access policy narrows them further.
 	Extensions map[string]string
 }
 
@@ -109,7 +117,7 @@ func userTemplate(r UserRequest, now time.Time) (*ssh.Certificate, time.Duration
 	if login == "" {
 		login, _, _ = strings.Cut(r.Identity, "@")
 	}
-	ext := map[string]string{"permit-pty": ""}
+	ext := DefaultUserExtensions()
 	if r.Extensions != nil {
 		ext = make(map[string]string, len(r.Extensions))
 		for k, v := range r.Extensions {

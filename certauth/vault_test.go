@@ -270,7 +270,8 @@ func TestVaultSignUser(t *testing.T) {
 		TTL:             "600s",
 		CertType:        "user",
 		KeyID:           "alice@example.com",
-		Extensions:      map[string]string{"permit-pty": "", ExtIdentity: "alice@example.com", ExtGroups: "ops,dba"},
+		Extensions: map[string]string{"permit-X11-forwarding": "", "permit-agent-forwarding": "", "permit-port-forwarding": "",
+			"permit-pty": "", "permit-user-rc": "", ExtIdentity: "alice@example.com", ExtGroups: "ops,dba"},
 		CriticalOptions: map[string]string{"source-address": "192.0.2.0/24"},
 		Token:           "s.standin-token",
 	}
@@ -363,7 +364,7 @@ func TestVaultRefusesBadAnswers(t *testing.T) {
 			want: ErrSignerMismatch, text: `principals ["alice" "root"], requested ["alice"]`},
 		{name: "other-key-id", opts: standInOptions{tamper: func(c *ssh.Certificate) { c.KeyId = "vault-root-abc" }},
 			want: ErrSignerMismatch, text: `KeyId "vault-root-abc"`},
-		{name: "extra-extension", opts: standInOptions{tamper: func(c *ssh.Certificate) { c.Extensions["permit-agent-forwarding"] = "" }},
+		{name: "extra-extension", opts: standInOptions{tamper: func(c *ssh.Certificate) { c.Extensions["no-touch-required"] = "" }},
 			want: ErrSignerMismatch, text: "extensions"},
 		{name: "dropped-identity", opts: standInOptions{tamper: func(c *ssh.Certificate) { delete(c.Extensions, ExtIdentity) }},
 			want: ErrSignerMismatch, text: "extensions"},

@@ -87,6 +87,12 @@ type Limits struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// DialTimeout bounds connecting to a target (default 10s).
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// CertificateCheck is how often open connections are checked against
+	// revocations and their certificate's expiry (default 5s).
+	CertificateCheck time.Duration `yaml:"certificate_check"`
+	// MaxConnsPerSource bounds the connections open at once from one
+	// source IP (default 64; -1: unlimited).
+	MaxConnsPerSource int `yaml:"max_conns_per_source"`
 }
 
 // Target is one host behind the bastion.
@@ -217,7 +223,7 @@ func (c *Config) validate() error {
 			return invalid(f.name, "missing")
 		}
 	}
-	if c.Limits.HandshakeTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.DialTimeout < 0 {
+	if c.Limits.HandshakeTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.DialTimeout < 0 || c.Limits.CertificateCheck < 0 {
 		return invalid("limits", "timeouts must not be negative")
 	}
 	if err := c.validateSigner(); err != nil {

@@ -50,9 +50,18 @@ func newGatewayIn(t *testing.T, dir, extra string) *gateway {
 // newGatewayWith builds the gateway in dir with its own policy.
 func newGatewayWith(t *testing.T, dir, extra, policy string) *gateway {
 	t.Helper()
+	return newGatewayOpts(t, dir, bastionOptions{extra: extra, policy: policy})
+}
+
+// newGatewayOpts builds the gateway in dir with o (its targets are set here).
+func newGatewayOpts(t *testing.T, dir string, o bastionOptions) *gateway {
+	t.Helper()
 	requireTools(t, "ssh")
 	ca := writeKey(t, filepath.Join(dir, "target_ca"))
 	d := startSSHD(t, ca.PublicKey())
+	if o.sshdConfig != "" {
+		d = startSSHDWith(t, ca.PublicKey(), o.sshdConfig)
+	}
 	wrongKey := writeKey(t, filepath.Join(t.TempDir(), "wrong"))
 	hostKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey)))
 	targets := fmt.Sprintf(`  - name: target
@@ -68,7 +77,8 @@ func newGatewayWith(t *testing.T, dir, extra, policy string) *gateway {
     host_key: %q
     login: root
 `, d.addr, hostKey, freePort(t), hostKey, d.addr, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(wrongKey.PublicKey()))))
-	b := startBastion(t, dir, bastionOptions{targets: targets, policy: policy, extra: extra})
+	o.targets = targets
+	b := startBastion(t, dir, o)
 	alice := newClient(t, b.userCA, certauth.UserRequest{Identity: "alice@example.com", Groups: []string{"ops"}})
 	return &gateway{bastion: b, sshd: d, alice: alice}
 }

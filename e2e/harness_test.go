@@ -111,6 +111,13 @@ type sshd struct {
 // startSSHD runs /usr/sbin/sshd trusting caPub for user certificates.
 func startSSHD(t *testing.T, caPub ssh.PublicKey) *sshd {
 	t.Helper()
+	return startSSHDWith(t, caPub, "Subsystem sftp internal-sftp\nAcceptEnv LANG LC_*\n")
+}
+
+// startSSHDWith is startSSHD with its own Subsystem, AcceptEnv and any
+// other lines in extra.
+func startSSHDWith(t *testing.T, caPub ssh.PublicKey, extra string) *sshd {
+	t.Helper()
 	requireTools(t, "/usr/sbin/sshd")
 	if os.Getuid() != 0 {
 		t.Skip("sshd as a target needs root (to switch users)")
@@ -134,12 +141,10 @@ UsePAM no
 PermitRootLogin prohibit-password
 StrictModes no
 AllowTcpForwarding yes
-Subsystem sftp internal-sftp
 LogLevel VERBOSE
-AcceptEnv LANG LC_*
 PrintMotd no
 PrintLastLog no
-`, port, dir)
+%[3]s`, port, dir, extra)
 	cfgPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -178,6 +183,10 @@ type bastionOptions struct {
 	policy       string
 	recordingDir string // optional override
 	extra        string // more top-level config YAML
+	limits       string // more lines under limits:, each indented by two spaces
+	// sshdConfig, for a gateway, replaces its target sshd's Subsystem and
+	// AcceptEnv lines (startSSHDWith).
+	sshdConfig string
 }
 
 func startBastion(t *testing.T, dir string, o bastionOptions) *bastion {
@@ -205,8 +214,8 @@ signing_key: signing_key
 policy: policy.yaml
 limits:
   dial_timeout: 3s
-%s%stargets:
-%s`, port, rec, o.extra, o.targets)
+%s%s%stargets:
+%s`, port, o.limits, rec, o.extra, o.targets)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

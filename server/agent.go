@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/store"
@@ -13,20 +11,26 @@ import (
 const agentChannel = "auth-agent@openssh.com"
 
 // requestAgent decides a client's auth-agent-req: allowed only when the
-// access rule says so, since a forwarded agent lets the target sign with
-// the client's keys for as long as the session lasts.
-func (ss *session) requestAgent(ctx context.Context, req *ssh.Request) {
-	rt, ref := ss.s.route(ss.cs.conn)
-	ev := store.Event{Type: "session.agent-forwarding", ConnID: ss.cs.id, SessionID: ss.id,
-		SourceAddr: ss.cs.source, Identity: rt.identity, Target: rt.target.Name, Login: rt.login}
-	if ref != nil || !rt.decision.AgentForwarding {
-		ev.Outcome, ev.Reason = store.OutcomeDenied, "agent forwarding is not allowed by policy"
-		_ = ss.s.audit(ctx, ev)
-		reply(req, false)
+// certificate permits it (permit-agent-forwarding) and the access rule says
+// so, since a forwarded agent lets the target sign with the client's keys
+// for as long as the session lasts. Nothing is allowed unaudited.
+func (ss *session) requestAgent(req *ssh.Request) {
+	rt, ref := ss.s.route(ss.cs, ss.cs.user, ss.policy)
+	switch {
+	case ref != nil:
+		ss.refuseRequest(req, "session.agent-forwarding", "agent forwarding refused: "+ref.msg, nil)
+		return
+	case !permitsOf(ss.cs.cert).agentForwarding:
+		ss.refuseRequest(req, "session.agent-forwarding", "the certificate does not permit agent forwarding (permit-agent-forwarding)", nil)
+		return
+	case !rt.decision.AgentForwarding:
+		ss.refuseRequest(req, "session.agent-forwarding", "agent forwarding is not allowed by policy", nil)
 		return
 	}
-	ev.Outcome, ev.Reason = store.OutcomeAllowed, "rule "+rt.decision.Rule
-	if err := ss.s.audit(ctx, ev); err != nil {
+	ev := store.Event{Type: "session.agent-forwarding", ConnID: ss.cs.id, SessionID: ss.id, SourceAddr: ss.cs.source,
+		Identity: rt.identity, Target: rt.target.Name, Login: rt.login,
+		Outcome: store.OutcomeAllowed, Reason: "rule " + rt.decision.Rule}
+	if err := ss.s.audit(ss.ctx, ev); err != nil {
 		reply(req, false)
 		return
 	}
@@ -53,32 +57,45 @@ func (s *Server) relayAgentChannels(c *connState, cl *ssh.Client) {
 	}()
 }
 
+// relayAgent carries one agent channel, audited before it opens: a use of
+// the client's agent whose record cannot be written does not happen.
 func (s *Server) relayAgent(c *connState, nc ssh.NewChannel) {
-	identity, _, _ := identityOf(c.conn)
-	ev := store.Event{Type: "agent.use", ConnID: c.id, SourceAddr: c.source, Identity: identity}
-	if !c.agentAllowed() {
+	ev := store.Event{Type: "agent.use", ConnID: c.id, SourceAddr: c.source, Identity: c.identity}
+	client := c.serverConn()
+	if !c.agentAllowed() || client == nil {
 		ev.Outcome, ev.Reason = store.OutcomeDenied, "target opened an agent channel that no session asked for"
-		_ = s.audit(context.Background(), ev)
+		if err := s.audit(c.ctx, ev); err != nil {
+			s.log.Error("refused agent channel not audited", "conn", c.id, "err", err)
+		}
 		nc.Reject(ssh.Prohibited, "agent forwarding not allowed")
 		return
 	}
-	ch, reqs, err := c.conn.OpenChannel(agentChannel, nil)
+	if err := s.certProblem(c); err != nil {
+		ev.Outcome, ev.Reason = store.OutcomeDenied, err.Error()
+		if aerr := s.audit(c.ctx, ev); aerr != nil {
+			s.log.Error("refused agent channel not audited", "conn", c.id, "err", aerr)
+		}
+		nc.Reject(ssh.Prohibited, "certificate no longer valid")
+		return
+	}
+	ev.Outcome = store.OutcomeAllowed
+	if err := s.audit(c.ctx, ev); err != nil {
+		nc.Reject(ssh.ResourceShortage, "audit store unavailable")
+		return
+	}
+	ch, reqs, err := client.OpenChannel(agentChannel, nil)
 	if err != nil {
 		nc.Reject(ssh.ConnectionFailed, "client agent unavailable")
 		return
 	}
-	go ssh.DiscardRequests(reqs)
 	up, upReqs, err := nc.Accept()
 	if err != nil {
 		ch.Close()
 		return
 	}
-	go ssh.DiscardRequests(upReqs)
-	ev.Outcome = store.OutcomeAllowed
-	_ = s.audit(context.Background(), ev)
 	s.sessions.Add(1)
 	go func() {
 		defer s.sessions.Done()
-		splice(ch, up)
+		splice(ch, reqs, up, upReqs)
 	}()
 }

@@ -37,29 +37,38 @@ func offeredKey(_ gliderssh.Context, key gliderssh.PublicKey) bool {
 // (ssh.ServerConfig.VerifiedPublicKeyCallback). The identity is derived
 // here, from the key that actually authenticated, and returned in a fresh
 // Permissions value: never from state left by an earlier callback
-// (CVE-2024-45337).
-func (s *Server) verifiedKey(conn ssh.ConnMetadata, key ssh.PublicKey, _ *ssh.Permissions, _ string) (*ssh.Permissions, error) {
+// (CVE-2024-45337). Success binds the connection to the certificate and
+// registers it, so the sweep sees it from this moment on, channel or not.
+func (s *Server) verifiedKey(c *connState, conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	id, err := s.cfg.Checker.Check(key, conn.RemoteAddr())
 	ev := store.Event{
 		Type:       "auth.certificate",
 		ConnID:     connIDFromMeta(conn),
 		SourceAddr: conn.RemoteAddr().String(),
 	}
-	if cert, ok := key.(*ssh.Certificate); ok {
-		ev.Detail = map[string]any{"key_id": cert.KeyId, "serial": strconv.FormatUint(cert.Serial, 10),
+	cert, _ := key.(*ssh.Certificate)
+	if cert != nil {
+		ev.Detail = map[string]any{"key_id": printable(cert.KeyId), "serial": strconv.FormatUint(cert.Serial, 10),
 			"fingerprint": ssh.FingerprintSHA256(cert.Key), "user": printable(conn.User())}
 	}
 	if err != nil {
+		// Counted per source and reason (flood.go); the rejection stands
+		// whether or not it was stored.
 		ev.Outcome, ev.Reason = store.OutcomeDenied, err.Error()
-		// Best effort: the rejection stands whether or not it was stored.
-		_ = s.audit(context.Background(), ev)
+		s.preauth.record(ev, reasonCode(err))
 		return nil, &ssh.BannerError{Err: err, Message: "bastion: certificate rejected: " + userReason(err) + "\r\n"}
 	}
+	if c == nil {
+		return nil, errors.New("server: connection state missing")
+	}
 	ev.Outcome, ev.Identity = store.OutcomeAllowed, id.Name
+	ev.Detail["permits"] = permitsOf(cert).String()
 	if err := s.audit(context.Background(), ev); err != nil {
 		// What cannot be audited does not happen.
 		return nil, &ssh.BannerError{Err: err, Message: "bastion: audit log unavailable; try again later\r\n"}
 	}
+	c.id, c.user, c.cert, c.identity, c.groups = connIDFromMeta(conn), conn.User(), cert, id.Name, id.Groups
+	s.register(c)
 	return &ssh.Permissions{Extensions: map[string]string{
 		permIdentity:    id.Name,
 		permGroups:      strings.Join(id.Groups, ","),
@@ -69,13 +78,16 @@ func (s *Server) verifiedKey(conn ssh.ConnMetadata, key ssh.PublicKey, _ *ssh.Pe
 	}}, nil
 }
 
+// certReasons are the certificate refusals a client may be told of.
+var certReasons = []error{
+	certauth.ErrExpired, certauth.ErrNotYetValid, certauth.ErrUnknownCA, certauth.ErrNoPrincipals,
+	certauth.ErrRevoked, certauth.ErrSourceAddress, certauth.ErrCriticalOption,
+	certauth.ErrNotUserCert, certauth.ErrBadSignature, certauth.ErrMissingIdentity,
+}
+
 // userReason is the part of a certificate error a client may read.
 func userReason(err error) string {
-	for _, known := range []error{
-		certauth.ErrExpired, certauth.ErrNotYetValid, certauth.ErrUnknownCA, certauth.ErrNoPrincipals,
-		certauth.ErrRevoked, certauth.ErrSourceAddress, certauth.ErrCriticalOption,
-		certauth.ErrNotUserCert, certauth.ErrBadSignature, certauth.ErrMissingIdentity,
-	} {
+	for _, known := range certReasons {
 		if errors.Is(err, known) {
 			return strings.TrimPrefix(known.Error(), "certauth: ")
 		}
@@ -83,17 +95,9 @@ func userReason(err error) string {
 	return "invalid certificate"
 }
 
-// identityOf reads the identity from the permissions of the key that
-// authenticated the connection.
-func identityOf(conn *ssh.ServerConn) (name string, groups []string, err error) {
-	if conn.Permissions == nil || conn.Permissions.Extensions[permIdentity] == "" {
-		return "", nil, errors.New("connection carries no verified identity")
-	}
-	ext := conn.Permissions.Extensions
-	if g := ext[permGroups]; g != "" {
-		groups = strings.Split(g, ",")
-	}
-	return ext[permIdentity], groups, nil
+// reasonCode is a certificate refusal as a stable code, for aggregation.
+func reasonCode(err error) string {
+	return strings.ReplaceAll(userReason(err), " ", "-")
 }
 
 func connIDFromMeta(conn ssh.ConnMetadata) string {

@@ -2,26 +2,107 @@ package server
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
 )
 
-// connState is what the sessions of one client connection share: its id
-// and the upstream connection, dialled once and multiplexed.
+// connState is one client connection, from accept to close. It is created
+// when the TCP connection arrives (onConnect), bound to the certificate
+// that authenticated it (verifiedKey), and registered with the server from
+// then on, whether or not a channel is ever opened: the certificate sweep
+// (bound.go) sees an idle multiplexed connection as well as a busy one.
 type connState struct {
-	id     string
-	conn   *ssh.ServerConn
-	source string
-	cert   *ssh.Certificate // the certificate that authenticated the connection
+	nc     net.Conn // closing it ends the SSH connection and every channel
+	source string   // remote address as the client connected from
+	ctx    gliderssh.Context
 
-	mu       sync.Mutex // guards the fields below
+	// Set once by verifiedKey, before the connection is registered, and
+	// read-only after.
+	id       string
+	user     string           // the SSH user name: LOGIN@TARGET or TARGET
+	cert     *ssh.Certificate // the certificate that authenticated the connection
+	identity string
+	groups   []string
+
+	mu       sync.Mutex      // guards the fields below; never held across network I/O
+	sconn    *ssh.ServerConn // the SSH connection, known from the first channel
 	upstream *ssh.Client
-	next     int // session sequence number within the connection
+	dialing  chan struct{} // closed when the dial in progress ends
+	next     int           // session sequence number within the connection
 	live     map[*session]struct{}
-	agent    bool // a session was allowed agent forwarding
+	agent    bool  // a session was allowed agent forwarding
+	ended    error // why the bastion ended the connection; no new channel after it
+}
+
+// connStateKey holds a connection's *connState in its gliderlabs context.
+type connStateKey struct{}
+
+func connStateOf(ctx gliderssh.Context) *connState {
+	c, _ := ctx.Value(connStateKey{}).(*connState)
+	return c
+}
+
+// trackedConn is the client's net.Conn; closing it (gliderlabs does so
+// however the connection ends) releases the connection's slot and forgets
+// its state.
+type trackedConn struct {
+	net.Conn
+	once    sync.Once
+	onClose func()
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.onClose)
+	return err
+}
+
+// register makes an authenticated connection visible to the sweep.
+func (s *Server) register(c *connState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = struct{}{}
+}
+
+// forget drops a closed connection and closes its upstream.
+func (s *Server) forget(c *connState) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.closeUpstream()
+}
+
+// liveConns is a snapshot of the registered connections, taken under the
+// server lock and used outside it.
+func (s *Server) liveConns() []*connState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*connState, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// bind records the SSH connection (gliderlabs hands it to channel
+// handlers only); agent channels are opened back to the client on it.
+func (c *connState) bind(conn *ssh.ServerConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sconn == nil {
+		c.sconn = conn
+	}
+}
+
+func (c *connState) serverConn() *ssh.ServerConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sconn
 }
 
 func (c *connState) allowAgent() {
@@ -36,30 +117,6 @@ func (c *connState) agentAllowed() bool {
 	return c.agent
 }
 
-// conn returns the state of a client connection, creating it on first use.
-// The state lives until the connection closes, which also closes the
-// upstream connection.
-func (s *Server) conn(ctx gliderssh.Context, conn *ssh.ServerConn) *connState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.conns[conn]; c != nil {
-		return c
-	}
-	c := &connState{id: connIDFromMeta(conn), conn: conn, source: conn.RemoteAddr().String(),
-		cert: connCert(ctx), live: map[*session]struct{}{}}
-	s.conns[conn] = c
-	s.sessions.Add(1)
-	go func() {
-		defer s.sessions.Done()
-		<-ctx.Done()
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-		c.closeUpstream()
-	}()
-	return c
-}
-
 func (c *connState) nextSessionID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,45 +125,84 @@ func (c *connState) nextSessionID() string {
 }
 
 // dial returns the connection's upstream client, dialling it on first use.
+// The lock is not held during the dial: a second caller waits for the
+// first one's result (or its own ctx), and the sweep is never stalled by a
+// slow target.
 func (c *connState) dial(ctx context.Context, u *Upstream, r DialRequest) (*ssh.Client, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.upstream != nil {
-		return c.upstream, false, nil
+	for {
+		c.mu.Lock()
+		if c.ended != nil {
+			c.mu.Unlock()
+			return nil, false, c.ended
+		}
+		if c.upstream != nil {
+			cl := c.upstream
+			c.mu.Unlock()
+			return cl, false, nil
+		}
+		if wait := c.dialing; wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		c.dialing = done
+		c.mu.Unlock()
+
+		cl, err := u.Dial(ctx, r)
+
+		c.mu.Lock()
+		c.dialing = nil
+		close(done)
+		if err == nil && c.ended != nil {
+			// The connection ended while the dial ran.
+			err = c.ended
+			cl.Close()
+		}
+		if err != nil {
+			c.mu.Unlock()
+			return nil, false, err
+		}
+		c.upstream = cl
+		c.mu.Unlock()
+		return cl, true, nil
 	}
-	cl, err := u.Dial(ctx, r)
-	if err != nil {
-		return nil, false, err
-	}
-	c.upstream = cl
-	return cl, true, nil
 }
 
 // dropUpstream forgets a broken upstream so the next session redials.
 func (c *connState) dropUpstream(cl *ssh.Client) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.upstream == cl {
 		c.upstream = nil
 	}
+	c.mu.Unlock()
 	cl.Close()
 }
 
 func (c *connState) closeUpstream() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.upstream != nil {
-		c.upstream.Close()
-		c.upstream = nil
+	cl := c.upstream
+	c.upstream = nil
+	c.mu.Unlock()
+	if cl != nil {
+		cl.Close()
 	}
 }
 
-// addLive and removeLive track running sessions, so that a revocation can
-// end them. A session is added only once its upstream channel is set.
-func (c *connState) addLive(ss *session) {
+// addLive and removeLive track running sessions, so that the sweep can end
+// them. addLive fails once the connection has ended.
+func (c *connState) addLive(ss *session) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended != nil {
+		return c.ended
+	}
 	c.live[ss] = struct{}{}
+	return nil
 }
 
 func (c *connState) removeLive(ss *session) {
@@ -115,12 +211,25 @@ func (c *connState) removeLive(ss *session) {
 	delete(c.live, ss)
 }
 
-func (c *connState) liveSessions() []*session {
+// end marks the connection ended and returns the sessions to end with it.
+func (c *connState) end(cause error) []*session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended == nil {
+		c.ended = cause
+	}
 	out := make([]*session, 0, len(c.live))
 	for ss := range c.live {
 		out = append(out, ss)
 	}
 	return out
+}
+
+// certExpiry is when the connection's certificate stops being valid (the
+// zero time if it never does).
+func (c *connState) certExpiry() time.Time {
+	if c.cert == nil || c.cert.ValidBefore == ssh.CertTimeInfinity {
+		return time.Time{}
+	}
+	return time.Unix(int64(c.cert.ValidBefore), 0)
 }

@@ -11,8 +11,12 @@ const (
 	ExitTargetUnreachable  = 243 // the target did not answer in time
 	ExitHostKeyMismatch    = 244 // the target's host key failed verification
 	ExitUpstreamAuth       = 245 // the target refused the bastion's credential
-	ExitRecordingFailed    = 246 // the recording could not be written: fail closed
+	ExitRecordingFailed    = 246 // the recording or an audit record could not be written: fail closed
 	ExitInternal           = 247 // audit store unavailable or another internal error
 	ExitUnsupported        = 248 // the request type is not supported through the bastion
-	ExitCertificateRevoked = 249 // the certificate was revoked while the session ran
+	ExitCertificateRevoked = 249 // the certificate was revoked
+	ExitCertificateExpired = 250 // the certificate expired
+	ExitProtocolViolation  = 251 // an sftp stream was not well-formed SFTP
+	ExitCommandDenied      = 252 // the command was denied (or not approved) by the command rules
+	ExitServerShutdown     = 253 // the bastion shut down while the session ran
 )

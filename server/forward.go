@@ -21,31 +21,46 @@ type directTCPIP struct {
 }
 
 // handleDirectTCPIP proxies `ssh -L` forwarding through the target, only
-// when the access rule allows it; the target's sshd then applies its own
-// rules as well. Every attempt is audited.
+// when the certificate permits it (permit-port-forwarding) and the access
+// rule allows it; the target's sshd then applies its own rules as well.
+// Every attempt is audited, and none goes ahead unaudited.
 func (s *Server) handleDirectTCPIP(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh.NewChannel, ctx gliderssh.Context) {
 	s.sessions.Add(1)
 	defer s.sessions.Done()
-	cs := s.conn(ctx, conn)
+	cs := connStateOf(ctx)
+	if cs == nil || cs.cert == nil {
+		nc.Reject(ssh.Prohibited, "no verified certificate")
+		return
+	}
+	cs.bind(conn)
 	dest, err := parsePayload[directTCPIP](nc.ExtraData())
 	if err != nil {
 		nc.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")
 		return
 	}
-	rt, ref := s.route(conn)
+	pol := s.cfg.Policy.Current()
+	rt, ref := s.route(cs, cs.user, pol)
 	ev := store.Event{
-		Type: "forward.direct-tcpip", ConnID: cs.id, SourceAddr: cs.source, Identity: rt.identity,
+		Type: "forward.direct-tcpip", ConnID: cs.id, SourceAddr: cs.source, Identity: cs.identity,
 		Target: rt.target.Name, Login: rt.login,
 		Detail: map[string]any{"host": printable(dest.Host), "port": dest.Port},
 	}
 	deny := func(reason string) {
 		ev.Outcome, ev.Reason = store.OutcomeDenied, reason
-		_ = s.audit(ctx, ev)
+		if err := s.audit(ctx, ev); err != nil {
+			s.log.Error("refused forward not audited", "conn", cs.id, "err", err)
+		}
 		nc.Reject(ssh.Prohibited, reason)
 	}
 	switch {
 	case ref != nil:
 		deny(ref.msg)
+		if ref.code == ExitCertificateRevoked || ref.code == ExitCertificateExpired {
+			s.endConn(cs, ref.err)
+		}
+		return
+	case !permitsOf(cs.cert).portForwarding:
+		deny("the certificate does not permit port forwarding (permit-port-forwarding)")
 		return
 	case !rt.decision.PortForwarding:
 		deny("port forwarding is not allowed by policy")
@@ -71,28 +86,36 @@ func (s *Server) handleDirectTCPIP(_ *gliderssh.Server, conn *ssh.ServerConn, nc
 		nc.Reject(ssh.ConnectionFailed, fmt.Sprintf("target refused forwarding: %v", err))
 		return
 	}
-	go ssh.DiscardRequests(upReqs)
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		up.Close()
 		return
 	}
-	go ssh.DiscardRequests(reqs)
-	splice(ch, up)
+	splice(ch, reqs, up, upReqs)
 }
 
-// splice copies both ways until each side is done, then closes both.
-func splice(a, b ssh.Channel) {
-	var wg sync.WaitGroup
-	wg.Add(2)
+// splice copies both ways until each side is done, then closes both. The
+// channels' requests are discarded; every goroutine it starts ends before
+// it returns.
+func splice(a ssh.Channel, aReqs <-chan *ssh.Request, b ssh.Channel, bReqs <-chan *ssh.Request) {
+	var copies, discards sync.WaitGroup
 	cp := func(dst, src ssh.Channel) {
-		defer wg.Done()
-		_, _ = io.Copy(dst, src)
+		defer copies.Done()
+		_, _ = io.Copy(dst, src) // ends when either side closes
 		_ = dst.CloseWrite()
 	}
+	discard := func(reqs <-chan *ssh.Request) {
+		defer discards.Done()
+		ssh.DiscardRequests(reqs) // ends when its channel closes
+	}
+	copies.Add(2)
+	discards.Add(2)
 	go cp(a, b)
 	go cp(b, a)
-	wg.Wait()
+	go discard(aReqs)
+	go discard(bReqs)
+	copies.Wait()
 	a.Close()
 	b.Close()
+	discards.Wait()
 }

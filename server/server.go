@@ -73,6 +73,17 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes connections with no traffic; zero means none.
 	IdleTimeout time.Duration
+	// SweepInterval is how often open connections are checked against the
+	// revocation list and their certificate's expiry; zero means
+	// DefaultSweepInterval.
+	SweepInterval time.Duration
+	// MaxConnsPerSource bounds the connections open at once from one
+	// source IP; zero means DefaultMaxConnsPerSource, negative unlimited.
+	MaxConnsPerSource int
+	// Commands judges each exec command before it reaches the target
+	// (allow, deny, or hold for review); if nil, every command the access
+	// rule admits is allowed.
+	Commands CommandJudge
 	// Clock returns the current time; if nil, time.Now is used.
 	Clock func() time.Time
 }
@@ -90,15 +101,24 @@ type Server struct {
 	// Shutdown and Close wait for it.
 	sessions sync.WaitGroup
 
-	mu    sync.Mutex // guards conns
-	conns map[*ssh.ServerConn]*connState
+	mu    sync.Mutex // guards conns; held only to change or copy it
+	conns map[*connState]struct{}
+
+	sources *sourceLimiter     // open connections per source IP
+	preauth *preauthAggregator // pre-authentication failures, counted
 
 	closing   chan struct{} // closed by Shutdown and Close
 	closeOnce sync.Once
 	watchOnce sync.Once
 
-	// maskers caches the compiled masker of each policy version.
-	maskers sync.Map // *policies.Policy -> *masking.Masker
+	// masker is the compiled masker of the latest policy version seen:
+	// one per reload, the previous one dropped.
+	masker atomic.Pointer[compiledMasker]
+}
+
+type compiledMasker struct {
+	policy *policies.Policy
+	masker *masking.Masker
 }
 
 // New validates cfg and builds a server.
@@ -117,10 +137,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*ssh.ServerConn]*connState{}, closing: make(chan struct{})}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.MaxConnsPerSource == 0 {
+		cfg.MaxConnsPerSource = DefaultMaxConnsPerSource
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*connState]struct{}{}, closing: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.sources = &sourceLimiter{max: cfg.MaxConnsPerSource, open: map[string]int{}}
+	s.preauth = &preauthAggregator{audit: s.audit, now: s.now, log: s.log, counts: map[preauthKey]int{}}
 	s.ssh = &gliderssh.Server{
 		HostSigners:      signers(cfg.HostSigners),
 		Version:          "bastion",
@@ -128,12 +156,8 @@ func New(cfg Config) (*Server, error) {
 		ServerConfigCallback: func(ctx gliderssh.Context) *ssh.ServerConfig {
 			return &ssh.ServerConfig{
 				MaxAuthTries: 6,
-				VerifiedPublicKeyCallback: func(conn ssh.ConnMetadata, key ssh.PublicKey, p *ssh.Permissions, alg string) (*ssh.Permissions, error) {
-					perms, err := s.verifiedKey(conn, key, p, alg)
-					if err == nil {
-						ctx.SetValue(certKey{}, key.(*ssh.Certificate))
-					}
-					return perms, err
+				VerifiedPublicKeyCallback: func(conn ssh.ConnMetadata, key ssh.PublicKey, _ *ssh.Permissions, _ string) (*ssh.Permissions, error) {
+					return s.verifiedKey(connStateOf(ctx), conn, key)
 				},
 			}
 		},
@@ -141,13 +165,19 @@ func New(cfg Config) (*Server, error) {
 		ConnectionFailedCallback: s.onConnectFailed,
 		IdleTimeout:              cfg.IdleTimeout,
 		ChannelHandlers: map[string]gliderssh.ChannelHandler{
-			"session":      s.handleSession,
-			"direct-tcpip": s.handleDirectTCPIP,
+			"session":                        s.handleSession,
+			"direct-tcpip":                   s.handleDirectTCPIP,
+			"direct-streamlocal@openssh.com": s.refuseStreamlocalChannel,
+			"default":                        s.refuseChannel,
 		},
 		RequestHandlers: map[string]gliderssh.RequestHandler{
 			"keepalive@openssh.com": func(gliderssh.Context, *gliderssh.Server, *ssh.Request) (bool, []byte) {
 				return true, nil
 			},
+			"tcpip-forward":                          s.refuseRemoteForward,
+			"cancel-tcpip-forward":                   s.refuseRemoteForward,
+			"streamlocal-forward@openssh.com":        s.refuseRemoteForward,
+			"cancel-streamlocal-forward@openssh.com": s.refuseRemoteForward,
 		},
 	}
 	return s, nil
@@ -165,7 +195,7 @@ func signers(in []ssh.Signer) []gliderssh.Signer {
 func (s *Server) Serve(l net.Listener) error {
 	s.watchOnce.Do(func() {
 		s.sessions.Add(1)
-		go s.watchRevocations()
+		go s.watchCertificates()
 	})
 	return s.ssh.Serve(l)
 }
@@ -173,11 +203,16 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) stopWatching() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // Shutdown stops accepting, then waits for live sessions to end or ctx to
-// expire; on expiry the remaining connections are closed.
+// expire; on expiry the remaining sessions are ended through their finish
+// path (ExitServerShutdown, an audit event each) and the connections closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopWatching()
 	err := s.ssh.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		for _, c := range s.liveConns() {
+			s.endConn(c, ErrShutdown)
+		}
+		s.sessions.Wait()
 		s.ssh.Close()
 	}
 	done := make(chan struct{})
@@ -186,6 +221,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
+	s.preauth.flush()
 	return err
 }
 
@@ -195,15 +231,8 @@ func (s *Server) Close() error {
 	s.stopWatching()
 	err := s.ssh.Close()
 	s.sessions.Wait()
+	s.preauth.flush()
 	return err
-}
-
-// onConnect bounds the handshake: a client that connects and says nothing
-// must not hold a slot forever.
-func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
-	hc := &handshakeConn{Conn: nc, ctx: ctx, deadline: s.now().Add(s.cfg.HandshakeTimeout)}
-	_ = nc.SetDeadline(hc.deadline)
-	return hc
 }
 
 // handshakeConn caps every deadline at the handshake deadline until the SSH
@@ -229,13 +258,12 @@ func (c *handshakeConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
+// onConnectFailed counts a failed handshake (flood.go): one row per
+// source and reason a minute, however many clients send junk.
 func (s *Server) onConnectFailed(nc net.Conn, err error) {
-	_ = s.audit(context.Background(), store.Event{
-		Type:       "connection.failed",
-		Outcome:    store.OutcomeDenied,
-		SourceAddr: nc.RemoteAddr().String(),
-		Reason:     err.Error(),
-	})
+	reason := handshakeReason(err)
+	s.preauth.record(store.Event{Type: "connection.failed", Outcome: store.OutcomeDenied,
+		SourceAddr: nc.RemoteAddr().String(), Reason: reason + ": " + printable(err.Error())}, reason)
 }
 
 func (s *Server) now() time.Time {
@@ -245,11 +273,19 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// audit writes an audit event, stamping the time.
+// auditTimeout bounds one audit write. It is longer than the SQLite store's
+// busy timeout, so a briefly locked database is waited for, not a stuck one.
+const auditTimeout = 10 * time.Second
+
+// audit writes an audit event, stamping the time. The write is not
+// abandoned when ctx is cancelled (a client that goes away still leaves
+// its evidence), but it is bounded by auditTimeout.
 func (s *Server) audit(ctx context.Context, e store.Event) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
 	if err := s.cfg.Store.Audit(ctx, e); err != nil {
 		s.log.Error("audit write failed", "type", e.Type, "err", err)
 		return fmt.Errorf("audit: %w", err)
@@ -257,10 +293,12 @@ func (s *Server) audit(ctx context.Context, e store.Event) error {
 	return nil
 }
 
-// maskerFor returns the masker for a policy version, compiling it once.
+// maskerFor returns the masker for a policy version. Only the latest
+// version's masker is kept: a reload compiles one and drops the previous
+// (sessions that hold it keep it alive until they end).
 func (s *Server) maskerFor(p *policies.Policy) (*masking.Masker, error) {
-	if m, ok := s.maskers.Load(p); ok {
-		return m.(*masking.Masker), nil
+	if c := s.masker.Load(); c != nil && c.policy == p {
+		return c.masker, nil
 	}
 	var cfg masking.Config
 	if p != nil {
@@ -270,6 +308,6 @@ func (s *Server) maskerFor(p *policies.Policy) (*masking.Masker, error) {
 	if err != nil {
 		return nil, err
 	}
-	actual, _ := s.maskers.LoadOrStore(p, m)
-	return actual.(*masking.Masker), nil
+	s.masker.Store(&compiledMasker{policy: p, masker: m})
+	return m, nil
 }

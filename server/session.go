@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -13,14 +11,28 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/masking"
+	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
 )
 
+// A session channel's life, one file per stage:
+//
+//	session.go    the channel is accepted; requests before the start are kept
+//	admission.go  one policy snapshot decides; recording, row and start event
+//	              exist before anything reaches the target
+//	proxy.go      the target's session runs under the session's context,
+//	              every goroutine owned and waited for
+//	finish.go     one path turns why it ended into exit status, message and
+//	              audit event; the recording is closed and the row ended
+//
+// Whatever ends a session from the bastion's side (revocation, expiry,
+// shutdown, a failed recording or audit write) calls end with an endCause.
+
 // session is one "session" channel: a shell, an exec or an sftp subsystem.
 //
 // The client request loop (run) owns every field until the session starts;
-// after that the output goroutines read rec, ch and up, and the fields
+// after that the proxy goroutines read rec, ch and up, and the fields
 // under mu are shared.
 type session struct {
 	s   *Server
@@ -28,6 +40,14 @@ type session struct {
 	id  string
 	ch  ssh.Channel
 	log *slog.Logger
+	// ctx is cancelled, with an endCause, when the session is ended from
+	// the bastion's side, and when the client connection closes.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// policy is the snapshot taken when the channel opened: routing, env,
+	// agent forwarding, masking and file rules are all decided by it.
+	policy *policies.Policy
 
 	route route
 	pty   *ptyRequest
@@ -39,11 +59,14 @@ type session struct {
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
 	shownCmd string
 	masker   *masking.Masker
+	files    *policies.Files // file rules for sftp; nil means pass-through
+	sftp     *sftpTracker    // pass-through sftp: handles and transfers
+	sftpOnce sync.Once
 
 	rec     Recording
 	recPath string
 	up      ssh.Channel
-	done    chan struct{} // closed when the upstream side has fully ended
+	done    chan struct{} // closed when the proxy has fully ended
 
 	mu         sync.Mutex // guards the fields below
 	exitStatus *int
@@ -56,18 +79,32 @@ type session struct {
 func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh.NewChannel, ctx gliderssh.Context) {
 	s.sessions.Add(1)
 	defer s.sessions.Done()
-	cs := s.conn(ctx, conn)
+	cs := connStateOf(ctx)
+	if cs == nil || cs.cert == nil {
+		nc.Reject(ssh.Prohibited, "no verified certificate")
+		return
+	}
+	cs.bind(conn)
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		return
 	}
-	ss := &session{s: s, cs: cs, id: cs.nextSessionID(), ch: ch}
-	ss.log = s.log.With("session", ss.id, "source", cs.source)
-	ss.run(ctx, reqs)
+	ss := &session{s: s, cs: cs, id: cs.nextSessionID(), ch: ch, policy: s.cfg.Policy.Current()}
+	ss.ctx, ss.cancel = context.WithCancelCause(ctx)
+	defer ss.cancel(nil)
+	ss.log = s.log.With("session", ss.id, "source", cs.source, "identity", cs.identity)
+	// Each channel re-checks the certificate: a connection opened before a
+	// revocation or expiry opens nothing after it, and ends.
+	if err := s.certProblem(cs); err != nil {
+		ss.end(endCauseFor(err, false))
+		s.endConn(cs, err)
+	}
+	ss.run(reqs)
 }
 
-// run handles the client's channel requests until the channel closes.
-func (ss *session) run(ctx context.Context, reqs <-chan *ssh.Request) {
+// run handles the client's channel requests until the channel closes, then
+// finishes the session: the one place the session's end is written.
+func (ss *session) run(reqs <-chan *ssh.Request) {
 	for req := range reqs {
 		switch {
 		case ss.up != nil:
@@ -75,15 +112,17 @@ func (ss *session) run(ctx context.Context, reqs <-chan *ssh.Request) {
 		case ss.finished():
 			reply(req, false)
 		default:
-			ss.beforeStart(ctx, req)
+			ss.beforeStart(req)
 		}
 	}
 	// The client closed its channel: end the upstream side too, then wait
-	// for the output to drain before writing the session's end.
+	// for the proxy to drain before writing the session's end.
 	if ss.up != nil {
 		ss.up.Close()
 		<-ss.done
 		ss.cs.removeLive(ss)
+	}
+	if ss.rec != nil {
 		ss.finish()
 	}
 }
@@ -91,7 +130,8 @@ func (ss *session) run(ctx context.Context, reqs <-chan *ssh.Request) {
 // beforeStart handles requests that precede shell, exec or subsystem. Only
 // once the session is allowed and its recording exists does anything reach
 // the target, so pty and env requests are kept and replayed upstream.
-func (ss *session) beforeStart(ctx context.Context, req *ssh.Request) {
+// Every refusal is audited.
+func (ss *session) beforeStart(req *ssh.Request) {
 	switch req.Type {
 	case "pty-req":
 		p, err := parsePayload[ptyRequest](req.Payload)
@@ -99,12 +139,24 @@ func (ss *session) beforeStart(ctx context.Context, req *ssh.Request) {
 			reply(req, false)
 			return
 		}
+		if !permitsOf(ss.cs.cert).pty {
+			// sshd refuses a pty to a certificate without permit-pty; the
+			// client carries on without one.
+			ss.refuseRequest(req, "session.pty", "the certificate does not permit a pty (permit-pty)", nil)
+			return
+		}
 		ss.pty = &p
 		reply(req, true)
 	case "env":
 		e, err := parsePayload[envRequest](req.Payload)
-		if err != nil || !ss.s.cfg.Policy.Current().EnvAllowed(e.Name) {
+		if err != nil {
 			reply(req, false)
+			return
+		}
+		if !ss.policy.EnvAllowed(e.Name) {
+			// The name only: a value can carry anything, PHI included.
+			ss.refuseRequest(req, "session.env", "environment variable not allowed by policy",
+				map[string]any{"name": printable(e.Name)})
 			return
 		}
 		ss.env = append(ss.env, req.Payload)
@@ -114,402 +166,32 @@ func (ss *session) beforeStart(ctx context.Context, req *ssh.Request) {
 			ss.pty.Cols, ss.pty.Rows = w.Cols, w.Rows
 		}
 	case "shell", "exec", "subsystem":
-		ss.start(ctx, req)
+		ss.start(req)
 	case "auth-agent-req@openssh.com":
-		ss.requestAgent(ctx, req)
+		ss.requestAgent(req)
 	case "x11-req":
 		// Forwarding the client's X display to a PHI host would hand the
-		// target a path back into the client's desktop: refused.
-		_ = ss.s.audit(ctx, store.Event{Type: "session.forwarding", Outcome: store.OutcomeDenied,
-			ConnID: ss.cs.id, SessionID: ss.id, SourceAddr: ss.cs.source, Reason: "x11 forwarding is not supported"})
-		reply(req, false)
+		// target a path back into the client's desktop: refused, whatever
+		// the certificate's permit-X11-forwarding says.
+		ss.refuseRequest(req, "session.forwarding", "x11 forwarding is not supported", nil)
 	default:
 		reply(req, false)
 	}
 }
 
-// start decides, records and opens the session, in that order.
-func (ss *session) start(ctx context.Context, req *ssh.Request) {
-	switch req.Type {
-	case "shell":
-		ss.kind = recorder.KindShell
-	case "exec":
-		e, err := parsePayload[execRequest](req.Payload)
-		if err != nil {
-			reply(req, false)
-			return
-		}
-		ss.kind, ss.cmd = recorder.KindExec, e.Command
-	case "subsystem":
-		sub, err := parsePayload[subsystemRequest](req.Payload)
-		if err != nil {
-			reply(req, false)
-			return
-		}
-		if sub.Name != "sftp" {
-			ss.refuse(ctx, req, refusal{code: ExitUnsupported, event: "session.denied",
-				msg: fmt.Sprintf("subsystem %q is not supported", printable(sub.Name))})
-			return
-		}
-		ss.kind, ss.cmd = recorder.KindSFTP, "sftp"
+// refuseRequest refuses a channel request that does not end the session
+// (pty, env, x11, agent): audited, then answered. The refusal stands
+// whether or not its record could be written; a failed write is logged by
+// audit and the session goes on without what was refused.
+func (ss *session) refuseRequest(req *ssh.Request, typ, reason string, detail map[string]any) {
+	ev := ss.event(typ, store.OutcomeDenied, reason)
+	for k, v := range detail {
+		ev.Detail[k] = v
 	}
-
-	rt, ref := ss.s.route(ss.cs.conn)
-	ss.route = rt
-	if ref != nil {
-		ss.refuse(ctx, req, *ref)
-		return
+	if err := ss.s.audit(ss.ctx, ev); err != nil {
+		ss.log.Error("refusal not audited", "type", typ, "err", err)
 	}
-	ss.log = ss.log.With("identity", rt.identity, "target", rt.target.Name, "login", rt.login)
-	masker, err := ss.s.maskerFor(ss.s.cfg.Policy.Current())
-	if err != nil {
-		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed", msg: "masking unavailable; session refused", cause: err})
-		return
-	}
-	ss.masker = masker
-	shown, findings := masker.MaskString(ss.cmd)
-	ss.shownCmd = shown
-
-	if err := ss.openRecording(); err != nil {
-		ss.refuse(ctx, req, refusal{code: ExitRecordingFailed, event: "recording.failed",
-			msg: "session recording unavailable; session refused", cause: err})
-		return
-	}
-	if err := ss.s.cfg.Store.CreateSession(ctx, ss.row()); err != nil {
-		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed",
-			msg: "audit store unavailable; session refused", cause: err})
-		return
-	}
-	if err := ss.auditFindings("command", findings, recorder.Position{}); err != nil {
-		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed",
-			msg: "audit store unavailable; session refused", cause: err})
-		return
-	}
-	if err := ss.s.audit(ctx, ss.event("session.start", store.OutcomeAllowed, "rule "+rt.decision.Rule)); err != nil {
-		ss.refuse(ctx, req, refusal{code: ExitInternal, event: "session.failed",
-			msg: "audit store unavailable; session refused", cause: err})
-		return
-	}
-
-	up, upReqs, err := ss.openUpstream(ctx)
-	if err != nil {
-		ss.refuse(ctx, req, upstreamRefusal(err))
-		return
-	}
-	ok, err := up.SendRequest(req.Type, true, req.Payload)
-	if err != nil || !ok {
-		up.Close()
-		ss.refuse(ctx, req, refusal{code: ExitUnsupported, event: "session.failed",
-			msg: "the target refused the " + req.Type + " request", cause: err})
-		return
-	}
-	reply(req, true)
-	ss.up = up
-	ss.done = make(chan struct{})
-	ss.cs.addLive(ss)
-	if files := ss.fileRules(); files != nil {
-		go ss.gateSFTP(files, upReqs) // sftpgate.go: file rules need the protocol terminated
-		return
-	}
-	go ss.pump(upReqs)
-}
-
-// openUpstream opens a session channel on the connection's upstream
-// client and replays the pty and env requests the client made.
-func (ss *session) openUpstream(ctx context.Context) (ssh.Channel, <-chan *ssh.Request, error) {
-	rt := ss.route
-	for attempt := 0; ; attempt++ {
-		cl, fresh, err := ss.cs.dial(ctx, ss.s.cfg.Upstream, DialRequest{
-			Target: rt.target, Login: rt.login, Identity: rt.identity, SessionID: ss.cs.id,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		if fresh {
-			_ = ss.s.audit(ctx, ss.event("upstream.connect", store.OutcomeAllowed, "authenticated to "+rt.target.Address))
-			ss.s.relayAgentChannels(ss.cs, cl)
-		}
-		up, upReqs, err := cl.OpenChannel("session", nil)
-		if err != nil {
-			// A dropped upstream connection is redialled once.
-			ss.cs.dropUpstream(cl)
-			if attempt == 0 && !fresh {
-				continue
-			}
-			return nil, nil, fmt.Errorf("%w: open session: %v", ErrTargetUnreachable, err)
-		}
-		if ss.pty != nil {
-			if ok, err := up.SendRequest("pty-req", true, ssh.Marshal(ss.pty)); err != nil || !ok {
-				up.Close()
-				return nil, nil, fmt.Errorf("%w: pty refused", ErrUpstreamAuth)
-			}
-		}
-		for _, env := range ss.env {
-			_, _ = up.SendRequest("env", false, env)
-		}
-		if ss.agent {
-			if ok, err := up.SendRequest("auth-agent-req@openssh.com", true, nil); err != nil || !ok {
-				ss.log.Info("target refused agent forwarding")
-			}
-		}
-		return up, upReqs, nil
-	}
-}
-
-func (ss *session) openRecording() error {
-	h := recorder.Header{
-		Timestamp: ss.s.now(),
-		Command:   ss.shownCmd,
-		Session: recorder.Meta{
-			SessionID: ss.id,
-			Identity:  ss.route.identity,
-			Groups:    ss.route.groups,
-			Source:    ss.cs.source,
-			Target:    ss.route.target.Name,
-			Login:     ss.route.login,
-			Kind:      ss.kind,
-		},
-	}
-	if ss.pty != nil {
-		h.Width, h.Height = int(ss.pty.Cols), int(ss.pty.Rows)
-		h.Env = map[string]string{"TERM": ss.pty.Term}
-	}
-	rec, path, err := ss.s.cfg.Recordings(h)
-	if err != nil {
-		return err
-	}
-	ss.rec, ss.recPath = rec, path
-	return nil
-}
-
-// pump moves data between the channels until the upstream side ends.
-func (ss *session) pump(upReqs <-chan *ssh.Request) {
-	defer close(ss.done)
-	var wg sync.WaitGroup
-	// A failed output stream ends the session at once, so the other
-	// stream's reader is released by the closed channels.
-	fail := func(err error) {
-		var recErr *errRecording
-		if errors.As(err, &recErr) {
-			ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", recErr.err)
-			return
-		}
-		// The client went away mid-write: nothing left to deliver to.
-		ss.up.Close()
-	}
-	newPipe := func(stream string, dst io.Writer) *outputPipe {
-		if ss.kind == recorder.KindSFTP {
-			// Binary protocol: file operations are recorded instead.
-			return &outputPipe{dst: dst}
-		}
-		return &outputPipe{
-			rec: ss.rec, dst: dst,
-			mask: ss.masker.NewStream(), idle: ss.masker.IdleFlush(),
-			onFindings: func(f []masking.Finding, pos recorder.Position) error {
-				return ss.auditFindings(stream, f, pos)
-			},
-			onIdleError: fail,
-			keys:        ss.keystrokes(),
-		}
-	}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := copyOutput(newPipe("stdout", ss.ch), ss.up); err != nil {
-			fail(err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := copyOutput(newPipe("stderr", ss.ch.Stderr()), ss.up.Stderr()); err != nil {
-			fail(err)
-		}
-	}()
-	go ss.copyInput()
-
-	reqsDone := make(chan struct{})
-	go func() {
-		defer close(reqsDone)
-		for r := range upReqs {
-			ss.forwardUpstreamRequest(r)
-		}
-	}()
-
-	wg.Wait()
-	ss.ch.CloseWrite()
-	<-reqsDone
-	ss.ch.Close()
-}
-
-// copyInput carries the client's input to the target; for sftp, each file
-// operation is audited and recorded before the packet is forwarded. Its
-// read buffer grows once a read fills it (see growBuffer).
-func (ss *session) copyInput() {
-	var sniff *sftpSniffer
-	var inMask *masking.Stream // input recording, when configured
-	if ss.kind == recorder.KindSFTP {
-		sniff = &sftpSniffer{}
-	} else if ss.s.cfg.RecordInput {
-		inMask = ss.masker.NewStream()
-	}
-	recordInput := func(p []byte) bool {
-		if err := ss.rec.Input(p); err != nil {
-			ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", err)
-			return false
-		}
-		return true
-	}
-	buf := make([]byte, copyBufferStart)
-	for {
-		n, err := ss.ch.Read(buf)
-		if n > 0 && n <= echoChunk && ss.pty != nil {
-			// Counted before forwarding, so the echo cannot overtake it.
-			ss.keys.Add(1)
-		}
-		if n > 0 {
-			if sniff != nil {
-				if ferr := ss.auditSFTP(sniff.feed(buf[:n])); ferr != nil {
-					ss.terminate(ExitRecordingFailed, "file operation could not be recorded; session terminated", "recording.failed", ferr)
-					return
-				}
-				if sniff.err != nil {
-					ss.terminate(ExitUnsupported, "malformed sftp stream; session terminated", "sftp.malformed", sniff.err)
-					return
-				}
-			}
-			// Input is recorded masked, and before it reaches the target.
-			if inMask != nil && !recordInput(inMask.Write(buf[:n])) {
-				return
-			}
-			if _, werr := ss.up.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if inMask != nil {
-				recordInput(inMask.Flush())
-			}
-			ss.up.CloseWrite()
-			return
-		}
-		buf = growBuffer(buf, n)
-	}
-}
-
-func (ss *session) forwardClientRequest(req *ssh.Request) {
-	switch req.Type {
-	case "window-change":
-		if w, err := parsePayload[windowChange](req.Payload); err == nil {
-			if err := ss.rec.Resize(int(w.Cols), int(w.Rows)); err != nil {
-				ss.terminate(ExitRecordingFailed, "session recording failed; session terminated", "recording.failed", err)
-				return
-			}
-		}
-	case "shell", "exec", "subsystem", "pty-req", "env", "auth-agent-req@openssh.com", "x11-req":
-		// One program per channel; forwarding requests are refused.
-		reply(req, false)
-		return
-	}
-	ok, err := ss.up.SendRequest(req.Type, req.WantReply, req.Payload)
-	if err != nil {
-		ok = false
-	}
-	reply(req, ok)
-}
-
-func (ss *session) forwardUpstreamRequest(r *ssh.Request) {
-	ss.mu.Lock()
-	switch r.Type {
-	case "exit-status":
-		if e, err := parsePayload[exitStatus](r.Payload); err == nil {
-			v := int(e.Status)
-			ss.exitStatus = &v
-		}
-	case "exit-signal":
-		if e, err := parsePayload[exitSignal](r.Payload); err == nil {
-			ss.exitSignal = e.Signal
-		}
-	}
-	ended := ss.ended
-	ss.mu.Unlock()
-	if ended {
-		// The bastion already told the client how the session ended.
-		reply(r, false)
-		return
-	}
-	ok, err := ss.ch.SendRequest(r.Type, r.WantReply, r.Payload)
-	reply(r, ok && err == nil)
-}
-
-// terminate ends a running session from the bastion's side: a message the
-// client can read, a distinct exit status, an audit event, and the target
-// side closed so nothing more runs unrecorded.
-func (ss *session) terminate(code int, msg, event string, cause error) {
-	ss.mu.Lock()
-	if ss.ended {
-		ss.mu.Unlock()
-		return
-	}
-	ss.ended = true
-	ss.endReason = event + ": " + cause.Error()
-	v := code
-	ss.exitStatus = &v
-	ss.mu.Unlock()
-	ss.log.Warn("session terminated", "reason", event, "err", cause)
-	ev := ss.event(event, store.OutcomeError, cause.Error())
-	_ = ss.s.audit(context.Background(), ev)
-	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", msg, ss.newline())
-	_, _ = ss.ch.SendRequest("exit-status", false, exitStatusPayload(code))
-	ss.up.Close()
-	ss.ch.Close()
-}
-
-// finish closes the recording and writes the session's end.
-func (ss *session) finish() {
-	ss.mu.Lock()
-	exit := recorder.ExitInfo{Status: -1, Signal: ss.exitSignal}
-	end := store.SessionEnd{At: ss.s.now(), ExitSignal: ss.exitSignal, Reason: ss.endReason}
-	if ss.exitStatus != nil {
-		exit.Status = *ss.exitStatus
-		end.ExitStatus = ss.exitStatus
-	}
-	ss.mu.Unlock()
-	ctx := context.Background() // the connection may be gone; the record must still be written
-	detail := map[string]any{}
-	manifest, err := ss.rec.Close(exit)
-	if err != nil {
-		_ = ss.s.audit(ctx, ss.event("recording.failed", store.OutcomeError, "close: "+err.Error()))
-	} else {
-		detail["chain_hash"] = manifest.Chain
-		detail["events"] = manifest.Events
-		if ss.s.cfg.SessionLog != nil {
-			idx, err := ss.s.cfg.SessionLog.Append(recorder.LogRecord(manifest))
-			if err != nil {
-				_ = ss.s.audit(ctx, ss.event("recording.failed", store.OutcomeError, "session log: "+err.Error()))
-			} else {
-				detail["log_index"] = idx
-			}
-		}
-	}
-	end.RecordingSize = ss.rec.Bytes()
-	if err := ss.s.cfg.Store.EndSession(ctx, ss.id, end); err != nil {
-		ss.log.Error("session end not stored", "err", err)
-	}
-	ev := ss.event("session.end", store.OutcomeInfo, end.Reason)
-	if end.ExitStatus != nil {
-		detail["exit_status"] = *end.ExitStatus
-	}
-	if end.ExitSignal != "" {
-		detail["exit_signal"] = end.ExitSignal
-	}
-	detail["recording_bytes"] = end.RecordingSize
-	ss.mu.Lock()
-	if len(ss.masked) > 0 {
-		detail["masked"] = ss.masked
-	}
-	ss.mu.Unlock()
-	ev.Detail = detail
-	_ = ss.s.audit(ctx, ev)
+	reply(req, false)
 }
 
 func (ss *session) finished() bool {
@@ -527,7 +209,7 @@ func (ss *session) newline() string {
 
 func (ss *session) row() store.Session {
 	return store.Session{
-		ID: ss.id, ConnID: ss.cs.id, Identity: ss.route.identity, SourceAddr: ss.cs.source,
+		ID: ss.id, ConnID: ss.cs.id, Identity: ss.cs.identity, SourceAddr: ss.cs.source,
 		Target: ss.route.target.Name, Login: ss.route.login, Kind: string(ss.kind), Command: ss.shownCmd,
 		StartedAt: ss.s.now(), Recording: ss.recPath,
 	}
@@ -537,13 +219,14 @@ func (ss *session) event(typ, outcome, reason string) store.Event {
 	return store.Event{
 		Type: typ, Outcome: outcome, Reason: reason,
 		SessionID: ss.id, ConnID: ss.cs.id, SourceAddr: ss.cs.source,
-		Identity: ss.route.identity, Target: ss.route.target.Name, Login: ss.route.login,
+		Identity: ss.cs.identity, Target: ss.route.target.Name, Login: ss.route.login,
 		Detail: map[string]any{"kind": string(ss.kind), "command": ss.shownCmd},
 	}
 }
 
 func reply(req *ssh.Request, ok bool) {
 	if req.WantReply {
+		// A failed reply means the client is gone; its channel closes.
 		_ = req.Reply(ok, nil)
 	}
 }
@@ -572,7 +255,7 @@ func (ss *session) auditFindings(stream string, findings []masking.Finding, pos 
 		recEvent, recTime := pos.Event, pos.Elapsed.Seconds()
 		ev.RecEvent, ev.RecTime = &recEvent, &recTime
 	}
-	return ss.s.audit(context.Background(), ev)
+	return ss.s.audit(ss.ctx, ev)
 }
 
 // keystrokes is the keystroke counter for the output pipes, on a terminal only.

@@ -1,217 +1,317 @@
 package server
 
 import (
-	"context"
-	"encoding/binary"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"hash"
+	"io"
+	"strconv"
+	"sync"
 
 	"github.com/bastion-ssh/bastion/store"
 )
 
-// SFTP packet types a client sends that change or reveal files
-// (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks).
-const (
-	fxpOpen     = 3
-	fxpSetstat  = 9
-	fxpOpendir  = 11
-	fxpRemove   = 13
-	fxpMkdir    = 14
-	fxpRmdir    = 15
-	fxpRename   = 18
-	fxpSymlink  = 20
-	fxpExtended = 200
+// sftp pass-through (no file rules): the bytes go through unchanged, but
+// both directions must be well-formed SFTP from the first byte
+// (sftpwire.go), each file operation is audited and recorded before its
+// packet is forwarded, and each file's transfer leaves its size and SHA-256
+// in the audit log when its handle is closed. A stream that is not SFTP
+// (a target whose "sftp server" is a shell command, say) ends the session
+// with ExitProtocolViolation, and what was seen is recorded.
+
+// sftpSeenMax bounds how much of a malformed stream is kept as evidence.
+const sftpSeenMax = 1024
+
+// errSFTPProtocol is a malformed stream, with the chunk in which it was
+// found.
+type errSFTPProtocol struct {
+	fromServer bool
+	err        error
+	seen       []byte
+}
+
+func (e *errSFTPProtocol) Error() string { return e.err.Error() }
+func (e *errSFTPProtocol) Unwrap() error { return e.err }
+
+// sftpTransfer is what went through one open file handle.
+type sftpTransfer struct {
+	op            sftpOp
+	read, written digest
+}
+
+// digest is the size and SHA-256 of the bytes transferred one way, in the
+// order they went through, and whether their offsets were sequential.
+type digest struct {
+	h        hash.Hash
+	n        int64
+	next     uint64
+	unsorted bool
+}
+
+func (d *digest) at(offset uint64) {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	if offset != d.next {
+		d.unsorted = true
+	}
+}
+
+func (d *digest) add(b []byte) {
+	d.h.Write(b)
+	d.n += int64(len(b))
+	d.next += uint64(len(b))
+}
+
+// sftpTracker follows one sftp session's handles across both directions.
+type sftpTracker struct {
+	ss *session
+
+	mu    sync.Mutex // the two directions run on different goroutines
+	opens map[uint32]sftpOp
+	files map[string]*sftpTransfer
+	reads map[uint32]sftpRead
+	cur   *digest // the digest receiving the current DATA payload (target's side)
+	curW  *digest // the digest receiving the current WRITE payload (client's side)
+}
+
+type sftpRead struct {
+	handle string
+	offset uint64
+}
+
+func (ss *session) sftpTrack() *sftpTracker {
+	ss.sftpOnce.Do(func() {
+		ss.sftp = &sftpTracker{ss: ss, opens: map[uint32]sftpOp{}, files: map[string]*sftpTransfer{}, reads: map[uint32]sftpRead{}}
+	})
+	return ss.sftp
+}
+
+// sftpRequests parses the client's stream.
+type sftpRequests struct {
+	f sftpFramer
+	t *sftpTracker
+}
+
+func (ss *session) sftpRequests() *sftpRequests {
+	return &sftpRequests{t: ss.sftpTrack()}
+}
+
+// feed parses a chunk before it is forwarded: an error means it must not be.
+func (q *sftpRequests) feed(b []byte) error {
+	return protocolError(false, b, q.f.feed(b, (*clientSide)(q.t)))
+}
+
+// sftpReplies wraps the client channel: the target's replies are parsed
+// before they are delivered.
+func (ss *session) sftpReplies(dst io.Writer) io.Writer {
+	return &sftpReplyWriter{dst: dst, t: ss.sftpTrack()}
+}
+
+type sftpReplyWriter struct {
+	dst io.Writer
+	f   sftpFramer
+	t   *sftpTracker
+}
+
+func (w *sftpReplyWriter) Write(b []byte) (int, error) {
+	w.f.fromServer = true
+	if err := protocolError(true, b, w.f.feed(b, (*serverSide)(w.t))); err != nil {
+		return 0, err
+	}
+	return w.dst.Write(b)
+}
+
+func protocolError(fromServer bool, chunk []byte, err error) error {
+	if !errors.Is(err, errSFTPMalformed) {
+		return err
+	}
+	return &errSFTPProtocol{fromServer: fromServer, err: err, seen: append([]byte(nil), chunk[:min(len(chunk), sftpSeenMax)]...)}
+}
+
+// clientSide and serverSide are the tracker as each direction's handler.
+type (
+	clientSide sftpTracker
+	serverSide sftpTracker
 )
 
-const (
-	// sftpPrefixMax is how much of a packet the sniffer keeps: enough for
-	// the type, id and two paths; WRITE payloads are skipped, not buffered.
-	sftpPrefixMax = 8 * 1024
-	// sftpPacketMax is larger than any packet OpenSSH's sftp-server accepts
-	// (SFTP_MAX_MSG_LENGTH, 256 KiB); beyond it the stream is not SFTP.
-	sftpPacketMax = 1 << 20
-)
-
-// errSFTPMalformed means the client stream is not valid SFTP framing; the
-// session is ended rather than letting an unparsed operation through.
-var errSFTPMalformed = errors.New("malformed sftp packet")
-
-// sftpOp is one audited file operation.
-type sftpOp struct {
-	Op    string // open, opendir, remove, mkdir, rmdir, rename, symlink, setstat, or the extension name
-	Path  string
-	Path2 string // rename and symlink target
-	Mode  string // for open: read, write, create, truncate, append, exclusive
-}
-
-func (o sftpOp) String() string {
-	var b strings.Builder
-	b.WriteString("sftp ")
-	b.WriteString(o.Op)
-	if o.Mode != "" {
-		b.WriteString(" (" + o.Mode + ")")
+func (c *clientSide) packet(typ byte, pkt []byte) error {
+	t := (*sftpTracker)(c)
+	q, err := parseSFTPRequest(pkt)
+	if err != nil {
+		return err
 	}
-	b.WriteString(" " + printable(o.Path))
-	if o.Path2 != "" {
-		b.WriteString(" -> " + printable(o.Path2))
-	}
-	return b.String()
-}
-
-// sftpSniffer follows the packet framing of the client-to-server SFTP
-// stream and reports the file operations in it. It never changes the
-// stream; the same bytes are forwarded to the target.
-type sftpSniffer struct {
-	hdr       [4]byte
-	hdrN      int
-	remaining int    // bytes of the current packet not yet seen
-	prefix    []byte // first bytes of the current packet
-	want      int    // prefix length to collect
-	err       error
-}
-
-// feed consumes the next chunk of the stream and returns the operations
-// whose packets became parseable in it.
-func (z *sftpSniffer) feed(p []byte) []sftpOp {
-	var ops []sftpOp
-	for len(p) > 0 && z.err == nil {
-		if z.remaining == 0 {
-			n := copy(z.hdr[z.hdrN:], p)
-			z.hdrN += n
-			p = p[n:]
-			if z.hdrN < 4 {
-				break
-			}
-			z.hdrN = 0
-			length := int(binary.BigEndian.Uint32(z.hdr[:]))
-			if length == 0 || length > sftpPacketMax {
-				z.err = fmt.Errorf("%w: length %d", errSFTPMalformed, length)
-				break
-			}
-			z.remaining = length
-			z.want = min(length, sftpPrefixMax)
-			z.prefix = z.prefix[:0]
-			continue
+	if q.op != nil {
+		if err := t.ss.auditSFTP(*q.op); err != nil {
+			return err
 		}
-		if len(z.prefix) < z.want {
-			n := min(z.want-len(z.prefix), len(p))
-			z.prefix = append(z.prefix, p[:n]...)
-			p = p[n:]
-			z.remaining -= n
-			if len(z.prefix) == z.want {
-				if op, ok := parseSFTPRequest(z.prefix); ok {
-					ops = append(ops, op)
-				}
-			}
-			continue
-		}
-		n := min(z.remaining, len(p))
-		p = p[n:]
-		z.remaining -= n
 	}
-	return ops
-}
-
-// parseSFTPRequest decodes the operations worth auditing from a packet
-// prefix (type, request id, then type-specific fields).
-func parseSFTPRequest(b []byte) (sftpOp, bool) {
-	if len(b) < 5 {
-		return sftpOp{}, false
-	}
-	typ := b[0]
-	r := sftpReader{b: b[5:]} // skip type and request id
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.curW = nil
 	switch typ {
 	case fxpOpen:
-		path := r.str()
-		flags := r.u32()
-		return sftpOp{Op: "open", Path: path, Mode: openMode(flags)}, !r.bad
-	case fxpOpendir, fxpRemove, fxpMkdir, fxpRmdir, fxpSetstat:
-		name := map[byte]string{fxpOpendir: "opendir", fxpRemove: "remove", fxpMkdir: "mkdir",
-			fxpRmdir: "rmdir", fxpSetstat: "setstat"}[typ]
-		return sftpOp{Op: name, Path: r.str()}, !r.bad
-	case fxpRename:
-		return sftpOp{Op: "rename", Path: r.str(), Path2: r.str()}, !r.bad
-	case fxpSymlink:
-		// OpenSSH sends (targetpath, linkpath), reversed from the draft.
-		target := r.str()
-		return sftpOp{Op: "symlink", Path: r.str(), Path2: target}, !r.bad
-	case fxpExtended:
-		name := r.str()
-		switch name {
-		case "posix-rename@openssh.com", "hardlink@openssh.com", "copy-data":
-			return sftpOp{Op: name, Path: r.str(), Path2: r.str()}, !r.bad
-		case "statvfs@openssh.com", "limits@openssh.com", "expand-path@openssh.com",
-			"fsync@openssh.com", "fstatvfs@openssh.com", "home-directory", "users-groups-by-id@openssh.com":
-			return sftpOp{}, false // read-only queries
+		t.opens[q.id] = *q.op
+	case fxpRead:
+		t.reads[q.id] = sftpRead{handle: q.handle, offset: q.offset}
+	case fxpWrite:
+		if f := t.files[q.handle]; f != nil {
+			f.written.at(q.offset)
+			t.curW = &f.written
 		}
-		return sftpOp{Op: printable(name)}, !r.bad
-	}
-	return sftpOp{}, false
-}
-
-func openMode(flags uint32) string {
-	var m []string
-	for _, f := range []struct {
-		bit  uint32
-		name string
-	}{{1, "read"}, {2, "write"}, {4, "append"}, {8, "create"}, {0x10, "truncate"}, {0x20, "exclusive"}} {
-		if flags&f.bit != 0 {
-			m = append(m, f.name)
-		}
-	}
-	return strings.Join(m, ",")
-}
-
-// sftpReader reads SFTP wire fields; a short read sets bad and yields zero
-// values from then on.
-type sftpReader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *sftpReader) u32() uint32 {
-	if r.bad || len(r.b) < 4 {
-		r.bad = true
-		return 0
-	}
-	v := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *sftpReader) str() string {
-	n := r.u32()
-	if r.bad || uint64(len(r.b)) < uint64(n) {
-		r.bad = true
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-
-// auditSFTP writes each operation to the audit log and to the recording
-// before the packet that carries it is forwarded.
-func (ss *session) auditSFTP(ops []sftpOp) error {
-	for _, op := range ops {
-		// File names can carry identifiers too; mask them like output.
-		op.Path, _ = ss.masker.MaskString(op.Path)
-		op.Path2, _ = ss.masker.MaskString(op.Path2)
-		ev := ss.event("sftp."+op.Op, store.OutcomeAllowed, "")
-		ev.Detail["path"] = op.Path
-		if op.Path2 != "" {
-			ev.Detail["path2"] = op.Path2
-		}
-		if op.Mode != "" {
-			ev.Detail["mode"] = op.Mode
-		}
-		if err := ss.s.audit(context.Background(), ev); err != nil {
-			return err
-		}
-		if err := ss.rec.Output([]byte(op.String() + "\r\n")); err != nil {
-			return err
+	case fxpClose:
+		if f := t.files[q.handle]; f != nil {
+			delete(t.files, q.handle)
+			return t.ss.auditTransfer(f, false)
 		}
 	}
 	return nil
+}
+
+func (c *clientSide) data(b []byte) error {
+	t := (*sftpTracker)(c)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.curW != nil {
+		t.curW.add(b)
+	}
+	return nil
+}
+
+func (c *serverSide) packet(typ byte, pkt []byte) error {
+	t := (*sftpTracker)(c)
+	p, err := parseSFTPReply(pkt)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cur = nil
+	switch typ {
+	case fxpHandle:
+		if op, ok := t.opens[p.id]; ok {
+			delete(t.opens, p.id)
+			t.files[p.handle] = &sftpTransfer{op: op}
+		}
+	case fxpStatus:
+		delete(t.opens, p.id)
+		delete(t.reads, p.id)
+	case fxpData:
+		if rd, ok := t.reads[p.id]; ok {
+			delete(t.reads, p.id)
+			if f := t.files[rd.handle]; f != nil {
+				f.read.at(rd.offset)
+				t.cur = &f.read
+			}
+		}
+	}
+	return nil
+}
+
+func (c *serverSide) data(b []byte) error {
+	t := (*sftpTracker)(c)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cur != nil {
+		t.cur.add(b)
+	}
+	return nil
+}
+
+// flush audits the transfers whose handles were never closed, when the
+// session ends.
+func (t *sftpTracker) flush() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for h, f := range t.files {
+		delete(t.files, h)
+		errs = append(errs, t.ss.auditTransfer(f, true))
+	}
+	return errors.Join(errs...)
+}
+
+// auditTransfer writes one file's transfer: size and SHA-256 of what was
+// read and of what was written. Called with t.mu held.
+func (ss *session) auditTransfer(f *sftpTransfer, unclosed bool) error {
+	op := f.op
+	op.Path, _ = ss.masker.MaskString(op.Path)
+	ev := ss.event("sftp.transfer", store.OutcomeInfo, "")
+	ev.Detail["path"] = op.Path
+	ev.Detail["mode"] = op.Mode
+	line := "sftp close " + printable(op.Path)
+	for _, d := range []struct {
+		name string
+		d    *digest
+	}{{"read", &f.read}, {"written", &f.written}} {
+		if d.d.h == nil {
+			continue
+		}
+		sum := hex.EncodeToString(d.d.h.Sum(nil))
+		ev.Detail["bytes_"+d.name] = d.d.n
+		ev.Detail["sha256_"+d.name] = sum
+		if d.d.unsorted {
+			ev.Detail["unsorted_"+d.name] = true // the digest is over the bytes in transfer order
+		}
+		line += " (" + d.name + " " + strconv.FormatInt(d.d.n, 10) + " bytes, sha256 " + sum + ")"
+	}
+	if unclosed {
+		ev.Detail["unclosed"] = true
+	}
+	if err := ss.s.audit(ss.ctx, ev); err != nil {
+		return err
+	}
+	return ss.rec.Output([]byte(line + "\r\n"))
+}
+
+// auditSFTP writes an operation to the audit log and to the recording
+// before the packet that carries it is forwarded.
+func (ss *session) auditSFTP(op sftpOp) error {
+	// File names can carry identifiers too; mask them like output.
+	op.Path, _ = ss.masker.MaskString(op.Path)
+	op.Path2, _ = ss.masker.MaskString(op.Path2)
+	ev := ss.event("sftp."+op.Op, store.OutcomeAllowed, "")
+	ev.Detail["path"] = op.Path
+	if op.Path2 != "" {
+		ev.Detail["path2"] = op.Path2
+	}
+	if op.Mode != "" {
+		ev.Detail["mode"] = op.Mode
+	}
+	if err := ss.s.audit(ss.ctx, ev); err != nil {
+		return err
+	}
+	return ss.rec.Output([]byte(op.String() + "\r\n"))
+}
+
+// endSFTP ends a pass-through session whose stream failed: malformed, or
+// an operation that could not be audited or recorded.
+func (ss *session) endSFTP(err error) {
+	var proto *errSFTPProtocol
+	if errors.As(err, &proto) {
+		ss.endSFTPMalformed(proto)
+		return
+	}
+	ss.end(endCause{code: ExitRecordingFailed, event: "recording.failed",
+		msg: "file operation could not be recorded; session terminated", err: err})
+}
+
+// endSFTPMalformed records what was seen (masked, escaped, bounded) and
+// ends the session.
+func (ss *session) endSFTPMalformed(e *errSFTPProtocol) {
+	from := "client"
+	if e.fromServer {
+		from = "target"
+	}
+	seen, _ := ss.masker.MaskString(string(e.seen))
+	seen = strconv.Quote(seen)
+	line := fmt.Sprintf("bastion: the sftp stream from the %s is not SFTP (%v); seen: %s\r\n", from, e.err, seen)
+	if err := ss.rec.Output([]byte(line)); err != nil {
+		ss.log.Error("malformed sftp stream not recorded", "err", err)
+	}
+	ss.end(endCause{code: ExitProtocolViolation, event: "sftp.malformed", err: e,
+		msg:    "the sftp stream from the " + from + " is not SFTP; session terminated",
+		detail: map[string]any{"from": from, "seen": seen}})
 }

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/policies"
-	"github.com/bastion-ssh/bastion/recorder"
 )
 
 // The sftp gate: when the policy has file rules, the bastion terminates the
@@ -50,19 +49,6 @@ type sftpGate struct {
 	// closing is set once the client side has ended: the target's
 	// connection ending after that is the normal shutdown, not a failure.
 	closing atomic.Bool
-}
-
-// fileRules returns the file rules an sftp session must be served under,
-// or nil when sftp is passed through.
-func (ss *session) fileRules() *policies.Files {
-	if ss.kind != recorder.KindSFTP {
-		return nil
-	}
-	p := ss.s.cfg.Policy.Current()
-	if p == nil || !p.Files.Enabled() {
-		return nil
-	}
-	return &p.Files
 }
 
 // gateSFTP runs the session through the sftp gate until both sides end. It
@@ -195,7 +181,7 @@ func (g *sftpGate) connect() (*sftp.Client, string, error) {
 // fail ends the session because the target's side failed: the client
 // reads why, the audit log records it, and nothing more is served.
 func (g *sftpGate) fail(err error) {
-	g.ss.terminate(ExitTargetUnreachable, "the target's sftp server failed; session terminated", "sftp.upstream_failed", err)
+	g.ss.end(endCause{code: ExitTargetUnreachable, msg: "the target's sftp server failed; session terminated", event: "sftp.upstream_failed", err: err})
 }
 
 // upstreamError turns an error from the target into what the client is

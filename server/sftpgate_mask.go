@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -162,7 +161,7 @@ func (g *sftpGate) audit(event, outcome, reason string, op sftpOp, d policies.Fi
 	}
 	ev.Detail["action"] = string(d.Action)
 	ev.Detail["rule"] = d.Rule
-	if err := ss.s.audit(context.Background(), ev); err != nil {
+	if err := ss.s.audit(ss.ctx, ev); err != nil {
 		return g.recordingFailed(err)
 	}
 	if err := ss.rec.Output([]byte(op.String() + note + "\r\n")); err != nil {
@@ -174,6 +173,6 @@ func (g *sftpGate) audit(event, outcome, reason string, op sftpOp, d policies.Fi
 // recordingFailed ends the session because a file operation could not be
 // audited or recorded, as the passthrough does.
 func (g *sftpGate) recordingFailed(err error) error {
-	g.ss.terminate(ExitRecordingFailed, "file operation could not be recorded; session terminated", "recording.failed", err)
+	g.ss.end(endCause{code: ExitRecordingFailed, msg: "file operation could not be recorded; session terminated", event: "recording.failed", err: err})
 	return &gateError{code: sftp.ErrSSHFxFailure, msg: "bastion: session terminated"}
 }

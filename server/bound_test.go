@@ -27,7 +27,7 @@ func TestRevocationEndsLiveSession(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(out.String(), "started") })
 
 	b.revoked.Store(true)
-	b.server.sweepRevoked()
+	b.server.sweep()
 	select {
 	case err = <-done:
 	case <-time.After(10 * time.Second):

@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bastion-ssh/bastion/certauth"
+)
+
+// Every connection is bound by its certificate, idle or not: an OpenSSH
+// ControlMaster that never opened a channel, a revocation, a certificate
+// that expires while its connection is open, and the certificate's
+// permit-* extensions.
+
+// master is an `ssh -N` ControlMaster connection through the bastion.
+type master struct {
+	ctl  string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startMaster(t *testing.T, g *gateway, c client) *master {
+	t.Helper()
+	// Unix socket paths are short (108 bytes): not under t.TempDir.
+	dir, err := os.MkdirTemp("", "cm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	m := &master{ctl: filepath.Join(dir, "ctl"), done: make(chan error, 1)}
+	args := append(g.sshOpts(c), "-o", "ControlMaster=yes", "-o", "ControlPath="+m.ctl, "-N",
+		"-p", fmt.Sprint(g.port), "root@target@127.0.0.1")
+	m.cmd = exec.Command("ssh", args...)
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+	t.Cleanup(func() { m.cmd.Process.Kill() })
+	waitFile(t, m.ctl)
+	return m
+}
+
+// run runs a command over the master's connection only (never a fresh one).
+func (m *master) run(t *testing.T, g *gateway, c client, command string) result {
+	t.Helper()
+	args := append(g.sshOpts(c), "-o", "ControlMaster=no", "-o", "ControlPath="+m.ctl,
+		"-p", fmt.Sprint(g.port), "root@target@127.0.0.1", command)
+	return runCmd(t, "ssh", args...)
+}
+
+// waitExit waits for the master to end; it must, once its certificate is
+// no longer good.
+func (m *master) waitExit(t *testing.T) {
+	t.Helper()
+	select {
+	case <-m.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the master connection outlived its certificate")
+	}
+}
+
+// An idle master (no channel ever opened) is closed by the sweep once its
+// identity is revoked.
+func TestRevocationClosesIdleMaster(t *testing.T) {
+	g := newGatewayOpts(t, t.TempDir(), bastionOptions{policy: testPolicy, limits: "  certificate_check: 1s\n"})
+	carol := newClient(t, g.userCA, certauth.UserRequest{Identity: "carol@example.com", Groups: []string{"ops"}})
+	m := startMaster(t, g, carol)
+	g.cli(t, "ca", "revoke", "--identity", "carol@example.com")
+	m.waitExit(t)
+	g.waitAudit(t, "connection.revoked", "revoked")
+}
+
+// A session asked for through a master after the revocation is refused
+// (the sweep is slowed down so that the new channel's own check is what
+// refuses it), nothing runs on the target, and the master closes.
+func TestRevocationRefusesSessionThroughMaster(t *testing.T) {
+	g := newGatewayOpts(t, t.TempDir(), bastionOptions{policy: testPolicy, limits: "  certificate_check: 1h\n"})
+	carol := newClient(t, g.userCA, certauth.UserRequest{Identity: "carol@example.com", Groups: []string{"ops"}})
+	m := startMaster(t, g, carol)
+	if r := m.run(t, g, carol, "echo through-master"); r.code != 0 || !strings.Contains(r.stdout, "through-master") {
+		t.Fatalf("session through the master: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	g.cli(t, "ca", "revoke", "--identity", "carol@example.com")
+	marker := filepath.Join(t.TempDir(), "ran")
+	r := m.run(t, g, carol, "touch "+marker)
+	if r.code != 249 || !strings.Contains(r.stderr, "certificate revoked") {
+		t.Errorf("session after revocation: exit %d %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran on the target after the revocation")
+	}
+	m.waitExit(t)
+	g.waitAudit(t, "session.revoked", "revoked")
+	g.waitAudit(t, "connection.revoked", "revoked")
+}
+
+// A certificate that expires while its connection is open ends the running
+// session within the check interval, with its own exit status and events.
+func TestExpiryEndsRunningSession(t *testing.T) {
+	g := newGatewayOpts(t, t.TempDir(), bastionOptions{policy: testPolicy, limits: "  certificate_check: 1s\n"})
+	dave := newClient(t, g.userCA, certauth.UserRequest{Identity: "dave@example.com", Groups: []string{"ops"}, TTL: 8 * time.Second})
+	args := append(g.sshOpts(dave), "-p", fmt.Sprint(g.port), "root@target@127.0.0.1", "echo running; sleep 120")
+	cmd := exec.Command("ssh", args...)
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case err := <-done:
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 250 || !strings.Contains(errb.String(), "certificate expired; session ended") {
+			t.Errorf("expired session ended with %v: %q %q", err, out.String(), errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the session outlived its certificate")
+	}
+	if !strings.Contains(out.String(), "running") {
+		t.Errorf("the session never ran: %q %q", out.String(), errb.String())
+	}
+	g.waitAudit(t, "session.expired", "expired")
+	g.waitAudit(t, "connection.expired", "expired")
+	end := g.waitAudit(t, "session.end", "session.expired")
+	if fmt.Sprint(end.Detail["exit_status"]) != "250" {
+		t.Errorf("session.end exit_status = %v", end.Detail["exit_status"])
+	}
+}
+
+// A certificate issued with no permit-* extensions (ssh-keygen -O clear)
+// gets no pty and no port forwarding, whatever the policy says; each
+// refusal is audited.
+func TestCertificateWithoutPermits(t *testing.T) {
+	policy := testPolicy + "  - name: forwarders\n    groups: [ops]\n    targets: [target]\n    logins: [root]\n    port_forwarding: true\n"
+	policy = strings.Replace(policy, "env_allow: [LANG]\n", "", 1) + "env_allow: [LANG]\n"
+	g := newGatewayWith(t, t.TempDir(), "", policy)
+	cleared := newClient(t, g.userCA, certauth.UserRequest{Identity: "erin@example.com", Groups: []string{"ops"},
+		Extensions: map[string]string{}})
+	// ssh -tt gives up when the pty is refused, as it does against sshd.
+	marker := filepath.Join(t.TempDir(), "ran")
+	r := g.ssh(t, cleared, "root@target", "-tt", "touch "+marker)
+	if r.code != 255 || !strings.Contains(r.stderr, "PTY allocation request failed") {
+		t.Errorf("cleared certificate: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := g.ssh(t, cleared, "root@target", "tty; echo done"); !strings.Contains(r.stdout, "not a tty") {
+		t.Errorf("cleared certificate without a pty: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	g.waitAudit(t, "session.pty", "permit-pty")
+
+	// The same request with a certificate that permits a pty gets one.
+	r = g.ssh(t, g.alice, "root@target", "-tt", "tty")
+	if !strings.Contains(r.stdout, "/dev/") {
+		t.Errorf("default certificate: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	r = g.ssh(t, cleared, "root@target", "-W", g.sshd.addr)
+	if r.code == 0 || strings.Contains(r.stdout, "SSH-2.0") {
+		t.Errorf("cleared certificate forwarded: exit %d %q", r.code, r.stdout)
+	}
+	g.waitAudit(t, "forward.direct-tcpip", "permit-port-forwarding")
+}

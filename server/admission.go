@@ -1,0 +1,139 @@
+package server
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// start admits the session, then hands it to the proxy. Admission decides
+// everything from the policy snapshot the channel took when it opened, and
+// creates the recording, the session row and the start event before
+// anything reaches the target. A refusal ends the session through end.
+func (ss *session) start(req *ssh.Request) {
+	if ref := ss.admit(req); ref != nil {
+		reply(req, true)
+		ss.end(*ref)
+		return
+	}
+	ss.proxy(req)
+}
+
+// admit runs the admission steps in order and returns the first refusal.
+func (ss *session) admit(req *ssh.Request) *endCause {
+	if ref := ss.parseStart(req); ref != nil {
+		return ref
+	}
+	rt, ref := ss.s.route(ss.cs, ss.cs.user, ss.policy)
+	ss.route = rt
+	if ref != nil {
+		return ref
+	}
+	ss.log = ss.log.With("target", rt.target.Name, "login", rt.login)
+	masker, err := ss.s.maskerFor(ss.policy)
+	if err != nil {
+		return &endCause{code: ExitInternal, event: "session.failed", msg: "masking unavailable; session refused", err: err}
+	}
+	ss.masker = masker
+	if ss.kind == recorder.KindSFTP && ss.policy != nil && ss.policy.Files.Enabled() {
+		ss.files = &ss.policy.Files
+	}
+	shown, findings := masker.MaskString(ss.cmd)
+	ss.shownCmd = shown
+	if ref := ss.judgeCommand(); ref != nil {
+		return ref
+	}
+	if err := ss.openRecording(); err != nil {
+		return &endCause{code: ExitRecordingFailed, event: "recording.failed",
+			msg: "session recording unavailable; session refused", err: err}
+	}
+	storeDown := func(err error) *endCause {
+		return &endCause{code: ExitInternal, event: "session.failed", msg: "audit store unavailable; session refused", err: err}
+	}
+	if err := ss.s.cfg.Store.CreateSession(ss.ctx, ss.row()); err != nil {
+		return storeDown(err)
+	}
+	if err := ss.auditFindings("command", findings, recorder.Position{}); err != nil {
+		return storeDown(err)
+	}
+	if err := ss.s.audit(ss.ctx, ss.event("session.start", store.OutcomeAllowed, "rule "+rt.decision.Rule)); err != nil {
+		return storeDown(err)
+	}
+	return nil
+}
+
+// parseStart reads what the session is to run.
+func (ss *session) parseStart(req *ssh.Request) *endCause {
+	bad := &endCause{code: ExitUnsupported, event: "session.denied", msg: "malformed " + req.Type + " request",
+		err: errShortPayload}
+	switch req.Type {
+	case "shell":
+		ss.kind = recorder.KindShell
+	case "exec":
+		e, err := parsePayload[execRequest](req.Payload)
+		if err != nil {
+			return bad
+		}
+		ss.kind, ss.cmd = recorder.KindExec, e.Command
+	case "subsystem":
+		sub, err := parsePayload[subsystemRequest](req.Payload)
+		if err != nil {
+			return bad
+		}
+		if sub.Name != "sftp" {
+			return &endCause{code: ExitUnsupported, event: "session.denied",
+				msg: fmt.Sprintf("subsystem %q is not supported", printable(sub.Name))}
+		}
+		ss.kind, ss.cmd = recorder.KindSFTP, "sftp"
+	}
+	return nil
+}
+
+// judgeCommand is the admission step for command rules: an exec command
+// goes to Config.Commands, which may hold it for review. Without a judge
+// every command the access rule admits is allowed.
+func (ss *session) judgeCommand() *endCause {
+	judge := ss.s.cfg.Commands
+	if judge == nil || ss.kind != recorder.KindExec {
+		return nil
+	}
+	v, err := judge(ss.ctx, CommandRequest{SessionID: ss.id, Identity: ss.route.identity, Groups: ss.route.groups,
+		Target: ss.route.target.Name, Login: ss.route.login, Command: ss.cmd})
+	switch {
+	case err != nil:
+		return &endCause{code: ExitCommandDenied, event: "command.denied", msg: "the command could not be judged; denied", err: err}
+	case !v.Allowed:
+		return &endCause{code: ExitCommandDenied, event: "command.denied", msg: "command denied: " + printable(v.Reason),
+			err: fmt.Errorf("rule %s: %s", v.Rule, v.Reason)}
+	}
+	return nil
+}
+
+func (ss *session) openRecording() error {
+	h := recorder.Header{
+		Timestamp: ss.s.now(),
+		Command:   ss.shownCmd,
+		Session: recorder.Meta{
+			SessionID: ss.id,
+			Identity:  ss.route.identity,
+			Groups:    ss.route.groups,
+			Source:    ss.cs.source,
+			Target:    ss.route.target.Name,
+			Login:     ss.route.login,
+			Kind:      ss.kind,
+		},
+	}
+	if ss.pty != nil {
+		h.Width, h.Height = int(ss.pty.Cols), int(ss.pty.Rows)
+		h.Env = map[string]string{"TERM": ss.pty.Term}
+	}
+	rec, path, err := ss.s.cfg.Recordings(h)
+	if err != nil {
+		return err
+	}
+	ss.rec, ss.recPath = rec, path
+	return nil
+}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	gliderssh "github.com/gliderlabs/ssh"
+
+	"github.com/bastion-ssh/bastion/certauth"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// Every connection is bound by the certificate that authenticated it: it
+// is registered at authentication, each new channel re-checks the
+// certificate, and a sweep ends connections (idle or not, with their
+// sessions) whose certificate has expired or been revoked since.
+
+// DefaultSweepInterval is how often live connections are checked against
+// the revocation list and their certificates' expiry when Config leaves
+// SweepInterval zero.
+const DefaultSweepInterval = 5 * time.Second
+
+// endConnGrace bounds how long ending a connection waits for its sessions
+// to tell their clients why, before the connection is closed regardless
+// (a client that stopped reading must not hold the connection open).
+const endConnGrace = 5 * time.Second
+
+// ErrShutdown is the cause of sessions ended because the bastion stops.
+var ErrShutdown = errors.New("server: bastion shutting down")
+
+// onConnect takes a new TCP connection: the per-source limit first (flood.go),
+// then the connection's state, and a handshake deadline, so that a client
+// that connects and says nothing does not hold a slot forever.
+func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
+	source := nc.RemoteAddr().String()
+	if !s.sources.acquire(source) {
+		s.preauth.count(source, "connection.limited", "per-source connection limit reached")
+		return nil // gliderlabs closes it
+	}
+	c := &connState{source: source, ctx: ctx, live: map[*session]struct{}{}}
+	tc := &trackedConn{Conn: nc, onClose: func() {
+		s.sources.release(source)
+		s.forget(c)
+	}}
+	c.nc = tc
+	ctx.SetValue(connStateKey{}, c)
+	hc := &handshakeConn{Conn: tc, ctx: ctx, deadline: s.now().Add(s.cfg.HandshakeTimeout)}
+	if err := tc.SetDeadline(hc.deadline); err != nil {
+		return nil // the connection is already gone
+	}
+	return hc
+}
+
+// certProblem re-checks the connection's certificate now: an error
+// wrapping certauth.ErrExpired or certauth.ErrRevoked, or nil. The
+// revocation lookup may hit the database; no lock is held.
+func (s *Server) certProblem(c *connState) error {
+	if c.cert == nil {
+		return errors.New("connection carries no verified certificate")
+	}
+	if exp := c.certExpiry(); !exp.IsZero() && !s.now().Before(exp) {
+		return fmt.Errorf("%w (at %s)", certauth.ErrExpired, exp.UTC().Format(time.RFC3339))
+	}
+	if s.cfg.Checker.IsRevoked != nil && s.cfg.Checker.IsRevoked(c.cert) {
+		return fmt.Errorf("%w (serial %d)", certauth.ErrRevoked, c.cert.Serial)
+	}
+	return nil
+}
+
+// endCauseFor is how a certificate problem (or the shutdown) ends a running session (started)
+// or refuses a new one.
+func endCauseFor(err error, started bool) endCause {
+	verb := "refused"
+	if started {
+		verb = "ended"
+	}
+	switch {
+	case errors.Is(err, certauth.ErrRevoked):
+		return endCause{code: ExitCertificateRevoked, event: "session.revoked", err: err,
+			msg: "certificate revoked; session " + verb}
+	case errors.Is(err, certauth.ErrExpired):
+		return endCause{code: ExitCertificateExpired, event: "session.expired", err: err,
+			msg: "certificate expired; session " + verb}
+	case errors.Is(err, ErrShutdown):
+		return endCause{code: ExitServerShutdown, event: "session.shutdown", err: err,
+			msg: "the bastion is shutting down; session " + verb}
+	}
+	return endCause{code: ExitInternal, event: "session.denied", err: err, msg: "no verified certificate; session " + verb}
+}
+
+// sweep checks every registered connection and ends those whose
+// certificate is no longer good. The server lock is held only to copy the
+// list; the lookups and the ending run outside it.
+func (s *Server) sweep() {
+	for _, c := range s.liveConns() {
+		if err := s.certProblem(c); err != nil {
+			s.endConn(c, err)
+		}
+	}
+}
+
+// endConn ends a connection whose certificate failed: an audit event, each
+// running session ended through its finish path (message, exit status,
+// event), then the connection closed. It returns at once; the ending runs
+// on its own goroutine, owned by the server, bounded by endConnGrace.
+func (s *Server) endConn(c *connState, err error) {
+	sessions := c.end(err)
+	s.sessions.Add(1)
+	go func() {
+		defer s.sessions.Done()
+		typ := "connection.revoked"
+		switch {
+		case errors.Is(err, certauth.ErrExpired):
+			typ = "connection.expired"
+		case errors.Is(err, ErrShutdown):
+			typ = "connection.shutdown"
+		}
+		ev := store.Event{Type: typ, Outcome: store.OutcomeDenied, ConnID: c.id, SourceAddr: c.source,
+			Identity: c.identity, Reason: err.Error(), Detail: map[string]any{"sessions": len(sessions)}}
+		if c.cert != nil {
+			ev.Detail["serial"] = fmt.Sprint(c.cert.Serial)
+		}
+		if aerr := s.audit(context.Background(), ev); aerr != nil {
+			// Ending the connection is the safe action: it happens whether
+			// or not its record could be written (audit logged the failure).
+			s.log.Error("connection ended without its audit event", "conn", c.id, "err", aerr)
+		}
+		cause := endCauseFor(err, true)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for _, ss := range sessions {
+				ss.end(cause)
+			}
+		}()
+		t := time.NewTimer(endConnGrace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		c.nc.Close()
+		<-done // the writes fail once the connection is closed
+	}()
+}
+
+// watchCertificates runs the sweep until the server closes.
+func (s *Server) watchCertificates() {
+	defer s.sessions.Done()
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+			s.sweep()
+			s.preauth.flush()
+		}
+	}
+}
