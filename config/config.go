@@ -65,6 +65,8 @@ type Config struct {
 	Issuers []Issuer `yaml:"issuers"`
 	// Diagnostics serves metrics (and optionally pprof) on loopback.
 	Diagnostics Diagnostics `yaml:"diagnostics"`
+	// Slack brings held commands to reviewers (optional; see Slack).
+	Slack Slack `yaml:"slack"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -201,6 +203,8 @@ func (c *Config) resolve(base string) {
 	abs(&c.HTTP.TLSKey)
 	abs(&c.Signer.Vault.TokenFile)
 	abs(&c.Signer.Vault.CACert)
+	abs(&c.Slack.SigningSecretFile)
+	abs(&c.Slack.WebhookURLFile)
 	for i := range c.Targets {
 		abs(&c.Targets[i].KnownHosts)
 		abs(&c.Targets[i].Credential.KeyFile)
@@ -236,6 +240,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateDiagnostics(); err != nil {
+		return err
+	}
+	if err := c.validateSlack(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -51,11 +51,16 @@ type session struct {
 
 	route route
 	pty   *ptyRequest
-	env   [][]byte      // env request payloads the policy allowed, replayed upstream
-	agent bool          // agent forwarding allowed by policy, requested upstream
-	keys  atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
-	kind  recorder.Kind
-	cmd   string // as the client sent it; goes to the target only
+	env   [][]byte // env request payloads the policy allowed, replayed upstream
+	// bastionEnv holds the BASTION_* variables, kept by the bastion and
+	// never sent upstream (commandenv.go).
+	bastionEnv map[string]string
+	// markers are the command decisions to write into the recording first.
+	markers []string
+	agent   bool          // agent forwarding allowed by policy, requested upstream
+	keys    atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
+	kind    recorder.Kind
+	cmd     string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
 	shownCmd string
 	masker   *masking.Masker
@@ -151,6 +156,10 @@ func (ss *session) beforeStart(req *ssh.Request) {
 		e, err := parsePayload[envRequest](req.Payload)
 		if err != nil {
 			reply(req, false)
+			return
+		}
+		if ss.keepBastionEnv(e) {
+			reply(req, true)
 			return
 		}
 		if !ss.policy.EnvAllowed(e.Name) {

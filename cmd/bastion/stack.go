@@ -38,6 +38,7 @@ type stack struct {
 	logger *slog.Logger
 	api    *apiServer  // nil unless http.listen is set
 	diag   *diagServer // nil unless diagnostics.listen is set
+	review *review
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -86,6 +87,13 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
+	rv, err := newReview(cfg, st, signing, log)
+	if err != nil {
+		st.Close()
+		sessionLog.Close()
+		return nil, err
+	}
+	gate := &server.CommandGate{Broker: rv.broker, Store: metered}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -105,6 +113,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		IdleTimeout:       cfg.Limits.IdleTimeout,
 		SweepInterval:     cfg.Limits.CertificateCheck,
 		MaxConnsPerSource: cfg.Limits.MaxConnsPerSource,
+		Commands:          gate.Judge,
+		Approvals:         rv.broker,
 	})
 	if err != nil {
 		st.Close()
@@ -127,12 +137,13 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log}
+	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, metered, userCA, hostKey, ln.Addr().String(), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
+		s.api.srv.Handler = rv.withSlack(s.api.srv.Handler)
 	}
 	if cfg.Diagnostics.Listen != "" {
 		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, log); err != nil {
@@ -157,6 +168,8 @@ func (s *stack) closeAll() {
 func (s *stack) run(ctx context.Context) error {
 	defer s.store.Close()
 	defer s.log.Close()
+	s.review.start(ctx)
+	defer s.review.close()
 	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
