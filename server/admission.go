@@ -126,7 +126,7 @@ func (ss *session) judgeCommand() *endCause {
 		}
 		return c
 	}
-	ss.markers = v.Markers
+	ss.markers, ss.notice = v.Markers, v.Notice
 	return nil
 }
 

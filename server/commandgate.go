@@ -124,7 +124,7 @@ func (g *CommandGate) closed(ctx context.Context, r CommandRequest, a store.Appr
 			return CommandVerdict{}, err
 		}
 		return CommandVerdict{Allowed: true, Rule: d.Rule, Reason: "approved",
-			Markers: []string{heldMarker(a), approvedMarker(a)}}, nil
+			Markers: []string{heldMarker(a), approvedMarker(a)}, Notice: approvedMarker(a)}, nil
 	case approvals.StateDenied:
 		if err := audit(store.OutcomeDenied, "denied by reviewer", detail); err != nil {
 			return CommandVerdict{}, err
@@ -168,11 +168,11 @@ func (g *CommandGate) useApproved(ctx context.Context, r CommandRequest, id stri
 		return CommandVerdict{}, err
 	}
 	return CommandVerdict{Allowed: true, Rule: d.Rule, Reason: "approved",
-		Markers: []string{heldMarker(a), approvedMarker(a)}}, nil
+		Markers: []string{heldMarker(a), approvedMarker(a)}, Notice: approvedMarker(a)}, nil
 }
 
 func heldMarker(a store.Approval) string {
-	return fmt.Sprintf("bastion: held request=%s rule=%s", a.ID, a.Rule)
+	return fmt.Sprintf("held: request=%s rule=%s reviewers=%s", a.ID, a.Rule, strings.Join(a.Reviewers, ","))
 }
 
 func approvedMarker(a store.Approval) string {
@@ -182,7 +182,7 @@ func approvedMarker(a store.Approval) string {
 			by = append(by, d.Reviewer+" ("+d.Channel+")")
 		}
 	}
-	return fmt.Sprintf("bastion: approved request=%s by %s", a.ID, strings.Join(by, ", "))
+	return fmt.Sprintf("approved: request=%s by %s", a.ID, strings.Join(by, ", "))
 }
 
 func isApprovalRefusal(err error) bool {

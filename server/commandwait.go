@@ -41,13 +41,22 @@ func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
 	return v, err
 }
 
-// writeMarkers records the command's decisions ("m" events) before any of
-// its output, so a replay shows who let it run.
+// writeMarkers records the command's decisions before any of its output,
+// each as a marker ("m") and as an output line, so that a replay, and any
+// asciicast player, shows who let it run. The notice is shown to the
+// client after it is recorded.
 func (ss *session) writeMarkers() error {
 	for _, m := range ss.markers {
-		if err := ss.rec.Marker(oneLine(m)); err != nil {
+		m = oneLine(m)
+		if err := ss.rec.Marker(m); err != nil {
 			return err
 		}
+		if err := ss.rec.Output([]byte("bastion: " + m + ss.newline())); err != nil {
+			return err
+		}
+	}
+	if ss.notice != "" {
+		_, _ = ss.ch.Stderr().Write([]byte("bastion: " + oneLine(ss.notice) + ss.newline())) // a client gone is seen by the proxy
 	}
 	return nil
 }

@@ -53,7 +53,11 @@ type CommandVerdict struct {
 	Message string
 	Code    int
 	Event   string
-	// Markers label the decisions taken (held, approved by whom); they
-	// are written to the recording before the command's output.
+	// Markers label the decisions taken (held, approved by whom); each is
+	// written to the recording before the command's output, as a marker
+	// and as a "bastion: LABEL" output line that any player shows.
 	Markers []string
+	// Notice, if set, is shown to the client (after "bastion: ") once it
+	// is recorded: e.g. who approved a held command.
+	Notice string
 }

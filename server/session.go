@@ -55,8 +55,10 @@ type session struct {
 	// bastionEnv holds the BASTION_* variables, kept by the bastion and
 	// never sent upstream (commandenv.go).
 	bastionEnv map[string]string
-	// markers are the command decisions to write into the recording first.
+	// markers are the command decisions to write into the recording
+	// first; notice is then shown to the client (commandwait.go).
 	markers []string
+	notice  string
 	agent   bool          // agent forwarding allowed by policy, requested upstream
 	keys    atomic.Uint64 // keystrokes sent on a terminal (see outputPipe.keys)
 	kind    recorder.Kind
