@@ -137,6 +137,19 @@ func (rg *reviewGateway) desk(t *testing.T, c client, args ...string) result {
 	return rg.ssh(t, c, "bastion-approvals", args...)
 }
 
+// bastionCLI runs `bastion approvals|approve|deny` as c, through an
+// ssh_config like the one `bastion login` writes.
+func (rg *reviewGateway) bastionCLI(t *testing.T, c client, args ...string) result {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	text := fmt.Sprintf("Host bastion\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n  CertificateFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
+		rg.port, c.key, c.cert, filepath.Join(rg.dir, "known_hosts"))
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return runCmd(t, bastionBin, append(args, "--ssh-config", cfg)...)
+}
+
 var heldLine = regexp.MustCompile(`bastion: held: request=(req-[a-z0-9]+) rule=(\S+) reviewers=(\S+) approvals=(\d+) timeout=(\S+)`)
 
 // heldID returns the request id from a held line in stderr.
@@ -393,12 +406,22 @@ func TestWaitZeroThenRequest(t *testing.T) {
 	if r := rg.ssh(t, rg.alice, "root@target", "-o", "SetEnv=BASTION_REQUEST="+id, cmd); r.code != exitRequestRefused {
 		t.Errorf("pending request ran: %d %q", r.code, r.stderr)
 	}
-	// The requester sees the state of her own request.
-	if r := rg.desk(t, rg.alice, "show", id, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"state": "pending"`) {
+	// The requester sees the state of her own request, with the CLI.
+	if r := rg.bastionCLI(t, rg.alice, "approvals", "show", id, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"state": "pending"`) {
 		t.Errorf("show own request: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := rg.desk(t, rg.carol, "approve", id, "--reason", "ok"); r.code != 0 {
+	if r := rg.bastionCLI(t, rg.alice, "approve", id, "--reason", "mine"); r.code != 1 || !strings.Contains(r.stderr, "own request") {
+		t.Errorf("self-approval with the CLI: %d %q", r.code, r.stderr)
+	}
+	if r := rg.bastionCLI(t, rg.carol, "approvals", "list"); r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "pending") {
+		t.Errorf("list: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := rg.bastionCLI(t, rg.carol, "approve", id, "--reason", "it's fine: ticket 42"); r.code != 0 {
 		t.Fatalf("approve: %d %s", r.code, r.stderr)
+	}
+	if r := rg.bastionCLI(t, rg.alice, "approvals", "show", id); !strings.Contains(r.stdout, "approved by carol@example.com via cli") ||
+		!strings.Contains(r.stdout, "it's fine: ticket 42") {
+		t.Errorf("show after approval: %s %s", r.stdout, r.stderr)
 	}
 	// Another command, or another identity, cannot use the approval.
 	if r := rg.ssh(t, rg.alice, "root@target", "-o", "SetEnv=BASTION_REQUEST="+id, cmd+" /tmp/other"); r.code != exitRequestRefused {

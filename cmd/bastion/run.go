@@ -34,15 +34,18 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    {"run the bastion from a config file", cmdServe},
-		"dev":      {"run the whole stack on loopback with embedded defaults", cmdDev},
-		"ca":       {"certificate authority: sign and revoke user certificates", cmdCA},
-		"login":    {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
-		"sessions": {"list and show recorded sessions", cmdSessions},
-		"replay":   {"play back a session recording", cmdReplay},
-		"audit":    {"list audit events", cmdAudit},
-		"verify":   {"verify a recording's hash chain and signature", cmdVerify},
-		"policy":   {"test a policy's command rules against a table of cases", cmdPolicy},
+		"serve":     {"run the bastion from a config file", cmdServe},
+		"dev":       {"run the whole stack on loopback with embedded defaults", cmdDev},
+		"ca":        {"certificate authority: sign and revoke user certificates", cmdCA},
+		"login":     {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
+		"sessions":  {"list and show recorded sessions", cmdSessions},
+		"replay":    {"play back a session recording", cmdReplay},
+		"audit":     {"list audit events", cmdAudit},
+		"verify":    {"verify a recording's hash chain and signature", cmdVerify},
+		"policy":    {"test a policy's command rules against a table of cases", cmdPolicy},
+		"approvals": {"list and show commands held for review (as reviewer or requester)", cmdApprovals},
+		"approve":   {"approve a held command: approve ID --reason TEXT", cmdApprove},
+		"deny":      {"deny a held command: deny ID --reason TEXT", cmdDeny},
 	}
 }
 
