@@ -507,3 +507,15 @@ func TestClientGoneWithdraws(t *testing.T) {
 		t.Errorf("approving a withdrawn request: %d", code)
 	}
 }
+
+// waitFor polls cond until it holds, failing after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

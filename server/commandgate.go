@@ -83,7 +83,7 @@ func (g *CommandGate) hold(ctx context.Context, r CommandRequest, d cmdjudge.Dec
 		return CommandVerdict{}, fmt.Errorf("open review: %w", err)
 	}
 	held := fmt.Sprintf("held: request=%s rule=%s reviewers=%s approvals=%d timeout=%s",
-		a.ID, d.Rule, strings.Join(a.Reviewers, ","), a.Needed, a.Deadline.Sub(a.CreatedAt).Round(time.Second))
+		a.ID, d.Rule, strings.Join(a.Reviewers, ","), a.Needed, shortDuration(a.Deadline.Sub(a.CreatedAt)))
 	if err := audit(store.OutcomeInfo, "held", map[string]any{"request": a.ID}); err != nil {
 		return CommandVerdict{}, err
 	}
@@ -183,6 +183,18 @@ func approvedMarker(a store.Approval) string {
 		}
 	}
 	return fmt.Sprintf("approved: request=%s by %s", a.ID, strings.Join(by, ", "))
+}
+
+// shortDuration prints 15m rather than 15m0s.
+func shortDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func isApprovalRefusal(err error) bool {

@@ -37,7 +37,7 @@ access:
     targets: [demo]
     logins: [demo]
 env_allow: [LANG, LC_*]
-`
+` + devCommands
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dev", "dev [--data DIR] [--listen ADDR] [--http ADDR]", stdout)
@@ -53,7 +53,15 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	env, err := setUpDev(abs, *listen, devHTTPAddr(*httpAddr, httpExplicit))
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return err
+	}
+	slack, err := startDevSlack(abs, stdout)
+	if err != nil {
+		return err
+	}
+	defer slack.Close()
+	env, err := setUpDev(abs, *listen, devHTTPAddr(*httpAddr, httpExplicit), devSlackConfig(slack))
 	if err != nil {
 		return err
 	}
@@ -79,12 +87,18 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stop()
 		return errors.Join(err, <-served)
 	}
+	if err := env.reviewerCertificate(ctx, st.api.URL(), st.ln.Addr().String(), port); err != nil {
+		stop()
+		return errors.Join(err, <-served)
+	}
 	rel := relPath(abs)
 	fmt.Fprintf(stdout, `bastion dev is running (Ctrl-C stops it).
 
   bastion      %s
   demo target  %s (a real shell in a pty)
   identity     %s, groups [%s], certificate valid %s
+  reviewer     %s, groups [%s] (%s/%s/ssh_config)
+  slack        a local stand-in prints what would be posted to Slack
   login API    %s (OIDC issuer %s, development only)
   metrics      http://%s/metrics (and /debug/pprof/)
   data         %s
@@ -96,9 +110,14 @@ Try:
   bastion sessions list                        # what was recorded
   bastion replay --cat SESSION_ID              # print a recording
   bastion replay --web SESSION_ID              # play it in a browser
+  ssh -F %s/ssh_config demo 'rm notes.txt'    # denied before it reaches the host (exit 252)
+  ssh -F %s/ssh_config demo 'touch reviewed'  # held: prints request=ID, waits for a reviewer
+  bastion approvals list --ssh-config %s/%s/ssh_config
+  bastion approve ID --reason ok --ssh-config %s/%s/ssh_config   # as the reviewer: the command runs
   (set -a; . %s/login.env; bastion login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel)
+`, st.ln.Addr(), env.host.Addr(), devIdentity, devGroup, devCertTTL, devReviewer, devReviewerGroup, rel, devReviewerDir,
+		st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, rel, rel, rel, rel, rel, devReviewerDir, rel, devReviewerDir, rel)
 	return <-served
 }
 
@@ -112,7 +131,7 @@ type devEnv struct {
 
 // setUpDev creates (once) the keys, policy and client key, starts the demo
 // host and writes the config that points at it.
-func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
+func setUpDev(dir, listen, httpListen, slackConfig string) (*devEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -178,8 +197,8 @@ issuers:
 diagnostics:
   listen: 127.0.0.1:0
   pprof: true
-`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
-		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL)
+%s`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
+		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL, slackConfig)
 	cfgFile := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
 		host.Close()
