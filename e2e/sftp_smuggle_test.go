@@ -62,6 +62,13 @@ fi
 		t.Errorf("session row exit status = %v", s.ExitStatus)
 	}
 
+	// Nor can the client send anything but SFTP on the subsystem channel.
+	args = append(g.sshOpts(g.alice), "-s", "-p", fmt.Sprint(g.port), "root@target@127.0.0.1", "sftp")
+	if r := runCmdInput(t, "id; echo CLIENT-SIDE\n", "ssh", args...); r.code != 251 {
+		t.Errorf("text from the client: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	g.waitAudit(t, "sftp.malformed", "CLIENT-SIDE")
+
 	// The real sftp still works against this target when nothing is smuggled.
 	batch := filepath.Join(t.TempDir(), "batch")
 	if err := os.WriteFile(batch, []byte("pwd\n"), 0o600); err != nil {

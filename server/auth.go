@@ -63,6 +63,7 @@ func (s *Server) verifiedKey(c *connState, conn ssh.ConnMetadata, key ssh.Public
 	}
 	ev.Outcome, ev.Identity = store.OutcomeAllowed, id.Name
 	ev.Detail["permits"] = permitsOf(cert).String()
+	// The auth callback has no context; audit bounds the write itself.
 	if err := s.audit(context.Background(), ev); err != nil {
 		// What cannot be audited does not happen.
 		return nil, &ssh.BannerError{Err: err, Message: "bastion: audit log unavailable; try again later\r\n"}

@@ -105,9 +105,13 @@ func (s *Server) sweep() {
 // endConn ends a connection whose certificate failed: an audit event, each
 // running session ended through its finish path (message, exit status,
 // event), then the connection closed. It returns at once; the ending runs
-// on its own goroutine, owned by the server, bounded by endConnGrace.
+// on its own goroutine, owned by the server, bounded by endConnGrace. A
+// connection is ended once, whoever notices first.
 func (s *Server) endConn(c *connState, err error) {
-	sessions := c.end(err)
+	sessions, first := c.end(err)
+	if !first {
+		return
+	}
 	s.sessions.Add(1)
 	go func() {
 		defer s.sessions.Done()
@@ -123,6 +127,7 @@ func (s *Server) endConn(c *connState, err error) {
 		if c.cert != nil {
 			ev.Detail["serial"] = fmt.Sprint(c.cert.Serial)
 		}
+		// No request owns this write; audit bounds it with its deadline.
 		if aerr := s.audit(context.Background(), ev); aerr != nil {
 			// Ending the connection is the safe action: it happens whether
 			// or not its record could be written (audit logged the failure).

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -72,4 +73,39 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Shutting down past the grace period ends a running session through its
+// finish path: a message, the shutdown exit status and an event.
+func TestShutdownEndsSession(t *testing.T) {
+	b := startTestBastion(t, nil)
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	s.Stdout, s.Stderr = &out, &errb
+	done := make(chan error, 1)
+	go func() { done <- s.Run("echo started; sleep 30") }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "started") })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace: end what runs now
+	b.server.Shutdown(ctx)
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session outlived the shutdown")
+	}
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != ExitServerShutdown {
+		t.Errorf("err = %v, want exit status %d", err, ExitServerShutdown)
+	}
+	if !strings.Contains(errb.String(), "shutting down") {
+		t.Errorf("stderr = %q", errb.String())
+	}
+	if len(b.store.eventsOf("session.shutdown")) != 1 || len(b.store.eventsOf("session.end")) != 1 {
+		t.Errorf("shutdown not audited: %+v", b.store.events)
+	}
 }

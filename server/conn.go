@@ -211,18 +211,20 @@ func (c *connState) removeLive(ss *session) {
 	delete(c.live, ss)
 }
 
-// end marks the connection ended and returns the sessions to end with it.
-func (c *connState) end(cause error) []*session {
+// end marks the connection ended and returns the sessions to end with it;
+// false if it had already ended.
+func (c *connState) end(cause error) ([]*session, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended == nil {
-		c.ended = cause
+	if c.ended != nil {
+		return nil, false
 	}
+	c.ended = cause
 	out := make([]*session, 0, len(c.live))
 	for ss := range c.live {
 		out = append(out, ss)
 	}
-	return out
+	return out, true
 }
 
 // certExpiry is when the connection's certificate stops being valid (the

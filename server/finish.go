@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/bastion-ssh/bastion/recorder"
@@ -86,18 +85,13 @@ func (ss *session) end(c endCause) {
 	fmt.Fprintf(ss.ch.Stderr(), "bastion: %s%s", c.msg, ss.newline())
 	_, _ = ss.ch.SendRequest("exit-status", false, exitStatusPayload(c.code))
 	if ss.up != nil {
+		// The proxy may be ending the channel's write side itself, and
+		// x/crypto/ssh's CloseWrite is not safe to call concurrently.
 		ss.up.Close()
+	} else {
+		_ = ss.ch.CloseWrite()
 	}
-	_ = ss.ch.CloseWrite()
 	_ = ss.ch.Close()
-}
-
-// endedBy reports the cause a session was ended with, if the bastion
-// ended it.
-func endedBy(ctx context.Context) (*endCause, bool) {
-	var c *endCause
-	ok := errors.As(context.Cause(ctx), &c)
-	return c, ok
 }
 
 // finish closes the recording and writes the session's end: the row and
@@ -138,7 +132,9 @@ func (ss *session) finish() {
 		}
 	}
 	end.RecordingSize = ss.rec.Bytes()
-	if err := ss.s.cfg.Store.EndSession(ctx, ss.id, end); err != nil {
+	endCtx, cancel := context.WithTimeout(ctx, auditTimeout)
+	defer cancel()
+	if err := ss.s.cfg.Store.EndSession(endCtx, ss.id, end); err != nil {
 		ss.log.Error("session end not stored", "err", err)
 	}
 	ev := ss.event("session.end", store.OutcomeInfo, end.Reason)

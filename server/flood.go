@@ -105,6 +105,8 @@ func (a *preauthAggregator) record(ev store.Event, reason string) {
 	a.write(pending)
 	if n == 0 && key.source != "*" {
 		ev.Detail = withDetail(ev.Detail, "reason_code", reason)
+		// Before authentication there is no request context; audit bounds
+		// the write with its deadline.
 		if err := a.audit(context.Background(), ev); err != nil {
 			a.log.Error("pre-authentication failure not audited", "type", ev.Type, "err", err)
 		}

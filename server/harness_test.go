@@ -93,8 +93,9 @@ func startTestBastion(t testing.TB, recs RecordingFactory) *testBastion {
 	return startTestBastionWith(t, recs, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n")
 }
 
-// startTestBastionWith is startTestBastion with its own policy document.
-func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string) *testBastion {
+// startTestBastionWith is startTestBastion with its own policy document;
+// each of configure may change the server's config before it starts.
+func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string, configure ...func(*Config)) *testBastion {
 	t.Helper()
 	targetCA := newSigner(t)
 	demoKey := newSigner(t)
@@ -116,7 +117,7 @@ func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string) *t
 	hostKey := newSigner(t)
 	revoked := &atomic.Bool{}
 	st := &memStore{sessions: map[string]store.Session{}, ends: map[string]store.SessionEnd{}}
-	srv, err := New(Config{
+	cfg := Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{Authorities: []ssh.PublicKey{userCA.Signer.PublicKey()},
 			IsRevoked: func(*ssh.Certificate) bool { return revoked.Load() }},
@@ -128,7 +129,11 @@ func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string) *t
 		Store:          st,
 		Recordings:     recs,
 		FingerprintKey: []byte("test fingerprint key, 32 bytes.."),
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func (ss *session) beforeStart(req *ssh.Request) {
 	case "pty-req":
 		p, err := parsePayload[ptyRequest](req.Payload)
 		if err != nil {
-			reply(req, false)
+			ss.refuseRequest(req, "session.pty", "malformed pty request", nil)
 			return
 		}
 		if !permitsOf(ss.cs.cert).pty {
@@ -157,7 +157,7 @@ func (ss *session) beforeStart(req *ssh.Request) {
 	case "env":
 		e, err := parsePayload[envRequest](req.Payload)
 		if err != nil {
-			reply(req, false)
+			ss.refuseRequest(req, "session.env", "malformed env request", nil)
 			return
 		}
 		if ss.keepBastionEnv(e) {
@@ -186,7 +186,7 @@ func (ss *session) beforeStart(req *ssh.Request) {
 		// the certificate's permit-X11-forwarding says.
 		ss.refuseRequest(req, "session.forwarding", "x11 forwarding is not supported", nil)
 	default:
-		reply(req, false)
+		ss.refuseRequest(req, "session.request", "unsupported request before the session started: "+printable(req.Type), nil)
 	}
 }
 

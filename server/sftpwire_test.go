@@ -54,14 +54,19 @@ func sftpStream() ([]byte, []sftpOp) {
 	return s, want
 }
 
-// opCollector is a client-side handler that keeps the audited operations
-// and counts the streamed data.
+// opCollector is a handler that keeps the audited operations (client
+// side) or parses the replies (server side), and counts the streamed data.
 type opCollector struct {
-	ops []sftpOp
-	n   int
+	fromServer bool
+	ops        []sftpOp
+	n          int
 }
 
 func (c *opCollector) packet(_ byte, pkt []byte) error {
+	if c.fromServer {
+		_, err := parseSFTPReply(pkt)
+		return err
+	}
 	q, err := parseSFTPRequest(pkt)
 	if err == nil && q.op != nil {
 		c.ops = append(c.ops, *q.op)
@@ -73,7 +78,7 @@ func (c *opCollector) data(b []byte) error { c.n += len(b); return nil }
 
 func feedChunks(stream []byte, size int, fromServer bool) (*opCollector, error) {
 	f := &sftpFramer{fromServer: fromServer}
-	c := &opCollector{}
+	c := &opCollector{fromServer: fromServer}
 	for i := 0; i < len(stream); i += size {
 		if err := f.feed(stream[i:min(i+size, len(stream))], c); err != nil {
 			return c, err

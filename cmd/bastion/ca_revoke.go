@@ -12,8 +12,9 @@ import (
 
 // cmdCARevoke revokes one certificate by serial, or every certificate of
 // an identity issued up to now. The front server consults the store on
-// every new connection, so the next login with a revoked certificate is
-// refused. Sessions already open are not ended by this command.
+// every new connection and channel, so the next login or session with a
+// revoked certificate is refused, and its periodic check ends connections
+// already open.
 func cmdCARevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("ca revoke", "ca revoke [--reason TEXT] SERIAL | ca revoke --identity ID [--reason TEXT] | ca revoke --list [--json]", stdout)
 	identity := fs.String("identity", "", "revoke every certificate of this identity issued until now")

@@ -95,11 +95,8 @@ func (a *apiServer) URL() string { return "https://" + a.ln.Addr().String() }
 // revocationHook is certauth.Checker.IsRevoked over the store: a revoked
 // serial, or an identity revoked after the certificate was issued, is
 // refused at the next connection. A store error refuses too (fail closed).
-//
-// NOTE: this guards new connections only. Sessions opened before the
-// revocation keep running until they end or the certificate expires;
-// ending them is the front server's job (re-check the identities of live
-// connections when a revocation is recorded).
+// The front server also calls it for each new channel and, periodically,
+// for every open connection, which it ends once revoked.
 func revocationHook(st *store.Store, log *slog.Logger) func(*ssh.Certificate) bool {
 	return func(cert *ssh.Certificate) bool {
 		// The SSH auth callback has no context; the timeout bounds the lookup.
