@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,33 @@ func TestCommandsRejects(t *testing.T) {
 				t.Errorf("error %q does not name %s", err, tc.field)
 			}
 		})
+	}
+}
+
+// A commands edit is picked up by the watcher like any other; a broken one
+// leaves the previous rules in force.
+func TestCommandsHotReload(t *testing.T) {
+	file := t.TempDir() + "/policy.yaml"
+	write := func(doc string) {
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("commands:\n  rules: [{name: a, programs: [rm], action: deny}]\n")
+	w, err := NewWatcher(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reloadErr error
+	w.OnReload = func(err error) { reloadErr = err }
+	write("commands:\n  rules: [{name: b, programs: [rm, shred], action: deny}]\n# longer\n")
+	w.check()
+	if reloadErr != nil || w.Current().Commands.Rules[0].Name != "b" {
+		t.Fatalf("reload: %v %+v", reloadErr, w.Current().Commands)
+	}
+	write("commands:\n  rules: [{name: c, programs: [rm], action: perhaps}]\n# a broken edit, longer still\n")
+	w.check()
+	if reloadErr == nil || w.Current().Commands.Rules[0].Name != "b" {
+		t.Errorf("a broken edit replaced the rules: %v", reloadErr)
 	}
 }
