@@ -337,6 +337,12 @@ func (j *judge) wrapped(prog string, w wrapper, part string, args []arg, in inpu
 			j.code(part, code, depth)
 			review(prog + " " + name + " runs inline code")
 			return
+		case attachedCode(w.codeOpts, t) != "":
+			// A short option with its value attached: env -S'rm x', su -c'rm x'.
+			opt := attachedCode(w.codeOpts, t)
+			j.code(part, []arg{{text: t[len(opt):], static: true}}, depth)
+			review(prog + " " + opt + " runs inline code")
+			return
 		case has(w.shellOpts, t):
 			shell = true
 			continue
@@ -400,6 +406,17 @@ func joinArgs(args []arg) string {
 		t[i] = a.text
 	}
 	return strings.Join(t, " ")
+}
+
+// attachedCode returns the short code option (-S, -c) that t starts with
+// and carries a value after, or "".
+func attachedCode(opts []string, t string) string {
+	for _, o := range opts {
+		if len(o) == 2 && len(t) > 2 && strings.HasPrefix(t, o) {
+			return o
+		}
+	}
+	return ""
 }
 
 func has(list []string, s string) bool {
