@@ -23,6 +23,10 @@ type CommandGate struct {
 	Store interface {
 		Audit(ctx context.Context, e store.Event) error
 	}
+	// Policy, if set, returns the policy in force: a command approved
+	// after a long wait is judged again by it, so a deny rule added
+	// meanwhile still wins.
+	Policy func() *policies.Policy
 }
 
 // Judge decides one command: a "command" audit event for each, then run
@@ -115,6 +119,9 @@ func (g *CommandGate) closed(ctx context.Context, r CommandRequest, a store.Appr
 	detail := map[string]any{"request": a.ID, "state": a.State}
 	switch a.State {
 	case approvals.StateApproved:
+		if v, denied, err := g.denyNow(ctx, r, audit); denied || err != nil {
+			return v, err
+		}
 		// Spent here, so the approval cannot run the command a second time.
 		if _, err := g.Broker.Use(ctx, a.ID, approvals.Request{Requester: r.Identity, Target: r.Target, Login: r.Login,
 			SessionID: r.SessionID, Exact: r.Command}); err != nil {
@@ -129,7 +136,10 @@ func (g *CommandGate) closed(ctx context.Context, r CommandRequest, a store.Appr
 		if err := audit(store.OutcomeDenied, "denied by reviewer", detail); err != nil {
 			return CommandVerdict{}, err
 		}
-		last := a.Decisions[len(a.Decisions)-1]
+		last := store.ApprovalDecision{Reviewer: "a reviewer", Reason: "no reason recorded"}
+		if n := len(a.Decisions); n > 0 {
+			last = a.Decisions[n-1]
+		}
 		return CommandVerdict{Rule: d.Rule, Reason: "denied by " + last.Reviewer,
 			Message: fmt.Sprintf("denied: request=%s by %s: %s", a.ID, last.Reviewer, last.Reason),
 			Code:    ExitReviewDenied, Event: "command.denied"}, nil
@@ -169,6 +179,23 @@ func (g *CommandGate) useApproved(ctx context.Context, r CommandRequest, id stri
 	}
 	return CommandVerdict{Allowed: true, Rule: d.Rule, Reason: "approved",
 		Markers: []string{heldMarker(a), approvedMarker(a)}, Notice: approvedMarker(a)}, nil
+}
+
+// denyNow judges r again under the policy in force, after a wait.
+func (g *CommandGate) denyNow(ctx context.Context, r CommandRequest, audit func(outcome, why string, detail map[string]any) error) (CommandVerdict, bool, error) {
+	if g.Policy == nil || g.Policy() == nil {
+		return CommandVerdict{}, false, nil
+	}
+	subj := policies.CommandSubject{Identity: r.Identity, Groups: r.Groups, Target: r.Target, Login: r.Login}
+	d := cmdjudge.Judge(&g.Policy().Commands, subj, r.Command)
+	if d.Action != policies.CommandDeny {
+		return CommandVerdict{}, false, nil
+	}
+	if err := audit(store.OutcomeDenied, "rule "+d.Rule+" (policy changed while held)", nil); err != nil {
+		return CommandVerdict{}, true, err
+	}
+	return CommandVerdict{Rule: d.Rule, Reason: d.Reason, Message: fmt.Sprintf("denied: %s: %s", d.Rule, d.Reason),
+		Code: ExitCommandDenied, Event: "command.denied"}, true, nil
 }
 
 func heldMarker(a store.Approval) string {

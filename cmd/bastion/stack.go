@@ -93,7 +93,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, err
 	}
-	gate := &server.CommandGate{Broker: rv.broker, Store: metered}
+	gate := &server.CommandGate{Broker: rv.broker, Store: metered, Policy: pw.Current}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
