@@ -337,10 +337,18 @@ func (j *judge) wrapped(prog string, w wrapper, part string, args []arg, in inpu
 			j.code(part, code, depth)
 			review(prog + " " + name + " runs inline code")
 			return
-		case attachedCode(w.codeOpts, t) != "":
-			// A short option with its value attached: env -S'rm x', su -c'rm x'.
-			opt := attachedCode(w.codeOpts, t)
-			j.code(part, []arg{{text: t[len(opt):], static: true}}, depth)
+		case clusterCode(w.codeOpts, t) != "":
+			// A short option in a cluster, or with its value attached:
+			// script -qc 'rm x', env -S'rm x', su -c'rm x'.
+			opt, value := clusterCode(w.codeOpts, t), ""
+			if k := strings.IndexByte(t, opt[1]); k+1 < len(t) {
+				value = t[k+1:]
+			}
+			code := []arg{{text: value, static: true}}
+			if value == "" {
+				code = args[i+1 : min(i+2, len(args))]
+			}
+			j.code(part, code, depth)
 			review(prog + " " + opt + " runs inline code")
 			return
 		case has(w.shellOpts, t):
@@ -408,11 +416,14 @@ func joinArgs(args []arg) string {
 	return strings.Join(t, " ")
 }
 
-// attachedCode returns the short code option (-S, -c) that t starts with
-// and carries a value after, or "".
-func attachedCode(opts []string, t string) string {
+// clusterCode returns the short code option (-S, -c) that the short-option
+// cluster t holds ("-qc", "-crm x", "-S'...'"), or "".
+func clusterCode(opts []string, t string) string {
+	if len(t) < 3 || t[0] != '-' || t[1] == '-' {
+		return ""
+	}
 	for _, o := range opts {
-		if len(o) == 2 && len(t) > 2 && strings.HasPrefix(t, o) {
+		if len(o) == 2 && strings.IndexByte(t[1:], o[1]) >= 0 {
 			return o
 		}
 	}
