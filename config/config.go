@@ -82,6 +82,8 @@ type Config struct {
 	Evidence Evidence `yaml:"evidence"`
 	// Retention says how long recordings are kept, and what is held.
 	Retention Retention `yaml:"retention"`
+	// Slack brings held commands to reviewers (optional; see Slack).
+	Slack Slack `yaml:"slack"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -238,6 +240,8 @@ func (c *Config) resolve(base string) {
 	abs(&c.HTTP.TLSKey)
 	abs(&c.Signer.Vault.TokenFile)
 	abs(&c.Signer.Vault.CACert)
+	abs(&c.Slack.SigningSecretFile)
+	abs(&c.Slack.WebhookURLFile)
 	for i := range c.Targets {
 		abs(&c.Targets[i].KnownHosts)
 		abs(&c.Targets[i].Credential.KeyFile)
@@ -273,6 +277,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateEvidence(); err != nil {
+		return err
+	}
+	if err := c.validateSlack(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

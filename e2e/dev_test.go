@@ -19,7 +19,8 @@ func TestDevDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dev")
 	port := freePort(t)
 	cmd := exec.Command(bastionBin, "dev", "--data", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
-	var out, errb bytes.Buffer
+	var out syncBuffer // read while bastion dev writes (the Slack stand-in prints)
+	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,27 @@ func TestDevDemo(t *testing.T) {
 	listing, err := list.CombinedOutput()
 	if err != nil || !strings.Contains(string(listing), "developer@bastion.dev") || !strings.Contains(string(listing), "echo ok") {
 		t.Errorf("sessions list: %v\n%s", err, listing)
+	}
+
+	// The demo policy denies rm before it reaches the host, and holds touch
+	// for the development reviewer, who approves it with the CLI.
+	cfg := filepath.Join(dir, "ssh_config")
+	if r := runCmd(t, "ssh", "-F", cfg, "-o", "BatchMode=yes", "demo", "rm notes.txt"); r.code != 252 ||
+		!strings.HasPrefix(r.stderr, "bastion: denied: no-deletes:") {
+		t.Errorf("rm on the demo host: %d %q", r.code, r.stderr)
+	}
+	r = runCmd(t, "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "SetEnv=BASTION_WAIT=0", "demo", "touch reviewed")
+	if r.code != 254 {
+		t.Fatalf("touch: %d %q", r.code, r.stderr)
+	}
+	id := heldID(t, r.stderr)
+	waitFor(t, "the Slack stand-in's message", func() bool { return strings.Contains(out.String(), "slack (stand-in)") })
+	reviewer := filepath.Join(dir, "reviewer", "ssh_config")
+	if a := runCmd(t, bastionBin, "approve", id, "--reason", "demo", "--ssh-config", reviewer); a.code != 0 {
+		t.Fatalf("approve as the dev reviewer: %d %s", a.code, a.stderr)
+	}
+	if r := runCmd(t, "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "SetEnv=BASTION_REQUEST="+id, "demo", "touch reviewed"); r.code != 0 {
+		t.Errorf("approved touch: %d %q", r.code, r.stderr)
 	}
 
 	// Ctrl-C stops it cleanly.

@@ -79,6 +79,9 @@ func (p *Policy) validate() error {
 	if err := p.Files.validate(); err != nil {
 		return err
 	}
+	if err := p.Commands.validate(); err != nil {
+		return err
+	}
 	// Compile the masking rules once with a throwaway key: a bad pattern is
 	// a policy error now, not a failed session later.
 	if _, err := masking.New(p.Masking, make([]byte, 32)); err != nil {

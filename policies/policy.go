@@ -22,6 +22,9 @@ type Policy struct {
 	// Files sets, per remote path, whether sftp and scp transfers pass,
 	// are served masked or are blocked (see Files). Empty passes all.
 	Files Files `yaml:"files"`
+	// Commands judges every exec command: allow, hold for review, or deny
+	// (see Commands). Empty allows what can be judged.
+	Commands Commands `yaml:"commands"`
 }
 
 // AccessRule grants the listed identities or groups the listed logins on the

@@ -14,6 +14,10 @@ import (
 // creates the recording, the session row and the start event before
 // anything reaches the target. A refusal ends the session through end.
 func (ss *session) start(req *ssh.Request) {
+	if ss.cs.user == ApprovalsUser {
+		ss.serveDesk(req) // approvalsuser.go: the bastion answers, no target
+		return
+	}
 	if ref := ss.admit(req); ref != nil {
 		reply(req, true)
 		ss.end(*ref)
@@ -47,6 +51,10 @@ func (ss *session) admit(req *ssh.Request) *endCause {
 		return ref
 	}
 	if err := ss.openRecording(); err != nil {
+		return &endCause{code: ExitRecordingFailed, event: "recording.failed",
+			msg: "session recording unavailable; session refused", err: err}
+	}
+	if err := ss.writeMarkers(); err != nil {
 		return &endCause{code: ExitRecordingFailed, event: "recording.failed",
 			msg: "session recording unavailable; session refused", err: err}
 	}
@@ -100,15 +108,25 @@ func (ss *session) judgeCommand() *endCause {
 	if judge == nil || ss.kind != recorder.KindExec {
 		return nil
 	}
-	v, err := judge(ss.ctx, CommandRequest{SessionID: ss.id, Identity: ss.route.identity, Groups: ss.route.groups,
-		Target: ss.route.target.Name, Login: ss.route.login, Command: ss.cmd})
+	v, err := ss.runJudge(judge)
 	switch {
 	case err != nil:
 		return &endCause{code: ExitCommandDenied, event: "command.denied", msg: "the command could not be judged; denied", err: err}
 	case !v.Allowed:
-		return &endCause{code: ExitCommandDenied, event: "command.denied", msg: "command denied: " + printable(v.Reason),
+		c := &endCause{code: ExitCommandDenied, event: "command.denied", msg: "command denied: " + printable(v.Reason),
 			err: fmt.Errorf("rule %s: %s", v.Rule, v.Reason)}
+		if v.Message != "" {
+			c.msg = oneLine(v.Message)
+		}
+		if v.Code != 0 {
+			c.code = v.Code
+		}
+		if v.Event != "" {
+			c.event = v.Event
+		}
+		return c
 	}
+	ss.markers, ss.notice = v.Markers, v.Notice
 	return nil
 }
 

@@ -89,6 +89,9 @@ type Config struct {
 	// (allow, deny, or hold for review); if nil, every command the access
 	// rule admits is allowed.
 	Commands CommandJudge
+	// Approvals serves the reserved user ApprovalsUser (list, show,
+	// approve, deny); if nil, that user gets nothing.
+	Approvals ApprovalDesk
 	// Clock returns the current time; if nil, time.Now is used.
 	Clock func() time.Time
 }

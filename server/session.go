@@ -50,11 +50,18 @@ type session struct {
 
 	route route
 	pty   *ptyRequest
-	env   [][]byte   // env request payloads the policy allowed, replayed upstream
-	agent bool       // agent forwarding allowed by policy, requested upstream
-	keys  keystrokes // typed on a terminal, for telling echo from output
-	kind  recorder.Kind
-	cmd   string // as the client sent it; goes to the target only
+	env   [][]byte // env request payloads the policy allowed, replayed upstream
+	// bastionEnv holds the BASTION_* variables, kept by the bastion and
+	// never sent upstream (commandenv.go).
+	bastionEnv map[string]string
+	// markers are the command decisions to write into the recording
+	// first; notice is then shown to the client (commandwait.go).
+	markers []string
+	notice  string
+	agent   bool       // agent forwarding allowed by policy, requested upstream
+	keys    keystrokes // typed on a terminal, for telling echo from output
+	kind    recorder.Kind
+	cmd     string // as the client sent it; goes to the target only
 	// shownCmd is cmd masked: what recordings, rows and audit events hold.
 	shownCmd string
 	masker   *masking.Masker
@@ -150,6 +157,10 @@ func (ss *session) beforeStart(req *ssh.Request) {
 		e, err := parsePayload[envRequest](req.Payload)
 		if err != nil {
 			ss.refuseRequest(req, "session.env", "malformed env request", nil)
+			return
+		}
+		if ss.keepBastionEnv(e) {
+			reply(req, true)
 			return
 		}
 		if !ss.policy.EnvAllowed(e.Name) {

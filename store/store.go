@@ -77,7 +77,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if _, err := db.Exec(schema + usedTokensSchema); err != nil {
+	if _, err := db.Exec(schema + usedTokensSchema + approvalsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: init %s: %w", path, err)
 	}

@@ -39,7 +39,7 @@ access:
     targets: [demo]
     logins: [demo]
 env_allow: [LANG, LC_*]
-`
+` + devCommands
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dev", "dev [--data DIR] [--listen ADDR] [--http ADDR]", stdout)
@@ -55,7 +55,15 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	env, err := setUpDev(abs, *listen, devHTTPAddr(*httpAddr, httpExplicit))
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return err
+	}
+	slack, err := startDevSlack(abs, stdout)
+	if err != nil {
+		return err
+	}
+	defer slack.Close()
+	env, err := setUpDev(abs, *listen, devHTTPAddr(*httpAddr, httpExplicit), devSlackConfig(slack))
 	if err != nil {
 		return err
 	}
@@ -85,6 +93,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stop()
 		return errors.Join(err, <-served)
 	}
+	if err := env.reviewerCertificate(ctx, st.api.URL(), st.ln.Addr().String(), port); err != nil {
+		stop()
+		return errors.Join(err, <-served)
+	}
 	rel := relPath(abs)
 	fmt.Fprintf(stdout, `bastion dev is running (Ctrl-C stops it).
 
@@ -92,21 +104,28 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   demo target  %s (a real shell in a pty)
   demo shell   %s
   identity     %s, groups [%s], certificate valid %s
+  reviewer     %s, groups [%s] (%s/%s/ssh_config)
+  slack        a local stand-in prints what would be posted to Slack
   login API    %s (OIDC issuer %s, development only)
   metrics      http://%s/metrics (and /debug/pprof/)
   data         %s
 
 Try:
-  ssh -F %[10]s/ssh_config demo                   # interactive shell, recorded
-  ssh -F %[10]s/ssh_config demo 'echo ok'         # one command
-  sftp -F %[10]s/ssh_config demo
-  ssh -F %[10]s/ssh_config bastion                # no target: lists where you may go
-  %[12]s sessions list%[13]s                        # what was recorded
-  %[12]s replay%[13]s --cat SESSION_ID              # print a recording (an ID prefix will do)
-  %[12]s replay%[13]s --web SESSION_ID              # play it in a browser
-  (set -a; . %[11]s/login.env; %[12]s login --dir /tmp/bastion-login)  # OIDC device login
+  ssh -F %[14]s/ssh_config demo                   # interactive shell, recorded
+  ssh -F %[14]s/ssh_config demo 'echo ok'         # one command
+  sftp -F %[14]s/ssh_config demo
+  ssh -F %[14]s/ssh_config bastion                # no target: lists where you may go
+  %[15]s sessions list%[16]s                        # what was recorded
+  %[15]s replay%[16]s --cat SESSION_ID              # print a recording (an ID prefix will do)
+  %[15]s replay%[16]s --web SESSION_ID              # play it in a browser
+  ssh -F %[14]s/ssh_config demo 'rm notes.txt'    # denied before it reaches the host (exit 252)
+  ssh -F %[14]s/ssh_config demo 'touch reviewed'  # held: prints request=ID, waits for a reviewer
+  %[15]s approvals list --ssh-config %[14]s/%[10]s/ssh_config
+  %[15]s approve ID --reason ok --ssh-config %[14]s/%[10]s/ssh_config   # as the reviewer: the command runs
+  (set -a; . %[14]s/login.env; %[15]s login --dir /tmp/bastion-login)  # OIDC device login
 
-`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, rel, selfCommand(), dataArg(abs))
+`, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, devReviewer, devReviewerGroup, rel, devReviewerDir,
+		st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, selfCommand(), dataArg(abs))
 	return <-served
 }
 
@@ -144,7 +163,7 @@ func demoAccount(cfg *devhost.Config) (note string, err error) {
 
 // setUpDev creates (once) the keys, policy and client key, starts the demo
 // host and writes the config that points at it.
-func setUpDev(dir, listen, httpListen string) (*devEnv, error) {
+func setUpDev(dir, listen, httpListen, slackConfig string) (*devEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -214,8 +233,8 @@ issuers:
 diagnostics:
   listen: 127.0.0.1:0
   pprof: true
-`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
-		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL)
+%s`, listen, devTarget, host.Addr(), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(demoKey.PublicKey()))), devLogin,
+		httpListen, devTLSCert, devTLSKey, issuer.Issuer, devAudience, devCertTTL, slackConfig)
 	cfgFile := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
 		host.Close()

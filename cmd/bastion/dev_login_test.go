@@ -60,8 +60,11 @@ func TestDevLoginPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Two certificates come through the login path: the developer's and
+	// the development reviewer's (group security).
 	events, _ := db.Events(t.Context(), store.EventFilter{Type: certauth.EventIssue})
-	if len(events) != 1 || events[0].Detail["serial"] != st.Serial || !strings.HasPrefix(events[0].Detail["issuer"].(string), "http://127.0.0.1:") {
+	if len(events) != 2 || events[0].Detail["serial"] != st.Serial || !strings.HasPrefix(events[0].Detail["issuer"].(string), "http://127.0.0.1:") ||
+		events[1].Identity != devReviewer {
 		t.Fatalf("cert.issue events = %+v", events)
 	}
 	for _, f := range []string{devLoginEnv, devAgentEnv} {

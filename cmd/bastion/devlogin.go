@@ -32,10 +32,14 @@ const (
 func startDevIssuer() (*devoidc.Server, string, error) {
 	secret := randomHex(16)
 	srv, err := devoidc.Start("127.0.0.1:0", devoidc.Config{
-		Users: []devoidc.User{{Subject: devSubject, Email: devIdentity, EmailVerified: true, Groups: []string{devGroup}}},
+		Users: []devoidc.User{
+			{Subject: devSubject, Email: devIdentity, EmailVerified: true, Groups: []string{devGroup}},
+			{Subject: devReviewerSubject, Email: devReviewer, EmailVerified: true, Groups: []string{devReviewerGroup}},
+		},
 		Clients: []devoidc.Client{
 			{ID: devDeviceClientID},
 			{ID: devServiceClient, Secret: secret, ServiceUser: devSubject, Audience: []string{devAudience}},
+			{ID: devReviewerClient, Secret: secret, ServiceUser: devReviewerSubject, Audience: []string{devAudience}},
 		},
 		PollInterval: 2 * time.Second,
 	})

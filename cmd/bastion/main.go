@@ -22,7 +22,9 @@ func exitCode(err error, stderr *os.File) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "bastion:", err)
+	if s, ok := err.(interface{ silent() bool }); !ok || !s.silent() {
+		fmt.Fprintln(stderr, "bastion:", err)
+	}
 	if e, ok := err.(interface{ ExitCode() int }); ok {
 		return e.ExitCode()
 	}

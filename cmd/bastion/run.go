@@ -50,6 +50,10 @@ func commands() map[string]command {
 		"log":        {"the signed session log: print its tree head", cmdLog},
 		"evidence":   {"export and verify evidence bundles for auditors", cmdEvidence},
 		"retention":  {"delete recordings past retention, except those on legal hold", cmdRetention},
+		"policy":     {"test a policy's command rules against a table of cases", cmdPolicy},
+		"approvals":  {"list and show commands held for review (as reviewer or requester)", cmdApprovals},
+		"approve":    {"approve a held command: approve ID --reason TEXT", cmdApprove},
+		"deny":       {"deny a held command: deny ID --reason TEXT", cmdDeny},
 	}
 }
 

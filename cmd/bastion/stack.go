@@ -38,6 +38,7 @@ type stack struct {
 	diag   *diagServer // nil unless diagnostics.listen is set
 	// checkpoints enters the audit chain's head in the session log.
 	checkpoints *auditCheckpointer
+	review      *review
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -96,6 +97,13 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
 	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
+	rv, err := newReview(cfg, st, signing, log)
+	if err != nil {
+		st.Close()
+		sessionLog.Close()
+		return nil, err
+	}
+	gate := &server.CommandGate{Broker: rv.broker, Store: masked, Policy: pw.Current}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
 		Checker: &certauth.Checker{
@@ -116,6 +124,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		IdleTimeout:       cfg.Limits.IdleTimeout,
 		SweepInterval:     cfg.Limits.CertificateCheck,
 		MaxConnsPerSource: cfg.Limits.MaxConnsPerSource,
+		Commands:          gate.Judge,
+		Approvals:         rv.broker,
 	})
 	if err != nil {
 		st.Close()
@@ -129,13 +139,14 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log,
+	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
+		s.api.srv.Handler = rv.withSlack(s.api.srv.Handler)
 	}
 	if cfg.Diagnostics.Listen != "" {
 		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, log); err != nil {
@@ -160,6 +171,8 @@ func (s *stack) closeAll() {
 func (s *stack) run(ctx context.Context) error {
 	defer s.store.Close()
 	defer s.log.Close()
+	s.review.start(ctx)
+	defer s.review.close()
 	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
 		s.logger.Error("audit checkpoint failed", "err", err)
