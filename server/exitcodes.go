@@ -25,3 +25,15 @@ const (
 	ExitReviewExpired      = 238 // no decision on the held command before its deadline
 	ExitRequestRefused     = 237 // BASTION_REQUEST named a request that is not approved, used, or another command's
 )
+
+// Exit statuses from ExitLowest to ExitHighest are the bastion's own; a
+// command that ran on the target and exited with one of them is
+// indistinguishable, which is why the range sits just below ssh's 255.
+const (
+	ExitLowest  = ExitIdleTimeout
+	ExitHighest = ExitCommandHeld
+)
+
+// IsBastionStatus reports whether code is one of the bastion's own exit
+// statuses rather than a status the target's command returned.
+func IsBastionStatus(code int) bool { return code >= ExitLowest && code <= ExitHighest }

@@ -76,18 +76,18 @@ func TestOptionalRows(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	if rows, err := s.OptionalRows(ctx, "approvals", "session_id", "s1"); rows != nil || err != nil {
+	if rows, err := s.OptionalRows(ctx, "side_notes", "session_id", "s1"); rows != nil || err != nil {
 		t.Errorf("missing table: %v, %v", rows, err)
 	}
-	if _, err := s.db.Exec(`CREATE TABLE approvals (id INTEGER, session_id TEXT, reviewer TEXT)`); err != nil {
+	if _, err := s.db.Exec(`CREATE TABLE side_notes (id INTEGER, session_id TEXT, reviewer TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	s.db.Exec(`INSERT INTO approvals VALUES (1, 's1', 'carol'), (2, 's2', 'dave')`)
-	rows, err := s.OptionalRows(ctx, "approvals", "session_id", "s1")
+	s.db.Exec(`INSERT INTO side_notes VALUES (1, 's1', 'carol'), (2, 's2', 'dave')`)
+	rows, err := s.OptionalRows(ctx, "side_notes", "session_id", "s1")
 	if err != nil || len(rows) != 1 || rows[0]["reviewer"] != "carol" {
 		t.Errorf("approvals of s1: %v, %v", rows, err)
 	}
-	if _, err := s.OptionalRows(ctx, "approvals; DROP TABLE sessions", "x", "y"); err == nil {
+	if _, err := s.OptionalRows(ctx, "side_notes; DROP TABLE sessions", "x", "y"); err == nil {
 		t.Error("a table name that is SQL was accepted")
 	}
 }

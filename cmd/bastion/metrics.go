@@ -43,7 +43,7 @@ func newMeteredStore(st *store.Store, reg prometheus.Registerer) *meteredStore {
 		}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bastion_sessions_ended_total",
-			Help: "Sessions ended, by result: ok (exit 0), error (other exit status), signal, bastion (ended by the bastion, status 240-249), unknown.",
+			Help: "Sessions ended, by result: ok (exit 0), error (other exit status), signal, bastion (ended by the bastion, status 236-254), unknown.",
 		}, []string{"result"}),
 		recordedSize: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bastion_recorded_bytes_total",
@@ -88,7 +88,7 @@ func sessionResult(e store.SessionEnd) string {
 		return "unknown"
 	case *e.ExitStatus == 0:
 		return "ok"
-	case *e.ExitStatus >= server.ExitAccessDenied && *e.ExitStatus <= server.ExitIdleTimeout:
+	case server.IsBastionStatus(*e.ExitStatus):
 		return "bastion"
 	}
 	return "error"
