@@ -34,6 +34,14 @@ var (
 	ErrIdle     = errors.New("server: connection idle past the idle timeout")
 )
 
+// ErrRevocationUnknown means the revocation list could not be read: a new
+// channel is refused (fail closed), a running connection is left until the
+// next check can tell.
+var ErrRevocationUnknown = errors.New("server: revocation status unavailable")
+
+// revocationLookupTimeout bounds one revocation lookup.
+const revocationLookupTimeout = 5 * time.Second
+
 // onConnect takes a new TCP connection: the per-source limit first (flood.go),
 // then the connection's state, and a handshake deadline, so that a client
 // that connects and says nothing does not hold a slot forever.
@@ -68,7 +76,19 @@ func (s *Server) certProblem(c *connState) error {
 	if exp := c.certExpiry(); !exp.IsZero() && !s.now().Before(exp) {
 		return fmt.Errorf("%w (at %s)", certauth.ErrExpired, exp.UTC().Format(time.RFC3339))
 	}
-	if s.cfg.Checker.IsRevoked != nil && s.cfg.Checker.IsRevoked(c.cert) {
+	revoked := false
+	switch {
+	case s.cfg.Revoked != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), revocationLookupTimeout)
+		defer cancel()
+		var err error
+		if revoked, err = s.cfg.Revoked(ctx, c.cert); err != nil {
+			return fmt.Errorf("%w: %v", ErrRevocationUnknown, err)
+		}
+	case s.cfg.Checker.IsRevoked != nil:
+		revoked = s.cfg.Checker.IsRevoked(c.cert)
+	}
+	if revoked {
 		return fmt.Errorf("%w (serial %d)", certauth.ErrRevoked, c.cert.Serial)
 	}
 	return nil
@@ -94,6 +114,9 @@ func endCauseFor(err error, started bool) endCause {
 	case errors.Is(err, ErrIdle):
 		return endCause{code: ExitIdleTimeout, event: "session.idle", err: err,
 			msg: "connection idle too long; session " + verb}
+	case errors.Is(err, ErrRevocationUnknown):
+		return endCause{code: ExitInternal, event: "session.failed", err: err,
+			msg: "revocation status unavailable; session " + verb}
 	}
 	return endCause{code: ExitInternal, event: "session.denied", err: err, msg: "no verified certificate; session " + verb}
 }
@@ -105,6 +128,12 @@ func endCauseFor(err error, started bool) endCause {
 func (s *Server) sweep() {
 	for _, c := range s.liveConns() {
 		err := s.certProblem(c)
+		if errors.Is(err, ErrRevocationUnknown) {
+			// Not a revocation: the next check decides. New channels are
+			// refused meanwhile.
+			s.log.Error("revocation status unavailable; connection kept until the next check", "conn", c.id, "err", err)
+			continue
+		}
 		if err == nil && s.cfg.IdleTimeout > 0 && s.now().Sub(c.nc.idleSince()) >= s.cfg.IdleTimeout {
 			err = fmt.Errorf("%w (%s)", ErrIdle, s.cfg.IdleTimeout)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,4 +146,56 @@ func TestIdleTimeoutEndsConnection(t *testing.T) {
 		t.Errorf("err = %v, stderr %q; want exit status %d", err, errb.String(), ExitIdleTimeout)
 	}
 	waitFor(t, func() bool { return len(b.store.eventsOf("connection.idle")) == 1 })
+}
+
+// A revocation list that cannot be read refuses new sessions (fail closed)
+// but does not end running ones as if revoked.
+func TestRevocationLookupFailure(t *testing.T) {
+	var failing atomic.Bool
+	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n",
+		func(c *Config) {
+			c.Revoked = func(context.Context, *ssh.Certificate) (bool, error) {
+				if failing.Load() {
+					return false, errors.New("database is locked")
+				}
+				return false, nil
+			}
+		})
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	running, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	running.Stdout = &out
+	stdin, err := running.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- running.Run("echo started; cat") }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "started") })
+
+	failing.Store(true)
+	b.server.sweep()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb lockedBuffer
+	s.Stderr = &errb
+	err = s.Run("echo must-not-run")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != ExitInternal || !strings.Contains(errb.String(), "revocation status unavailable") {
+		t.Errorf("new session: err %v stderr %q", err, errb.String())
+	}
+	// The running session is still there and still works.
+	if _, err := stdin.Write([]byte("still-here\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), "still-here") })
+	stdin.Close()
+	if err := <-done; err != nil {
+		t.Errorf("running session: %v", err)
+	}
 }

@@ -78,6 +78,12 @@ type Config struct {
 	// this long (checked every SweepInterval), their sessions with
 	// ExitIdleTimeout; zero means none.
 	IdleTimeout time.Duration
+	// Revoked, if set, is the revocation lookup for connections already
+	// authenticated (each new channel, and the sweep): unlike
+	// Checker.IsRevoked it can say that it could not tell (the store is
+	// unavailable), which refuses new channels but does not end running
+	// connections as if revoked. If nil, Checker.IsRevoked is used.
+	Revoked func(ctx context.Context, cert *ssh.Certificate) (bool, error)
 	// SweepInterval is how often open connections are checked against the
 	// revocation list and their certificate's expiry; zero means
 	// DefaultSweepInterval.
