@@ -205,6 +205,7 @@ func (t *term) feed(b []byte, off int64) {
 			t.escBytes()
 			t.csiByte(c)
 		case stString:
+			t.escBytes()
 			if c == 0x07 {
 				t.state = stGround
 			} else if c == 0x1b {
