@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 // terminalOutput generates about n bytes of realistic terminal output: ls -l
@@ -135,5 +136,29 @@ func BenchmarkMaskerKeystroke(b *testing.B) {
 	for b.Loop() {
 		out = s.AppendWrite(out[:0], echo[i:i+1])
 		i = (i + 1) % len(echo)
+	}
+}
+
+// BenchmarkPipeline is what an output stream costs on the server: Paced
+// (string payloads, deadlines, the Stream) and the Screen of its terminal.
+func BenchmarkPipeline(b *testing.B) {
+	data := terminalOutput(1 << 20)
+	m := newTestMasker(b, Config{})
+	for _, chunk := range []int{4096, 32768} {
+		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var out []byte
+			now := time.Unix(0, 0)
+			for b.Loop() {
+				p, sc := m.NewPaced(), m.NewScreen(80, 24)
+				var off int64
+				for i := 0; i < len(data); i += chunk {
+					out = p.AppendWrite(out[:0], now, data[i:min(i+chunk, len(data))])
+					sc.Mask(out, off)
+					off += int64(len(out))
+				}
+			}
+		})
 	}
 }

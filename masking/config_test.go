@@ -18,6 +18,7 @@ func TestConfigErrors(t *testing.T) {
 		{"max-hold-small", Config{MaxHold: 10}, "max_hold"},
 		{"max-hold-negative", Config{MaxHold: -1}, "max_hold"},
 		{"idle-flush", Config{IdleFlush: -time.Second}, "idle_flush"},
+		{"hold-deadline", Config{HoldDeadline: time.Microsecond}, "hold_deadline"},
 		{"unknown-recognizer", Config{Recognizers: map[string]RecognizerConfig{"ssnn": {}}}, "recognizers.ssnn"},
 		{"context-unsupported", Config{Recognizers: map[string]RecognizerConfig{"email": {Context: []string{"mail"}}}}, "recognizers.email"},
 		{"dob-context-required", Config{Recognizers: map[string]RecognizerConfig{"dob": {RequireContext: off()}}}, "recognizers.dob.require_context"},

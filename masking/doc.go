@@ -5,15 +5,15 @@
 // # Use
 //
 //	m, err := masking.New(cfg, key)     // once per policy; safe to share
-//	p := m.NewPaced()                  // one per output stream: Stream plus deadlines
-//	sc := m.NewScreen(cols, rows)      // one per terminal: what the screen shows
-//	s := m.NewStream()                 // the byte-level masker alone
+//	p := m.NewPaced()                  // one per output stream (stdout, stderr, pty)
+//	sc := m.NewScreen(cols, rows)      // one per client terminal (streams share it)
 //	for {
 //		n, err := upstream.Read(buf)
-//		out = s.AppendWrite(out[:0], buf[:n]) // or s.Write(buf[:n])
+//		out = p.AppendWrite(out[:0], time.Now(), buf[:n])
+//		sc.Mask(out, offset)           // in place: what the screen would show
 //		// record out, then send it to the client
-//		for _, f := range s.Findings() { ... } // audit: counts, fingerprints
-//		// after m.IdleFlush() without input, and at EOF: s.Flush()
+//		for _, f := range p.Findings() { ... } // audit: counts, fingerprints
+//		// when p.Due() says: p.AppendTick(out, now); at EOF: p.AppendFlush(out)
 //	}
 //	line, findings := m.MaskString(commandLine) // one-shot, for headers and audit events
 //

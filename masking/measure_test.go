@@ -198,9 +198,13 @@ func fakeDocument(layout string, n int) (string, []span) {
 			if layout == "json" {
 				fmt.Fprintf(&b, "%q:", cols[k])
 			}
-			b.WriteString(quote)
+			q := quote
+			if layout == "csv" && strings.Contains(v.v, ",") {
+				q = `"` // a field with a comma is quoted (RFC 4180)
+			}
+			b.WriteString(q)
 			put(v.typ, v.v, v.ok)
-			b.WriteString(quote)
+			b.WriteString(q)
 		}
 		if layout == "json" {
 			b.WriteString("}")
@@ -243,10 +247,7 @@ func fakeRecord(f *gofakeit.Faker, i int) fakeRec {
 		r.phone, r.phoneType = "("+p[:3]+") "+p[3:6]+"-"+p[6:], "phone"
 	}
 	d := f.DateRange(time.Date(1930, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC))
-	r.dob = d.Format("2006-01-02")
-	if i%2 == 0 {
-		r.dob = d.Format("01/02/2006")
-	}
+	r.dob = d.Format([]string{"2006-01-02", "01/02/2006", "Jan 2, 2006", "2 January 2006"}[i%4])
 	return r
 }
 

@@ -1,6 +1,9 @@
 package masking
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Trigger classes: the scan looks at a byte only if its class is non-zero,
 // which keeps the recognizers off ordinary text.
@@ -171,6 +174,12 @@ func refineKinds(b []byte, i, n int) uint16 {
 // window returns the first window [start, end] ending at or after pos in
 // which some context word makes context-dependent triggers count.
 func (s *Stream) window(pos int64) (start, end int64) {
+	// Under a table column of such a recognizer, any field may be one.
+	for _, tc := range s.tables {
+		if pos <= tc.expire && slices.Contains(s.m.winRecs, tc.rec) {
+			return pos, pos + ContextDistance
+		}
+	}
 	start, end = math.MaxInt64, math.MaxInt64
 	for _, r := range s.m.winRecs {
 		ends := s.ctx[r]

@@ -103,6 +103,16 @@ func (s *Screen) Mask(out []byte, off int64) []Finding {
 	return s.res
 }
 
+// Interleave tells the model that another stream writes next: a row that
+// two streams print in sequence is no text either stream's masker read.
+func (s *Screen) Interleave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.terms {
+		t.mark()
+	}
+}
+
 // goneMax is how many rows scrolled off are checked together while a chunk
 // is fed (their content is final), which bounds the memory of bulk output.
 const goneMax = 64
@@ -115,6 +125,9 @@ func (s *Screen) check(t *term, screen bool) {
 	interesting := false
 	add := func(r *row) {
 		r.touched = false
+		if !r.tricky {
+			return // printed in sequence: the stream masker read it as text
+		}
 		end := len(r.cells)
 		for end > 0 && r.cells[end-1].ch == 0 {
 			end-- // trailing blanks read as nothing

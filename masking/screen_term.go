@@ -30,6 +30,38 @@ const wideTail = -1
 type row struct {
 	cells   []cell
 	touched bool // written since the last check
+	// end is the column after the last character printed; tricky says the
+	// row was written otherwise than by printing in sequence (cursor
+	// motion, overwrites, controls, zero-width or look-alike characters,
+	// two streams). Only tricky rows can show a value the byte stream did
+	// not hold as text, so only they are read (bulk output costs little).
+	end    int
+	tricky bool
+	esc    int // bytes of escape sequences between its characters
+	used   int // cells beyond this are blank
+}
+
+// blank clears the row's cells (only those ever written: a row of the
+// large model is wide).
+func (r *row) blank() {
+	clearCells(r.cells[:r.used])
+	r.used = 0
+}
+
+// escTricky is the escape bytes in a row past which its text may hold a
+// value with more escape bytes inside than a Stream holds (MaxHold).
+const escTricky = 64
+
+// mark makes the cursor's row tricky.
+func (t *term) mark() { t.rows[t.y].tricky = true }
+
+// escBytes counts a byte of an escape sequence on the cursor's row.
+func (t *term) escBytes() {
+	r := t.rows[t.y]
+	r.esc++
+	if r.esc > escTricky {
+		r.tricky = true
+	}
 }
 
 // Parser states.
@@ -91,8 +123,8 @@ func (t *term) newRow() *row {
 	if n := len(t.free); n > 0 {
 		r := t.free[n-1]
 		t.free = t.free[:n-1]
-		clearCells(r.cells)
-		r.touched = false
+		r.blank()
+		r.touched, r.end, r.tricky, r.esc = false, 0, false, 0
 		return r
 	}
 	return &row{} // cells are allocated when the row is first written
@@ -155,17 +187,25 @@ func (t *term) feed(b []byte, off int64) {
 				continue
 			}
 			if c >= 0x20 && c < 0x7f {
-				t.print(rune(c), off+int64(i), 1)
+				j := i + 1
+				for j < len(b) && b[j] >= 0x20 && b[j] < 0x7f {
+					j++
+				}
+				t.printASCII(b[i:j], off+int64(i))
+				i = j - 1
 				continue
 			}
 			t.control(c)
 		case stEsc:
+			t.escBytes()
 			t.escape(c)
 		case stEscInter:
 			t.state = stGround
 		case stCSI:
+			t.escBytes()
 			t.csiByte(c)
 		case stString:
+			t.escBytes()
 			if c == 0x07 {
 				t.state = stGround
 			} else if c == 0x1b {
@@ -232,11 +272,17 @@ func (t *term) control(c byte) {
 		t.wrap = false
 	case 0x1b:
 		t.state = stEsc
+	default:
+		t.mark() // NUL, SI, SO, BEL...: nothing on the screen, text to the masker
 	}
 }
 
 func (t *term) escape(c byte) {
 	t.state = stGround
+	if c != '[' && !isStringIntro(c) {
+		t.mark()
+		defer t.mark()
+	}
 	switch c {
 	case '[':
 		t.state, t.params, t.param, t.has, t.priv, t.quest = stCSI, t.params[:0], 0, false, false, false
@@ -321,6 +367,11 @@ func (t *term) csi(f byte) {
 		}
 		return
 	}
+	if f == 'm' {
+		return // colours: the masker reads through them too
+	}
+	t.mark()
+	defer t.mark() // the row the cursor moved to
 	n := t.arg(0, 1)
 	t.wrap = false
 	if strings.IndexByte("KJXPLM", f) >= 0 {
@@ -360,12 +411,12 @@ func (t *term) csi(f byte) {
 		case 0:
 			clearCells(t.line(t.y)[t.x:])
 			for _, r := range t.rows[t.y+1:] {
-				clearCells(r.cells)
+				r.blank()
 			}
 		case 1:
 			clearCells(t.line(t.y)[:t.x+1])
 			for _, r := range t.rows[:t.y] {
-				clearCells(r.cells)
+				r.blank()
 			}
 		default:
 			t.clear()
@@ -378,6 +429,7 @@ func (t *term) csi(f byte) {
 		clearCells(r[t.x+k:])
 		t.rows[t.y].touched = true
 	case '@':
+		t.rows[t.y].used = min(t.w, t.rows[t.y].used+n)
 		r := t.line(t.y)
 		copy(r[min(t.x+n, t.w):], r[t.x:])
 		clearCells(r[t.x:min(t.x+n, t.w)])
@@ -422,7 +474,7 @@ func clearCells(c []cell) {
 
 func (t *term) clear() {
 	for _, r := range t.rows {
-		clearCells(r.cells)
+		r.blank()
 	}
 }
 
@@ -514,11 +566,43 @@ func (t *term) shiftLines(insert bool, n int) {
 	}
 }
 
+// printASCII prints a run of printable ASCII bytes from stream offset src:
+// print, a row's worth at a time.
+func (t *term) printASCII(b []byte, src int64) {
+	for len(b) > 0 {
+		if t.insert || t.wrap || t.x >= t.w-1 {
+			t.print(rune(b[0]), src, 1)
+			b, src = b[1:], src+1
+			continue
+		}
+		row := t.rows[t.y]
+		cells := t.line(t.y)
+		n := min(len(b), t.w-1-t.x) // the last column goes through print
+		if t.x != row.end {
+			row.tricky = true
+		}
+		for k, c := range b[:n] {
+			if cells[t.x+k].ch != 0 {
+				row.tricky = true // an overwrite
+			}
+			cells[t.x+k] = cell{src: src + int64(k), ch: rune(c), n: 1}
+		}
+		t.x += n
+		row.touched, row.end = true, t.x
+		row.used = max(row.used, t.x)
+		b, src = b[n:], src+int64(n)
+	}
+}
+
 // print puts r, n bytes long from stream offset src, at the cursor.
 func (t *term) print(r rune, src int64, n uint8) {
 	wd := runeWidth(r)
 	if wd == 0 {
+		t.mark()
 		return
+	}
+	if r >= 0x80 && screenByte(r) < 0x80 {
+		t.mark() // a look-alike of an ASCII character
 	}
 	if t.wrap || t.x+wd > t.w {
 		if t.noWrap {
@@ -529,6 +613,12 @@ func (t *term) print(r rune, src int64, n uint8) {
 		}
 	}
 	cells := t.line(t.y)
+	if row := t.rows[t.y]; t.x != row.end || cells[t.x].ch != 0 {
+		row.tricky = true
+	}
+	if t.insert {
+		t.rows[t.y].used = min(t.w, t.rows[t.y].used+wd)
+	}
 	if t.insert {
 		copy(cells[t.x+wd:], cells[t.x:t.w-wd])
 	}
@@ -536,7 +626,10 @@ func (t *term) print(r rune, src int64, n uint8) {
 	if wd == 2 {
 		cells[t.x+1] = cell{ch: wideTail, src: src}
 	}
-	t.rows[t.y].touched = true
+	row := t.rows[t.y]
+	row.touched = true
+	row.end = t.x + wd
+	row.used = max(row.used, row.end)
 	if t.x+wd >= t.w {
 		t.x, t.wrap = t.w-1, true
 	} else {

@@ -49,6 +49,7 @@ func TestScreenTricks(t *testing.T) {
 		{"alt-screen-return", []string{"123-45-\x1b[?1049h\x1b[2Jx\x1b[?1049l\x1b[8G6789\r\n"}, "123-45-6789"},
 		{"insert-mode", []string{"6789\r\x1b[4h123-45-\x1b[4l\r\n"}, "123-45-6789"},
 		{"tab-stops", []string{"\x1b[3g\x1b[8G\x1bH\r123-45-\r\t6789\r\n"}, "123-45-6789"},
+		{"long-osc-between", []string{"123-45-\x1b]0;" + strings.Repeat("t", 300) + "\a6789\r\n"}, "123-45-6789"},
 		{"after-wrapped-line", []string{strings.Repeat("x", 100) + "\n123-45-\x1b[8G6789\n"}, "123-45-6789"},
 		{"cursor-back", []string{"6789\x1b[4D\x1b[7@123-45-\r\n"}, "123-45-6789"},
 	}

@@ -118,22 +118,30 @@ func isFieldName(c byte) bool { return isWordish(c) || c == '.' || c == '#' }
 func isFieldSep(c byte) bool { return c == ',' || c == '\t' || c == '|' || c == ';' }
 
 // fieldIndex returns the number of separators between the start of the
-// line and b[i], and false if the line starts more than maxLineBack bytes
-// before. whole says b starts at the start of the stream.
+// line and b[i], not counting those inside double quotes ("Jul 6, 1947" in
+// a CSV), and false if the line starts more than maxLineBack bytes before.
+// whole says b starts at the start of the stream.
 func fieldIndex(b []byte, i int, sep byte, whole bool) (int, bool) {
-	n := 0
-	for j := i - 1; j >= 0; j-- {
+	j := i - 1
+	for j >= 0 && b[j] != '\n' {
 		if i-j > maxLineBack {
 			return 0, false
 		}
-		switch b[j] {
-		case '\n':
-			return n, true
-		case sep:
+		j--
+	}
+	if j < 0 && !whole {
+		return 0, false
+	}
+	n, quoted := 0, false
+	for _, c := range b[j+1 : i] {
+		switch {
+		case c == '"' && sep != '|':
+			quoted = !quoted
+		case c == sep && !quoted:
 			n++
 		}
 	}
-	return n, whole
+	return n, true
 }
 
 // tableCtx reports whether pos starts a field in a remembered column of rec.

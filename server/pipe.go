@@ -199,6 +199,10 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 	p.outOff += int64(len(b))
 	var onScreen []masking.Finding
 	if p.term != nil {
+		if p.term.lastDst != p.dst {
+			p.term.screen.Interleave() // the other stream wrote last
+			p.term.lastDst = p.dst
+		}
 		onScreen = p.term.screen.Mask(b, start)
 		p.term.noteSent(p.dst, p.clock())
 	}

@@ -18,6 +18,8 @@ type clientTerminal struct {
 	screen *masking.Screen
 	send   *sender
 	last   map[io.Writer]time.Time // when each stream last sent output
+	// lastDst is the stream whose output the model read last.
+	lastDst io.Writer
 }
 
 // noteSent records that dst was sent output at now; mu is held.
