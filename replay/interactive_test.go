@@ -67,3 +67,15 @@ func TestInteractiveKeys(t *testing.T) {
 		t.Errorf("played past the point reached:\n%q", s)
 	}
 }
+
+func TestAddMarkers(t *testing.T) {
+	r := &Recording{Events: []Event{{Time: 1, Code: "o", Data: "a"}, {Time: 2, Code: "o", Data: "b"}}}
+	r.AddMarkers([]Event{{Time: 5, Code: "m", Data: "late"}, {Time: 1, Code: "m", Data: "masked 1"}, {Time: 0, Code: "m", Data: "first"}})
+	var got []string
+	for _, e := range r.Events {
+		got = append(got, e.Data)
+	}
+	if strings.Join(got, ",") != "first,a,masked 1,b,late" {
+		t.Errorf("events after AddMarkers: %v", got)
+	}
+}

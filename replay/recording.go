@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/bastion-ssh/bastion/recorder"
@@ -193,4 +194,25 @@ func (r *Recording) addEvent(line []byte) error {
 	}
 	r.Events = append(r.Events, e)
 	return nil
+}
+
+// AddMarkers merges markers ("m" events, such as audit events that carry
+// a position in the recording) into r.Events by time; a marker goes after
+// the events of the same time.
+func (r *Recording) AddMarkers(markers []Event) {
+	if len(markers) == 0 {
+		return
+	}
+	ms := append([]Event(nil), markers...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
+	out := make([]Event, 0, len(r.Events)+len(ms))
+	i := 0
+	for _, e := range r.Events {
+		for i < len(ms) && ms[i].Time < e.Time {
+			out = append(out, ms[i])
+			i++
+		}
+		out = append(out, e)
+	}
+	r.Events = append(out, ms[i:]...)
 }

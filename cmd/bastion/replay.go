@@ -57,6 +57,13 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if path != fs.Arg(0) {
+		markers, err := auditMarkers(ctx, df, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		rec.AddMarkers(markers)
+	}
 	if *web {
 		return serveWebReplay(ctx, stdout, path, *listen, verifyForPage(df, *keyFile, path))
 	}
