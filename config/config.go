@@ -166,6 +166,10 @@ func Parse(data []byte, baseDir string) (*Config, error) {
 	}
 	c.resolve(baseDir)
 	if err := c.validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.Line = yamlerr.Line(data, fe.Field)
+		}
 		return nil, err
 	}
 	return &c, nil
@@ -248,8 +252,24 @@ func (c *Config) resolve(base string) {
 	}
 }
 
+// FieldError is a field that failed validation. It wraps ErrInvalid.
+type FieldError struct {
+	Field string // as written in YAML, e.g. "targets[1].address"
+	Line  int    // of the field in the file; 0 when unknown or missing
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%v: line %d: %s: %s", ErrInvalid, e.Line, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%v: %s: %s", ErrInvalid, e.Field, e.Msg)
+}
+
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
 func invalid(field, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (c *Config) validate() error {

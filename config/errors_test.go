@@ -26,3 +26,20 @@ func TestLoadErrorNamesFileLineAndField(t *testing.T) {
 		t.Errorf("Go type names in %q", err)
 	}
 }
+
+// A value that decodes but does not validate is named with its line too;
+// a missing field has none to show.
+func TestValidationErrorNamesLine(t *testing.T) {
+	_, err := Parse([]byte(strings.Replace(valid, "address: 10.0.0.1:22", "address: 10.0.0.1", 1)), "/etc/bastion")
+	var fe *FieldError
+	if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) || fe.Field != "targets[0].address" || fe.Line != 10 {
+		t.Fatalf("err = %#v", err)
+	}
+	if !strings.Contains(err.Error(), "line 10: targets[0].address: want host:port") {
+		t.Errorf("message: %v", err)
+	}
+	_, err = Parse([]byte(strings.Replace(valid, "signing_key: signing_key\n", "", 1)), "/etc/bastion")
+	if !errors.As(err, &fe) || fe.Line != 0 || strings.Contains(err.Error(), "line") {
+		t.Errorf("missing field: %v", err)
+	}
+}

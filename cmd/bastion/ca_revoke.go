@@ -46,7 +46,7 @@ func cmdCARevoke(ctx context.Context, args []string, stdout io.Writer) error {
 			if r.Serial == "" {
 				what = "identity " + r.Identity
 			}
-			fmt.Fprintf(stdout, "%s  %-40s %s\n", r.At.Local().Format(time.DateTime), what, r.Reason)
+			fmt.Fprintf(stdout, "%s  %-40s %s\n", r.At.Local().Format(timeWithZone), what, r.Reason)
 		}
 		return nil
 	}

@@ -70,10 +70,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer env.host.Close()
 	defer env.issuer.Close()
 	log := newLogger(stderr, false)
-	// The development issuer (zitadel's op) logs through slog's default
-	// logger, at Info for every device-flow poll that is still pending:
-	// keep its warnings and errors, drop that chatter.
-	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	prev := slog.Default()
+	slog.SetDefault(libraryLogger(stderr))
+	defer slog.SetDefault(prev)
 	st, err := newStack(ctx, env.cfg, log)
 	if err != nil {
 		return err
@@ -127,6 +126,14 @@ Try:
 `, st.ln.Addr(), env.host.Addr(), env.shellNote, devIdentity, devGroup, devCertTTL, devReviewer, devReviewerGroup, rel, devReviewerDir,
 		st.api.URL(), env.issuer.Issuer, st.diag.ln.Addr(), rel, selfCommand(), dataArg(abs))
 	return <-served
+}
+
+// libraryLogger is slog's default logger under `bastion dev`. The
+// development issuer (zitadel's op) logs through it, at Info for every
+// device-flow poll that is still pending (one line every few seconds
+// while a person reads the code): keep its warnings and errors only.
+func libraryLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 type devEnv struct {

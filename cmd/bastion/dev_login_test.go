@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -159,4 +163,73 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// The development issuer answers each device-flow poll that is still
+// pending with "authorization_pending" and logs it at Info through slog's
+// default logger; under bastion dev that logger keeps warnings and errors
+// only, so a person reading the code does not watch the log scroll.
+func TestDevIssuerPollingIsQuiet(t *testing.T) {
+	issuer, _, err := startDevIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	poll := func() {
+		t.Helper()
+		var meta struct {
+			Device string `json:"device_authorization_endpoint"`
+			Token  string `json:"token_endpoint"`
+		}
+		getJSON(t, http.MethodGet, issuer.Issuer+"/.well-known/openid-configuration", nil, &meta)
+		var da struct {
+			DeviceCode string `json:"device_code"`
+		}
+		getJSON(t, http.MethodPost, meta.Device, url.Values{"client_id": {devDeviceClientID}, "scope": {"openid"}}, &da)
+		var answer struct {
+			Error string `json:"error"`
+		}
+		getJSON(t, http.MethodPost, meta.Token, url.Values{"client_id": {devDeviceClientID}, "device_code": {da.DeviceCode},
+			"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, &answer)
+		if answer.Error != "authorization_pending" {
+			t.Fatalf("poll answered %q, want authorization_pending", answer.Error)
+		}
+	}
+	prev := slog.Default()
+	defer slog.SetDefault(prev)
+	var loud, quiet syncBuffer
+	slog.SetDefault(slog.New(slog.NewTextHandler(&loud, nil)))
+	poll()
+	if !strings.Contains(loud.String(), "authorization_pending") {
+		t.Fatalf("the issuer no longer logs pending polls at Info; this test checks nothing (log: %q)", loud.String())
+	}
+	slog.SetDefault(libraryLogger(&quiet))
+	poll()
+	if quiet.String() != "" {
+		t.Errorf("a pending poll was logged under bastion dev: %s", quiet.String())
+	}
+}
+
+// getJSON sends form (nil: no body) and decodes the JSON answer into v.
+func getJSON(t *testing.T, method, u string, form url.Values, v any) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
 }

@@ -113,10 +113,19 @@ Next: add targets to %s and access rules to %s,
 then check and start:
 
   bastion serve --check --config %s
-  systemctl enable --now bastion      # or: bastion serve --config %s
+  %s
 `, cfgDir, ownerNote, dataDir, strings.TrimSpace(string(caPub)),
-		cfgFile, filepath.Join(cfgDir, "policy.yaml"), cfgFile, cfgFile)
+		cfgFile, filepath.Join(cfgDir, "policy.yaml"), cfgFile, startCommand(cfgFile))
 	return nil
+}
+
+// startCommand is how to start a bastion on cfgFile: the packaged unit
+// reads /etc/bastion/config.yaml only.
+func startCommand(cfgFile string) string {
+	if cfgFile == filepath.Join(defaultConfigDir, "config.yaml") {
+		return "systemctl enable --now bastion      # or: bastion serve --config " + cfgFile
+	}
+	return "bastion serve --config " + cfgFile
 }
 
 // initPlan is what `bastion init` creates.

@@ -122,7 +122,7 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "Logged in as %s (groups: %s); certificate valid until %s.\n",
-		res.Identity, strings.Join(res.Groups, ","), res.ValidBefore.Local().Format(time.DateTime))
+		res.Identity, strings.Join(res.Groups, ","), res.ValidBefore.Local().Format(timeWithZone))
 	if res.SSHConfig != "" {
 		fmt.Fprintf(stdout, "  ssh -F %s LOGIN@TARGET@%s\n", res.SSHConfig, *alias)
 	}
@@ -223,16 +223,16 @@ func loginStatus(dir string, asJSON bool, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		state := "valid until " + st.ValidBefore.Local().Format(time.DateTime) +
+		state := "valid until " + st.ValidBefore.Local().Format(timeWithZone) +
 			" (" + time.Until(st.ValidBefore).Round(time.Second).String() + " left)"
 		if st.Expired {
-			state = "expired at " + st.ValidBefore.Local().Format(time.DateTime)
+			state = "expired at " + st.ValidBefore.Local().Format(timeWithZone)
 		}
 		fmt.Fprintf(stdout, "identity    %s\ngroups      %s\nprincipals  %s\nserial      %s\ncertificate %s\n",
 			st.Identity, strings.Join(st.Groups, ","), strings.Join(st.Principals, ","), st.Serial, state)
 	}
 	if st.Expired {
-		return fmt.Errorf("certificate expired at %s; run bastion login", st.ValidBefore.Local().Format(time.DateTime))
+		return fmt.Errorf("certificate expired at %s; run bastion login", st.ValidBefore.Local().Format(timeWithZone))
 	}
 	return nil
 }

@@ -82,11 +82,21 @@ func hostLogin(t certauth.Target) string {
 }
 
 func cmdTargets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlags("targets", "targets [--json] [--dir DIR]", stdout)
+	flags := newFlags("targets", "targets [--json] [--dir DIR] [--token-file F --server URL]", stdout)
 	asJSON := flags.Bool("json", false, "print JSON")
 	dir := flags.String("dir", defaultLoginDir(), "the directory bastion login wrote")
+	tokenFile := flags.String("token-file", "", "ask the bastion now with this token instead of reading the last login's list")
+	server := flags.String("server", os.Getenv("BASTION_SERVER"), "with --token-file: the certificate API, https://HOST:PORT ($BASTION_SERVER)")
+	caCert := flags.String("ca-cert", os.Getenv("BASTION_CA_CERT"), "with --token-file: PEM file trusted for the API's TLS certificate")
 	if err := parseFlags(flags, args); err != nil {
 		return helpOK(err)
+	}
+	if *tokenFile != "" {
+		saved, err := liveTargets(ctx, *server, *caCert, *tokenFile)
+		if err != nil {
+			return err
+		}
+		return printTargets(stdout, *dir, saved, *asJSON, "now")
 	}
 	data, err := os.ReadFile(filepath.Join(*dir, loginTargets))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -100,16 +110,44 @@ func cmdTargets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := json.Unmarshal(data, &saved); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(*dir, loginTargets), err)
 	}
-	if *asJSON {
+	return printTargets(stdout, *dir, &saved, *asJSON, "login at "+saved.At.Local().Format(time.RFC3339))
+}
+
+// liveTargets asks the certificate API with the token in tokenFile.
+func liveTargets(ctx context.Context, server, caCert, tokenFile string) (*savedTargets, error) {
+	if err := checkServerURL(server); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--token-file: %w", err)
+	}
+	client, err := apiClient(caCert)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := fetchTargets(ctx, client, server, strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("bastion %s lists no targets (an older version)", server)
+	}
+	return &savedTargets{TargetsResponse: *resp, At: time.Now(), Server: server}, nil
+}
+
+// printTargets prints a target list like `tsh ls`; asOf says how fresh.
+func printTargets(stdout io.Writer, dir string, saved *savedTargets, asJSON bool, asOf string) error {
+	if asJSON {
 		return json.NewEncoder(stdout).Encode(saved)
 	}
-	fmt.Fprintf(stdout, "%s may reach (as of login at %s):\n", saved.Identity, saved.At.Local().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "%s may reach (as of %s):\n", saved.Identity, asOf)
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tLOGINS\tDEFAULT\tSSH")
 	for _, t := range saved.Targets {
 		how := "ssh LOGIN@" + t.Name + "@bastion"
 		if l := hostLogin(t); l != "" {
-			how = "ssh -F " + filepath.Join(*dir, loginSSHConfig) + " " + t.Name
+			how = "ssh -F " + filepath.Join(dir, loginSSHConfig) + " " + t.Name
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, strings.Join(t.Logins, ","), t.DefaultLogin, how)
 	}

@@ -94,3 +94,19 @@ func TestTargetsEndpointRefusesBadTokens(t *testing.T) {
 		t.Errorf("%d refusals audited, want 3", refused)
 	}
 }
+
+// With --token-file, bastion targets asks the bastion now (the token is
+// only verified, so it still buys a certificate afterwards).
+func TestTargetsLive(t *testing.T) {
+	e := newLoginEnv(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(e.serviceToken(t)+"\n"), 0o600)
+	out := runOK(t, "targets", "--server", e.api.URL, "--ca-cert", e.caFile, "--token-file", tokenFile)
+	if !strings.Contains(out, "(as of now)") || !strings.Contains(out, "db-1") || !strings.Contains(out, "postgres,app-*") {
+		t.Errorf("live targets:\n%s", out)
+	}
+	runOK(t, e.args(filepath.Join(t.TempDir(), "login"), "--token-file", tokenFile, "--no-agent")...)
+	if err := run(t.Context(), []string{"targets", "--server", "http://127.0.0.1:1", "--token-file", tokenFile}, io.Discard, io.Discard); err == nil {
+		t.Error("targets over plain http accepted")
+	}
+}

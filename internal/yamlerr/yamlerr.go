@@ -169,3 +169,46 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Line returns the line of the field at path in src, a dotted path with
+// list indexes as config errors name fields ("targets[1].address"): the
+// line of its key, or of the list item. 0 when the document does not
+// parse or has no such field (a missing field has no line to show).
+func Line(src []byte, path string) int {
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	n, line := doc.Content[0], 0
+	for _, part := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(part, "[")
+		if key != "" {
+			if n, line = mappingValue(n, key); n == nil {
+				return 0
+			}
+		}
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			if !ok || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return 0
+			}
+			n, line = n.Content[i], n.Content[i].Line
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return line
+}
+
+// mappingValue is the value of key in mapping n, and the key's line.
+func mappingValue(n *yaml.Node, key string) (*yaml.Node, int) {
+	if n.Kind != yaml.MappingNode {
+		return nil, 0
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1], n.Content[i].Line
+		}
+	}
+	return nil, 0
+}

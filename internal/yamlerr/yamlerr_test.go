@@ -72,3 +72,33 @@ func FuzzExplain(f *testing.F) {
 		_ = decode(src) // never panics
 	})
 }
+
+func TestLine(t *testing.T) {
+	src := []byte(`listen: x
+limits:
+  dial_timeout: 3s
+targets:
+  - name: a
+    address: here
+  - name: b
+    credential:
+      type: key
+`)
+	for path, want := range map[string]int{
+		"listen":                      1,
+		"limits.dial_timeout":         3,
+		"targets[0].address":          6,
+		"targets[1]":                  7,
+		"targets[1].credential.type":  9,
+		"targets[1].credential.nokey": 0, // a missing field has no line
+		"targets[5].name":             0,
+		"http.listen":                 0,
+	} {
+		if got := Line(src, path); got != want {
+			t.Errorf("Line(%s) = %d, want %d", path, got, want)
+		}
+	}
+	if Line([]byte("a: [\n"), "a") != 0 {
+		t.Error("a document that does not parse has no lines")
+	}
+}
