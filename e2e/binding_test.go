@@ -41,8 +41,18 @@ func startMaster(t *testing.T, g *gateway, c client) *master {
 	}
 	go func() { m.done <- m.cmd.Wait() }()
 	t.Cleanup(func() { m.cmd.Process.Kill() })
-	waitFile(t, m.ctl)
-	return m
+	// Ready once the master answers on its control socket.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		check := exec.Command("ssh", "-F", "/dev/null", "-o", "ControlPath="+m.ctl, "-O", "check", "root@target@127.0.0.1")
+		if check.Run() == nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the master never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // run runs a command over the master's connection only (never a fresh one).

@@ -24,7 +24,7 @@ import (
 // Exit statuses of command review (server/exitcodes.go, the README).
 const (
 	exitCommandDenied  = 252
-	exitCommandHeld    = 254
+	exitCommandHeld    = 236
 	exitReviewDenied   = 239
 	exitReviewExpired  = 238
 	exitRequestRefused = 237

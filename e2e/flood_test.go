@@ -86,3 +86,16 @@ func TestJunkFloodIsAggregated(t *testing.T) {
 		t.Errorf("%d audit rows for %d junk connections; want 1..%d", rows, attempts.Load(), floodRowBound)
 	}
 }
+
+// One source holds at most limits.max_conns_per_source connections at
+// once; the next is closed before its handshake and counted.
+func TestConnectionLimitPerSource(t *testing.T) {
+	g := newGatewayOpts(t, t.TempDir(), bastionOptions{policy: testPolicy, limits: "  max_conns_per_source: 2\n"})
+	for i := 0; i < 2; i++ {
+		startMaster(t, g, g.alice)
+	}
+	if r := g.ssh(t, g.alice, "root@target", "echo third"); r.code == 0 {
+		t.Errorf("a third connection was served: %q", r.stdout)
+	}
+	g.waitAudit(t, "connection.limited", "limit")
+}

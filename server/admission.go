@@ -21,6 +21,10 @@ func (ss *session) start(req *ssh.Request) {
 	if ref := ss.admit(req); ref != nil {
 		reply(req, true)
 		ss.end(*ref)
+		if ref.code == ExitCertificateRevoked || ref.code == ExitCertificateExpired {
+			// The connection goes with it: a ControlMaster closes.
+			ss.s.endConn(ss.cs, ref.err)
+		}
 		return
 	}
 	ss.proxy(req)
@@ -28,6 +32,10 @@ func (ss *session) start(req *ssh.Request) {
 
 // admit runs the admission steps in order and returns the first refusal.
 func (ss *session) admit(req *ssh.Request) *endCause {
+	if ss.certErr != nil {
+		ref := endCauseFor(ss.certErr, false)
+		return &ref
+	}
 	if ref := ss.parseStart(req); ref != nil {
 		return ref
 	}

@@ -28,8 +28,19 @@ const DefaultSweepInterval = 5 * time.Second
 // (a client that stopped reading must not hold the connection open).
 const endConnGrace = 5 * time.Second
 
-// ErrShutdown is the cause of sessions ended because the bastion stops.
-var ErrShutdown = errors.New("server: bastion shutting down")
+// Causes of connections the bastion ends other than by their certificate.
+var (
+	ErrShutdown = errors.New("server: bastion shutting down")
+	ErrIdle     = errors.New("server: connection idle past the idle timeout")
+)
+
+// ErrRevocationUnknown means the revocation list could not be read: a new
+// channel is refused (fail closed), a running connection is left until the
+// next check can tell.
+var ErrRevocationUnknown = errors.New("server: revocation status unavailable")
+
+// revocationLookupTimeout bounds one revocation lookup.
+const revocationLookupTimeout = 5 * time.Second
 
 // onConnect takes a new TCP connection: the per-source limit first (flood.go),
 // then the connection's state, and a handshake deadline, so that a client
@@ -41,10 +52,11 @@ func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
 		return nil // gliderlabs closes it
 	}
 	c := &connState{source: source, ctx: ctx, live: map[*session]struct{}{}}
-	tc := &trackedConn{Conn: nc, onClose: func() {
+	tc := &trackedConn{Conn: nc, now: s.now, onClose: func() {
 		s.sources.release(source)
 		s.forget(c)
 	}}
+	tc.active.Store(s.now().UnixNano())
 	c.nc = tc
 	ctx.SetValue(connStateKey{}, c)
 	hc := &handshakeConn{Conn: tc, ctx: ctx, deadline: s.now().Add(s.cfg.HandshakeTimeout)}
@@ -64,7 +76,19 @@ func (s *Server) certProblem(c *connState) error {
 	if exp := c.certExpiry(); !exp.IsZero() && !s.now().Before(exp) {
 		return fmt.Errorf("%w (at %s)", certauth.ErrExpired, exp.UTC().Format(time.RFC3339))
 	}
-	if s.cfg.Checker.IsRevoked != nil && s.cfg.Checker.IsRevoked(c.cert) {
+	revoked := false
+	switch {
+	case s.cfg.Revoked != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), revocationLookupTimeout)
+		defer cancel()
+		var err error
+		if revoked, err = s.cfg.Revoked(ctx, c.cert); err != nil {
+			return fmt.Errorf("%w: %v", ErrRevocationUnknown, err)
+		}
+	case s.cfg.Checker.IsRevoked != nil:
+		revoked = s.cfg.Checker.IsRevoked(c.cert)
+	}
+	if revoked {
 		return fmt.Errorf("%w (serial %d)", certauth.ErrRevoked, c.cert.Serial)
 	}
 	return nil
@@ -87,16 +111,33 @@ func endCauseFor(err error, started bool) endCause {
 	case errors.Is(err, ErrShutdown):
 		return endCause{code: ExitServerShutdown, event: "session.shutdown", err: err,
 			msg: "the bastion is shutting down; session " + verb}
+	case errors.Is(err, ErrIdle):
+		return endCause{code: ExitIdleTimeout, event: "session.idle", err: err,
+			msg: "connection idle too long; session " + verb}
+	case errors.Is(err, ErrRevocationUnknown):
+		return endCause{code: ExitInternal, event: "session.failed", err: err,
+			msg: "revocation status unavailable; session " + verb}
 	}
 	return endCause{code: ExitInternal, event: "session.denied", err: err, msg: "no verified certificate; session " + verb}
 }
 
 // sweep checks every registered connection and ends those whose
-// certificate is no longer good. The server lock is held only to copy the
-// list; the lookups and the ending run outside it.
+// certificate is no longer good, or that have been idle past the idle
+// timeout. The server lock is held only to copy the list; the lookups and
+// the ending run outside it.
 func (s *Server) sweep() {
 	for _, c := range s.liveConns() {
-		if err := s.certProblem(c); err != nil {
+		err := s.certProblem(c)
+		if errors.Is(err, ErrRevocationUnknown) {
+			// Not a revocation: the next check decides. New channels are
+			// refused meanwhile.
+			s.log.Error("revocation status unavailable; connection kept until the next check", "conn", c.id, "err", err)
+			continue
+		}
+		if err == nil && s.cfg.IdleTimeout > 0 && s.now().Sub(c.nc.idleSince()) >= s.cfg.IdleTimeout {
+			err = fmt.Errorf("%w (%s)", ErrIdle, s.cfg.IdleTimeout)
+		}
+		if err != nil {
 			s.endConn(c, err)
 		}
 	}
@@ -121,6 +162,8 @@ func (s *Server) endConn(c *connState, err error) {
 			typ = "connection.expired"
 		case errors.Is(err, ErrShutdown):
 			typ = "connection.shutdown"
+		case errors.Is(err, ErrIdle):
+			typ = "connection.idle"
 		}
 		ev := store.Event{Type: typ, Outcome: store.OutcomeDenied, ConnID: c.id, SourceAddr: c.source,
 			Identity: c.identity, Reason: err.Error(), Detail: map[string]any{"sessions": len(sessions)}}

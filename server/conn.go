@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
@@ -17,8 +18,8 @@ import (
 // then on, whether or not a channel is ever opened: the certificate sweep
 // (bound.go) sees an idle multiplexed connection as well as a busy one.
 type connState struct {
-	nc     net.Conn // closing it ends the SSH connection and every channel
-	source string   // remote address as the client connected from
+	nc     *trackedConn // closing it ends the SSH connection and every channel
+	source string       // remote address as the client connected from
 	ctx    gliderssh.Context
 
 	// Set once by verifiedKey, before the connection is registered, and
@@ -49,12 +50,33 @@ func connStateOf(ctx gliderssh.Context) *connState {
 
 // trackedConn is the client's net.Conn; closing it (gliderlabs does so
 // however the connection ends) releases the connection's slot and forgets
-// its state.
+// its state. It notes when traffic last passed, for the idle timeout.
 type trackedConn struct {
 	net.Conn
 	once    sync.Once
 	onClose func()
+	now     func() time.Time
+	active  atomic.Int64 // Unix nanoseconds of the last read or write
 }
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.active.Store(c.now().UnixNano())
+	}
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.active.Store(c.now().UnixNano())
+	}
+	return n, err
+}
+
+// idleSince is when traffic last passed.
+func (c *trackedConn) idleSince() time.Time { return time.Unix(0, c.active.Load()) }
 
 func (c *trackedConn) Close() error {
 	err := c.Conn.Close()

@@ -39,7 +39,7 @@ func (c endCause) reason() string {
 // outcome classifies the end: a decision (denied) or a failure (error).
 func (c endCause) outcome() string {
 	switch c.code {
-	case ExitInternal, ExitRecordingFailed, ExitTargetUnreachable, ExitProtocolViolation, ExitServerShutdown:
+	case ExitInternal, ExitRecordingFailed, ExitTargetUnreachable, ExitProtocolViolation, ExitServerShutdown, ExitIdleTimeout:
 		return store.OutcomeError
 	}
 	return store.OutcomeDenied
@@ -99,6 +99,7 @@ func (ss *session) end(c endCause) {
 // one end set.
 func (ss *session) finish() {
 	ss.mu.Lock()
+	ss.ended = true // a late end (a sweep that listed the session) has nothing left to end
 	exit := recorder.ExitInfo{Status: -1, Signal: ss.exitSignal}
 	end := store.SessionEnd{At: ss.s.now(), ExitSignal: ss.exitSignal, Reason: ss.endReason}
 	if ss.exitStatus != nil {

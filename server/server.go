@@ -71,8 +71,16 @@ type Config struct {
 	Logger *slog.Logger
 	// HandshakeTimeout bounds the client's SSH handshake and authentication.
 	HandshakeTimeout time.Duration
-	// IdleTimeout closes connections with no traffic; zero means none.
+	// IdleTimeout ends connections with no traffic in either direction for
+	// this long (checked every SweepInterval), their sessions with
+	// ExitIdleTimeout; zero means none.
 	IdleTimeout time.Duration
+	// Revoked, if set, is the revocation lookup for connections already
+	// authenticated (each new channel, and the sweep): unlike
+	// Checker.IsRevoked it can say that it could not tell (the store is
+	// unavailable), which refuses new channels but does not end running
+	// connections as if revoked. If nil, Checker.IsRevoked is used.
+	Revoked func(ctx context.Context, cert *ssh.Certificate) (bool, error)
 	// SweepInterval is how often open connections are checked against the
 	// revocation list and their certificate's expiry; zero means
 	// DefaultSweepInterval.
@@ -166,7 +174,6 @@ func New(cfg Config) (*Server, error) {
 		},
 		ConnCallback:             s.onConnect,
 		ConnectionFailedCallback: s.onConnectFailed,
-		IdleTimeout:              cfg.IdleTimeout,
 		ChannelHandlers: map[string]gliderssh.ChannelHandler{
 			"session":                        s.handleSession,
 			"direct-tcpip":                   s.handleDirectTCPIP,

@@ -45,6 +45,8 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// certErr is what the certificate check found when the channel opened.
+	certErr error
 	// policy is the snapshot taken when the channel opened: routing, env,
 	// agent forwarding, masking and file rules are all decided by it.
 	policy *policies.Policy
@@ -101,11 +103,9 @@ func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh
 	defer ss.cancel(nil)
 	ss.log = s.log.With("session", ss.id, "source", cs.source, "identity", cs.identity)
 	// Each channel re-checks the certificate: a connection opened before a
-	// revocation or expiry opens nothing after it, and ends.
-	if err := s.certProblem(cs); err != nil {
-		ss.end(endCauseFor(err, false))
-		s.endConn(cs, err)
-	}
+	// revocation or expiry runs nothing after it. The refusal is answered
+	// at the start request, so the client reads why and gets its status.
+	ss.certErr = s.certProblem(cs)
 	ss.run(reqs)
 }
 

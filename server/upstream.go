@@ -68,9 +68,12 @@ func (u *Upstream) Dial(ctx context.Context, r DialRequest) (*ssh.Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTargetUnreachable, err)
 	}
-	// The handshake honours the same deadline as the dial.
+	// The handshake honours the same deadline as the dial, and ends when
+	// ctx does (the client went away, or its connection was ended).
 	deadline, _ := ctx.Deadline()
 	_ = nc.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
 	cc, chans, reqs, err := ssh.NewClientConn(nc, r.Target.Address, &ssh.ClientConfig{
 		User:              r.Login,
 		Auth:              []ssh.AuthMethod{auth},

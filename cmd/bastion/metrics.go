@@ -88,7 +88,7 @@ func sessionResult(e store.SessionEnd) string {
 		return "unknown"
 	case *e.ExitStatus == 0:
 		return "ok"
-	case *e.ExitStatus >= server.ExitAccessDenied && *e.ExitStatus <= server.ExitServerShutdown:
+	case *e.ExitStatus >= server.ExitAccessDenied && *e.ExitStatus <= server.ExitIdleTimeout:
 		return "bastion"
 	}
 	return "error"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,17 +101,20 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 			Authorities: append([]ssh.PublicKey{userCA.PublicKey()}, trusted...),
 			IsRevoked:   revocationHook(st, log),
 		},
-		Policy:            pw,
-		Targets:           cfg.Target,
-		Upstream:          up,
-		Store:             metered,
-		Recordings:        server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
-		SessionLog:        sessionLog,
-		FingerprintKey:    fingerprintKey(signing),
-		RecordInput:       cfg.Recording.RecordInput,
-		Logger:            log,
-		HandshakeTimeout:  cfg.Limits.WithDefaults().HandshakeTimeout,
-		IdleTimeout:       cfg.Limits.IdleTimeout,
+		Policy:           pw,
+		Targets:          cfg.Target,
+		Upstream:         up,
+		Store:            metered,
+		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
+		SessionLog:       sessionLog,
+		FingerprintKey:   fingerprintKey(signing),
+		RecordInput:      cfg.Recording.RecordInput,
+		Logger:           log,
+		HandshakeTimeout: cfg.Limits.WithDefaults().HandshakeTimeout,
+		IdleTimeout:      cfg.Limits.IdleTimeout,
+		Revoked: func(ctx context.Context, cert *ssh.Certificate) (bool, error) {
+			return st.IsRevoked(ctx, strconv.FormatUint(cert.Serial, 10), certauth.CertIdentity(cert), certauth.IssuedAt(cert))
+		},
 		SweepInterval:     cfg.Limits.CertificateCheck,
 		MaxConnsPerSource: cfg.Limits.MaxConnsPerSource,
 		Commands:          gate.Judge,
