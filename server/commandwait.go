@@ -18,7 +18,7 @@ func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
 	done := make(chan struct{})
 	go func() { // owned here: runJudge waits for it below
 		defer close(done)
-		t := time.NewTicker(keepaliveInterval)
+		t := time.NewTicker(ss.keepaliveEvery())
 		defer t.Stop()
 		for {
 			select {
@@ -39,6 +39,15 @@ func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
 	close(stop)
 	<-done
 	return v, err
+}
+
+// keepaliveEvery is keepaliveInterval, or a third of the idle timeout when
+// that is shorter, so that a held command never looks idle.
+func (ss *session) keepaliveEvery() time.Duration {
+	if idle := ss.s.cfg.IdleTimeout; idle > 0 && idle/3 < keepaliveInterval {
+		return max(idle/3, time.Millisecond)
+	}
+	return keepaliveInterval
 }
 
 // writeMarkers records the command's decisions before any of its output,
