@@ -29,8 +29,8 @@ const (
 
 // Channels a decision arrives by.
 const (
-	ChannelCLI     = "cli"
-	ChannelSlack   = "slack"
+	ChannelCLI   = "cli"
+	ChannelSlack = "slack"
 )
 
 // DefaultPollInterval is how often Wait re-reads a request from the store,
