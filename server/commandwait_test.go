@@ -61,3 +61,41 @@ func TestHeldCommandKeepsConnectionAlive(t *testing.T) {
 		t.Fatalf("held command after keepalives: %v, output %q", err, out.String())
 	}
 }
+
+// A client that closes a held command's channel but keeps the connection
+// (as a ControlMaster does) ends the judge's wait: the request is
+// withdrawn, not left pending.
+func TestHeldCommandChannelClosed(t *testing.T) {
+	held := make(chan struct{}, 1)
+	gone := make(chan error, 1)
+	judge := func(ctx context.Context, r CommandRequest) (CommandVerdict, error) {
+		held <- struct{}{}
+		<-ctx.Done()
+		gone <- context.Cause(ctx)
+		return CommandVerdict{Reason: "withdrawn"}, nil
+	}
+	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n",
+		func(c *Config) { c.Commands = judge })
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start("echo never") // blocks until the exec is answered
+	<-held
+	s.Close()
+	select {
+	case cause := <-gone:
+		if cause != errChannelClosed {
+			t.Errorf("cause %v", cause)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the judge kept waiting after the channel closed")
+	}
+	// The connection itself still works.
+	s2, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+}
