@@ -29,9 +29,8 @@ const (
 
 // Channels a decision arrives by.
 const (
-	ChannelCLI     = "cli"
-	ChannelSlack   = "slack"
-	ChannelSession = "session" // the requester's own session (withdrawal, expiry)
+	ChannelCLI   = "cli"
+	ChannelSlack = "slack"
 )
 
 // DefaultPollInterval is how often Wait re-reads a request from the store,
@@ -104,9 +103,9 @@ func (b *Broker) now() time.Time {
 	return time.Now()
 }
 
-// Fingerprint is the keyed digest binding a request to its exact command,
+// fingerprint is the keyed digest binding a request to its exact command,
 // identity, target and login.
-func (b *Broker) Fingerprint(identity, login, target, command string) string {
+func (b *Broker) fingerprint(identity, login, target, command string) string {
 	m := hmac.New(sha256.New, b.key)
 	for _, s := range []string{identity, login, target, command} {
 		fmt.Fprintf(m, "%d:%s;", len(s), s)
@@ -123,7 +122,7 @@ func (b *Broker) Open(ctx context.Context, r Request) (store.Approval, error) {
 	now := b.now().UTC()
 	a := store.Approval{
 		ID: id, Requester: r.Requester, SourceAddr: r.SourceAddr, Target: r.Target, Login: r.Login,
-		SessionID: r.SessionID, Command: r.Command, CommandKey: b.Fingerprint(r.Requester, r.Login, r.Target, r.Exact),
+		SessionID: r.SessionID, Command: r.Command, CommandKey: b.fingerprint(r.Requester, r.Login, r.Target, r.Exact),
 		Justification: r.Justification, Rule: r.Rule, Reviewers: r.Review.Reviewers,
 		Needed: max(r.Review.Approvals, 1), CreatedAt: now, Deadline: now.Add(r.Review.Timeout), State: StatePending,
 	}
@@ -304,7 +303,7 @@ func (b *Broker) expire(ctx context.Context, id string) (store.Approval, error) 
 // identical command (BASTION_REQUEST). Refusals are audited.
 func (b *Broker) Use(ctx context.Context, id string, r Request) (store.Approval, error) {
 	now := b.now().UTC()
-	key := b.Fingerprint(r.Requester, r.Login, r.Target, r.Exact)
+	key := b.fingerprint(r.Requester, r.Login, r.Target, r.Exact)
 	a, err := b.store.UpdateApproval(ctx, id, func(a *store.Approval) (*store.ApprovalDecision, error) {
 		switch {
 		case a.Requester != r.Requester || a.Target != r.Target || a.Login != r.Login ||
@@ -355,12 +354,6 @@ func (b *Broker) List(ctx context.Context, f store.ApprovalFilter) ([]store.Appr
 // its reviewers.
 func MayView(a store.Approval, who Reviewer) bool {
 	return a.Requester == who.Identity || mayDecide(a, who)
-}
-
-// MayDecide reports whether who is one of a's reviewers and not its
-// requester.
-func MayDecide(a store.Approval, who Reviewer) bool {
-	return a.Requester != who.Identity && mayDecide(a, who)
 }
 
 func mayDecide(a store.Approval, who Reviewer) bool {

@@ -24,7 +24,7 @@ import (
 // Exit statuses of command review (server/exitcodes.go, the README).
 const (
 	exitCommandDenied  = 252
-	exitCommandHeld    = 254
+	exitCommandHeld    = 236
 	exitReviewDenied   = 239
 	exitReviewExpired  = 238
 	exitRequestRefused = 237
@@ -518,4 +518,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// PHI in a command line or a justification is masked wherever the
+// decision is kept or sent: audit events, the approval, the Slack message.
+func TestCommandPHINotAtRest(t *testing.T) {
+	rg := newReviewGateway(t)
+	dir := t.TempDir()
+	r := rg.ssh(t, rg.alice, "root@target", "echo ok; rm '"+dir+"/notes 123-45-6789'")
+	if r.code != exitCommandDenied {
+		t.Fatalf("exit %d %q", r.code, r.stderr)
+	}
+	r = rg.ssh(t, rg.alice, "root@target", "-o", `SetEnv=BASTION_WAIT=0 BASTION_JUSTIFICATION="for jane.roe@example.org"`,
+		"touch '"+dir+"/chart 123-45-6789'")
+	if r.code != exitCommandHeld {
+		t.Fatalf("exit %d %q", r.code, r.stderr)
+	}
+	id := heldID(t, r.stderr)
+	waitFor(t, "the Slack message", func() bool { return len(rg.slack.Messages()) > 0 })
+	for _, m := range rg.slack.Messages() {
+		for _, v := range planted {
+			if strings.Contains(string(m.Raw), v) {
+				t.Errorf("the Slack message holds %q", v)
+			}
+		}
+	}
+	show := rg.desk(t, rg.carol, "show", id)
+	if !strings.Contains(show.stdout, "***-**-****") || !strings.Contains(show.stdout, "justification: for ") ||
+		strings.Contains(show.stdout, "jane.roe") {
+		t.Errorf("show: %s", show.stdout)
+	}
+	rg.waitAudit(t, "command", "***-**-****")
+	rg.assertNothingAtRest(t, planted)
 }

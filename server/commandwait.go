@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -11,34 +13,64 @@ import (
 // the bastion's own) do not end the connection while a reviewer decides.
 const keepaliveInterval = 15 * time.Second
 
+// channelProbeInterval is how often a held command's channel is checked:
+// a client that closes the channel but keeps its connection (a
+// ControlMaster, Ctrl-C in a multiplexed ssh) withdraws the request.
+const channelProbeInterval = 2 * time.Second
+
+// errChannelClosed is the cause when the client closed a held command's channel.
+var errChannelClosed = errors.New("the client closed the channel")
+
 // runJudge asks the command judge, keeping the connection alive while it
-// blocks (a command held for review).
+// blocks (a command held for review), and ending the judge's context when
+// the client closes the channel.
 func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
+	ctx, cancel := context.WithCancelCause(ss.ctx)
+	defer cancel(nil)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { // owned here: runJudge waits for it below
 		defer close(done)
-		t := time.NewTicker(keepaliveInterval)
-		defer t.Stop()
+		keepalive := time.NewTicker(ss.keepaliveEvery())
+		defer keepalive.Stop()
+		probe := time.NewTicker(min(channelProbeInterval, ss.keepaliveEvery()))
+		defer probe.Stop()
 		for {
 			select {
 			case <-stop:
 				return
-			case <-ss.ctx.Done():
+			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-keepalive.C:
 				if c := ss.cs.serverConn(); c != nil {
 					// The reply is the traffic; a failure means the client
 					// is gone, which ends ctx.
 					_, _, _ = c.SendRequest("keepalive@openssh.com", true, nil)
 				}
+			case <-probe.C:
+				// x/crypto/ssh answers a peer's close at once and then
+				// refuses to send on the channel: that refusal is the sign.
+				// OpenSSH ignores an unknown request that wants no reply.
+				if _, err := ss.ch.SendRequest("keepalive@openssh.com", false, nil); err != nil {
+					cancel(errChannelClosed)
+					return
+				}
 			}
 		}
 	}()
-	v, err := judge(ss.ctx, ss.commandRequest())
+	v, err := judge(ctx, ss.commandRequest())
 	close(stop)
 	<-done
 	return v, err
+}
+
+// keepaliveEvery is keepaliveInterval, or a third of the idle timeout when
+// that is shorter, so that a held command never looks idle.
+func (ss *session) keepaliveEvery() time.Duration {
+	if idle := ss.s.cfg.IdleTimeout; idle > 0 && idle/3 < keepaliveInterval {
+		return max(idle/3, time.Millisecond)
+	}
+	return keepaliveInterval
 }
 
 // writeMarkers records the command's decisions before any of its output,

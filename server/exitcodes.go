@@ -19,8 +19,8 @@ const (
 	ExitProtocolViolation  = 251 // an sftp stream was not well-formed SFTP
 	ExitCommandDenied      = 252 // the command was denied (or not approved) by the command rules
 	ExitServerShutdown     = 253 // the bastion shut down while the session ran
-	ExitIdleTimeout        = 236 // the connection carried no traffic for the idle timeout
-	ExitCommandHeld        = 254 // the command is held for review; BASTION_WAIT=0 returned at once
+	ExitIdleTimeout        = 254 // the connection carried no traffic for the idle timeout
+	ExitCommandHeld        = 236 // the command is held for review; BASTION_WAIT=0 returned at once
 	ExitReviewDenied       = 239 // a reviewer denied the held command
 	ExitReviewExpired      = 238 // no decision on the held command before its deadline
 	ExitRequestRefused     = 237 // BASTION_REQUEST named a request that is not approved, used, or another command's
@@ -30,8 +30,8 @@ const (
 // command that ran on the target and exited with one of them is
 // indistinguishable, which is why the range sits just below ssh's 255.
 const (
-	ExitLowest  = ExitIdleTimeout
-	ExitHighest = ExitCommandHeld
+	ExitLowest  = ExitCommandHeld
+	ExitHighest = ExitIdleTimeout
 )
 
 // IsBastionStatus reports whether code is one of the bastion's own exit

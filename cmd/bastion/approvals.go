@@ -49,7 +49,7 @@ func cmdDeny(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // bastion's database.
 func runDesk(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(verb, verb+" [ID] [--reason TEXT] [--json] [--all] [--dir DIR] [--ssh-config FILE] [--host ALIAS]", stdout)
-	dir := fs.String("dir", defaultLoginDir(), "the `bastion login` directory")
+	dir := fs.String("dir", defaultLoginDir(), "the directory bastion login wrote")
 	sshConfig := fs.String("ssh-config", "", "ssh_config to use (default: DIR/ssh_config)")
 	host := fs.String("host", "bastion", "the bastion's Host name in that ssh_config")
 	reason := fs.String("reason", "", "why (required to approve or deny)")
