@@ -10,13 +10,13 @@ import (
 	"testing"
 )
 
-// startDev runs `bastion dev` in dir and waits until its ssh_config is
-// written; the process is killed at cleanup.
-func startDev(t *testing.T, dir string) (sshConfig string, stdout *bytes.Buffer) {
+// startDev runs `bastion dev` in dir and waits until it has printed its
+// banner (every part is up then); the process is killed at cleanup.
+func startDev(t *testing.T, dir string) (sshConfig string, stdout *syncBuffer) {
 	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(bastionBin, "dev", "--data", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http", "127.0.0.1:0")
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -30,6 +30,7 @@ func startDev(t *testing.T, dir string) (sshConfig string, stdout *bytes.Buffer)
 	})
 	waitPort(t, fmt.Sprintf("127.0.0.1:%d", port), cmd.Process)
 	waitFile(t, filepath.Join(dir, "ssh_config"))
+	waitFor(t, "the bastion dev banner", func() bool { return strings.Contains(out.String(), "bastion dev is running") })
 	return filepath.Join(dir, "ssh_config"), &out
 }
 
@@ -75,7 +76,7 @@ func TestDevShellCannotTouchEvidence(t *testing.T) {
 		"cat " + filepath.Join(dir, "target_ca"),
 		"ls " + dir,
 		"echo forged >> " + filepath.Join(dir, "bastion.db"),
-		"rm -f " + filepath.Join(dir, "bastion.db"),
+		"truncate -s 0 " + filepath.Join(dir, "bastion.db"), // rm itself is denied by the dev policy
 		"echo 'access: []' > " + filepath.Join(dir, "policy.yaml"),
 	} {
 		if r := ssh(attack); r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {

@@ -359,7 +359,15 @@ func (b *bastion) audit(t *testing.T, typ string) []auditEvent {
 	if err := json.Unmarshal([]byte(b.cli(t, "audit", "--json", "--type", typ)), &evs); err != nil {
 		t.Fatal(err)
 	}
-	return evs
+	// --type is a prefix (command matches command.denied too); tests ask
+	// for one type exactly.
+	exact := evs[:0]
+	for _, e := range evs {
+		if e.Type == typ {
+			exact = append(exact, e)
+		}
+	}
+	return exact
 }
 
 // waitAudit polls until an event of typ whose reason contains substr
