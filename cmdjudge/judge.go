@@ -48,6 +48,9 @@ type Decision struct {
 // Judge decides a command line for subject s under cmds. It never panics
 // and never allows what it could not parse.
 func Judge(cmds *policies.Commands, s policies.CommandSubject, line string) (d Decision) {
+	if !cmds.Configured() {
+		return Decision{Action: policies.CommandAllow, Rule: RuleDefault, Reason: "the policy has no command rules"}
+	}
 	j := &judge{cmds: cmds, subj: s}
 	defer func() {
 		if r := recover(); r != nil {

@@ -130,6 +130,13 @@ func (c *Commands) ArgsUncertain(s CommandSubject, program string) bool {
 	return false
 }
 
+// Configured reports whether the policy has command rules at all. Without
+// them exec commands are not judged (each is still audited): nothing could
+// decide a command held for review, so holding it would only break it.
+func (c *Commands) Configured() bool {
+	return c != nil && (c.Default != "" || len(c.Rules) > 0)
+}
+
 // DefaultAction is the action for a command no rule matches.
 func (c *Commands) DefaultAction() CommandAction {
 	if c == nil || c.Default == "" {
