@@ -145,6 +145,16 @@ func (j *judge) line(src string, depth int) {
 			if historyExpansion(n.Value) {
 				j.unjudgeable(n.Value, "history expansion ('!') is decided at run time")
 			}
+		case *syntax.SglQuoted:
+			// The target runs the line with the login's own shell: dash
+			// and other POSIX shells read $'...' as "$" and a plain quoted
+			// string, so the quotes end elsewhere than bash says.
+			if n.Dollar {
+				j.unjudgeable(nodeText(src, n), "$'...' quoting is read differently by the target's shell if it is not bash")
+			}
+		case *syntax.ExtGlob:
+			// zsh reads *(...) as glob qualifiers, and e:...: runs code.
+			j.unjudgeable(nodeText(src, n), "a pattern like *(...) runs code as a glob qualifier in zsh")
 		}
 		return true
 	})
@@ -190,6 +200,11 @@ func (j *judge) simple(part string, args []arg, in input, depth int) {
 	}
 	if !args[0].static {
 		j.unjudgeable(part, "the command name is "+args[0].why+", known only at run time")
+		return
+	}
+	if strings.HasPrefix(args[0].text, "=") {
+		// zsh expands "=rm" to rm's path and runs it.
+		j.unjudgeable(part, "zsh runs =NAME as the program NAME")
 		return
 	}
 	prog := programName(args[0].text)

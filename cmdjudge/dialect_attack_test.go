@@ -1,0 +1,44 @@
+package cmdjudge
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/bastion-ssh/bastion/policies"
+)
+
+// sshd runs an exec request with the login's own shell, which need not be
+// bash: a line bash reads as one harmless echo may delete under dash (a
+// common /bin/sh and service-account shell) or zsh. Such lines are
+// reviewed, never allowed.
+func TestJudgeAttackShellDialects(t *testing.T) {
+	cmds := loadPolicy(t)
+	for _, line := range []string{
+		`echo $'a\' ; rm -f x ; # \''`, // dash: echo $a\ ; rm -f x ; # ...
+		`=rm -f x`,                     // zsh: =rm is /usr/bin/rm
+		`echo *(e:'rm -f x':)`,         // zsh: glob qualifier runs code
+	} {
+		if d := Judge(cmds, dev, line); d.Action == policies.CommandAllow {
+			t.Errorf("%q: allowed by %s (%s)", line, d.Rule, d.Reason)
+		}
+	}
+
+	// The first line really deletes under dash, which is what makes it
+	// matter.
+	dash, err := exec.LookPath("dash")
+	if err != nil {
+		t.Skip("dash not installed; the judge part above ran")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dash, "-c", `echo $'a\' ; rm -f x ; # \''`)
+	cmd.Dir = dir
+	_ = cmd.Run()
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Log("this dash reads $'...' as bash does")
+	}
+}
