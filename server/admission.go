@@ -14,7 +14,9 @@ import (
 // creates the recording, the session row and the start event before
 // anything reaches the target. A refusal ends the session through end.
 func (ss *session) start(req *ssh.Request) {
-	if ss.cs.user == ApprovalsUser {
+	// The desk is no exception to the certificate check: a reviewer
+	// revoked since the connection opened decides nothing (admit refuses).
+	if ss.cs.user == ApprovalsUser && ss.certErr == nil {
 		ss.serveDesk(req) // approvalsuser.go: the bastion answers, no target
 		return
 	}
