@@ -53,10 +53,13 @@ type Hold struct {
 	Reason   string `yaml:"reason"` // e.g. a case number; required
 }
 
-// Matches reports whether a session with these fields is held.
+// Matches reports whether a session with these fields is held. Session
+// matches as an id prefix, as every command that takes a session id does
+// (a connection id holds all its sessions): holding too much is safe,
+// holding nothing by a short id is not.
 func (h Hold) Matches(identity, target, session string) bool {
 	return (h.Identity == "" || h.Identity == identity) && (h.Target == "" || h.Target == target) &&
-		(h.Session == "" || h.Session == session)
+		(h.Session == "" || strings.HasPrefix(session, h.Session))
 }
 
 // outsideDir reports whether path lies outside dir.
