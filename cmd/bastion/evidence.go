@@ -166,6 +166,12 @@ func cmdEvidenceVerify(args []string, stdout io.Writer) error {
 	}
 	if !*asJSON {
 		fmt.Fprintln(stdout, "verified: every member matches the signed manifest, every recording its signed manifest and the log, the audit events the chain")
+		if pub == nil {
+			// Anyone can make a bundle that verifies against a key it
+			// carries: only the key's identity makes it the bastion's.
+			fmt.Fprintf(stdout, "NOTE: checked against the key the bundle carries (%s), not a key you trust: compare that fingerprint with the operators' or pass --key\n",
+				inert(res.KeyFingerprint))
+		}
 	}
 	return nil
 }
