@@ -44,6 +44,7 @@ type Store interface {
 	Approvals(ctx context.Context, f store.ApprovalFilter) ([]store.Approval, error)
 	UpdateApproval(ctx context.Context, id string, fn func(a *store.Approval) (*store.ApprovalDecision, error)) (store.Approval, error)
 	Audit(ctx context.Context, e store.Event) error
+	Events(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -304,12 +305,20 @@ func (b *Broker) expire(ctx context.Context, id string) (store.Approval, error) 
 func (b *Broker) Use(ctx context.Context, id string, r Request) (store.Approval, error) {
 	now := b.now().UTC()
 	key := b.fingerprint(r.Requester, r.Login, r.Target, r.Exact)
+	audited, err := b.auditedApprovals(ctx, id)
+	if err != nil {
+		return store.Approval{}, err
+	}
 	a, err := b.store.UpdateApproval(ctx, id, func(a *store.Approval) (*store.ApprovalDecision, error) {
 		switch {
 		case a.Requester != r.Requester || a.Target != r.Target || a.Login != r.Login ||
 			!hmac.Equal([]byte(a.CommandKey), []byte(key)):
 			return nil, ErrMismatch
 		case a.State != StateApproved:
+			return nil, ErrNotApproved
+		case audited < a.Needed:
+			// The row says approved but the audit chain does not hold
+			// the decisions: edited by hand, not decided.
 			return nil, ErrNotApproved
 		case a.UsedAt != nil:
 			return nil, ErrUsed
@@ -334,6 +343,31 @@ func (b *Broker) Use(ctx context.Context, id string, r Request) (store.Approval,
 		return a, errors.Join(err, aerr)
 	}
 	return a, err
+}
+
+// auditedApprovals counts the reviewers whose approval of request id is
+// in the audit trail. The approvals table is not chained; the trail is,
+// so a row edited to "approved" does not count as a decision.
+func (b *Broker) auditedApprovals(ctx context.Context, id string) (int, error) {
+	a, err := b.store.Approval(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil // Use's update says so
+	}
+	if err != nil {
+		return 0, err
+	}
+	// A decision's event carries the session that asked.
+	evs, err := b.store.Events(ctx, store.EventFilter{Type: "approval.decide", SessionID: a.SessionID, Newest: true})
+	if err != nil {
+		return 0, err
+	}
+	by := map[string]bool{}
+	for _, e := range evs {
+		if e.Outcome == store.OutcomeAllowed && e.Reason == "approve" && e.Detail["request"] == id {
+			by[e.Identity] = true
+		}
+	}
+	return len(by), nil
 }
 
 // Get returns one request.
