@@ -42,3 +42,30 @@ func TestJudgeAttackShellDialects(t *testing.T) {
 		t.Log("this dash reads $'...' as bash does")
 	}
 }
+
+// Options that make a program run a command are seen: a deny rule for rm
+// is not passed by handing rm to scp, rsync, ssh or tar.
+func TestJudgeAttackRunOptions(t *testing.T) {
+	cmds := loadPolicy(t)
+	for _, line := range []string{
+		"scp -S rm x y:",
+		"scp -Srm x y:",
+		"rsync -e 'rm -f x' a b:",
+		"rsync --rsh='rm -f x' a b:",
+		"ssh -o ProxyCommand='rm x' h",
+		"ssh -oLocalCommand=id -o PermitLocalCommand=yes h",
+		"scp -F ./evil.conf a h:",
+		"tar -cf /dev/null --checkpoint=1 --checkpoint-action=exec='rm x' .",
+		"tar --to-command='rm x' -xf a.tar",
+		"git -c core.pager='rm x' log",
+	} {
+		if d := Judge(cmds, dev, line); d.Action == policies.CommandAllow {
+			t.Errorf("%q: allowed by %s (%s)", line, d.Rule, d.Reason)
+		}
+	}
+	for _, line := range []string{"scp a h:b", "rsync -av a b:", "rsync --server -vlogDtpr -e.iLsfxCIvu . /srv/x", "scp -t -- /tmp", "scp -o ConnectTimeout=5 a h:", "tar -xf a.tar", "git log"} {
+		if d := Judge(cmds, dev, line); d.Action != policies.CommandAllow {
+			t.Errorf("%q: %s by %s (%s), want allow", line, d.Action, d.Rule, d.Reason)
+		}
+	}
+}

@@ -150,6 +150,7 @@ func (j *judge) program(prog, part string, args []arg, in input, depth int, expl
 	case interpreter(prog):
 		review(prog + " runs code the judge cannot read")
 	default:
+		j.runOptions(prog, part, args, depth, review)
 		if w, ok := wrappers[prog]; ok {
 			j.wrapped(prog, w, part, args, in, depth, review)
 		}
