@@ -22,8 +22,8 @@ type review struct {
 	handler http.Handler        // nil without Slack
 }
 
-func newReview(cfg *config.Config, st *store.Store, signing ed25519.PrivateKey, log *slog.Logger) (*review, error) {
-	rv := &review{broker: approvals.New(st, approvalKey(signing))}
+func newReview(cfg *config.Config, st *store.Store, masked *maskedStore, signing ed25519.PrivateKey, log *slog.Logger) (*review, error) {
+	rv := &review{broker: approvals.New(brokerStore{Store: st, masked: masked}, approvalKey(signing))}
 	if !cfg.Slack.Enabled() {
 		return rv, nil
 	}
@@ -75,3 +75,13 @@ func approvalKey(signing ed25519.PrivateKey) []byte {
 	mac.Write([]byte("bastion approval command key v1"))
 	return mac.Sum(nil)
 }
+
+// brokerStore is the store the approvals broker uses, its audit events
+// masked like every other: a request id (BASTION_REQUEST, the desk's
+// argument) and a reviewer's reason are free text.
+type brokerStore struct {
+	*store.Store
+	masked *maskedStore
+}
+
+func (b brokerStore) Audit(ctx context.Context, e store.Event) error { return b.masked.Audit(ctx, e) }

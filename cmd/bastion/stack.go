@@ -98,7 +98,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
 	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
-	rv, err := newReview(cfg, st, signing, log)
+	rv, err := newReview(cfg, st, masked, signing, log)
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
