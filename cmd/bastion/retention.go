@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/bastion-ssh/bastion/config"
@@ -54,6 +55,12 @@ func applyRetention(ctx context.Context, st *store.Store, r config.Retention, no
 		if h, held := heldBy(r.Holds, s); held {
 			res.Held = append(res.Held, s.ID+" ("+h.Reason+")")
 			continue
+		}
+		// The path comes from a row anyone with the database can edit:
+		// only a file named after its own session is deleted, so a row
+		// cannot point retention at a held recording or any other file.
+		if s.Recording != "" && filepath.Base(s.Recording) != s.ID+".cast" {
+			return res, fmt.Errorf("retention: not deleting %s: its recording path %q does not name the session", s.ID, s.Recording)
 		}
 		size := sessionFileBytes(s.Recording)
 		if dryRun {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"os"
 	"testing"
 	"time"
@@ -30,5 +31,31 @@ func TestRetentionAttackHoldByPrefix(t *testing.T) {
 	}
 	if _, err := os.Stat(other.Recording); !os.IsNotExist(err) {
 		t.Errorf("the unheld recording is still there: %v", err)
+	}
+}
+
+// Someone who can write the database points an expired session's
+// recording at a held session's file (or at any file the bastion may
+// delete): retention deletes only a recording named after its session.
+func TestRetentionAttackRecordingPathRedirected(t *testing.T) {
+	d := newTestData(t)
+	d.t0 = time.Now().Add(-10 * 24 * time.Hour)
+	d.session(t, "expired", true)
+	held := d.session(t, "held", true)
+	db, err := sql.Open("sqlite3", "file:"+dbPath(d.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE sessions SET recording = ? WHERE id = 'expired'`, held.Recording); err != nil {
+		t.Fatal(err)
+	}
+	r := config.Retention{KeepDays: 5, Holds: []config.Hold{{Session: "held", Reason: "case 2026-17"}}}
+	res, err := applyRetention(t.Context(), d.st, r, time.Now(), false)
+	if _, serr := os.Stat(held.Recording); serr != nil {
+		t.Fatalf("the held recording was deleted through another row: %v (%+v, %v)", serr, res, err)
+	}
+	if err == nil {
+		t.Error("a recording path that does not name its session was not reported")
 	}
 }
