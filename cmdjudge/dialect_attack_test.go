@@ -69,3 +69,21 @@ func TestJudgeAttackRunOptions(t *testing.T) {
 		}
 	}
 }
+
+// An exec that starts an interactive shell (with ssh -t) runs everything
+// typed into it unjudged: such programs are reviewed, as sudo -s and su
+// already are.
+func TestJudgeAttackShellStarters(t *testing.T) {
+	cmds := loadPolicy(t)
+	for _, line := range []string{
+		"script -q /dev/null", "ssh localhost", "nsenter -t 1 -m", "sg wheel", "newgrp", "tmux", "screen",
+		"systemd-run --shell", "socat - exec:bash,pty",
+	} {
+		if d := Judge(cmds, dev, line); d.Action == policies.CommandAllow {
+			t.Errorf("%q: allowed by %s (%s)", line, d.Rule, d.Reason)
+		}
+	}
+	if d := Judge(cmds, dev, "script -qc 'rm x' /dev/null"); d.Action != policies.CommandDeny {
+		t.Errorf("script -c rm: %s by %s (%s)", d.Action, d.Rule, d.Reason)
+	}
+}

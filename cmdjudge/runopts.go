@@ -21,8 +21,30 @@ var sshFamily = map[string]bool{"ssh": true, "scp": true, "sftp": true}
 // sshRunKeys are the ssh_config keywords whose value runs a local command.
 var sshRunKeys = []string{"proxycommand", "localcommand", "knownhostscommand", "match", "permitlocalcommand"}
 
+// shellStarters start a shell, or run commands from their own arguments
+// or configuration, with nothing the judge can read: an exec of one of
+// them is an unjudged shell.
+var shellStarters = map[string]bool{
+	"newgrp": true, "screen": true, "tmux": true, "byobu": true, "dtach": true, "abduco": true,
+	"systemd-run": true, "machinectl": true,
+}
+
 // runOptions judges the options of prog that run commands.
 func (j *judge) runOptions(prog, part string, args []arg, depth int, review func(string)) {
+	if shellStarters[prog] {
+		review(prog + " starts a shell or runs commands the judge cannot read")
+	}
+	if prog == "script" && !scriptCommand(args) {
+		// Its operand is the typescript file: without -c it runs a shell.
+		review("script without -c starts a shell")
+	}
+	if prog == "socat" {
+		for _, a := range args[1:] {
+			if l := strings.ToLower(a.text); strings.Contains(l, "exec:") || strings.Contains(l, "system:") {
+				review("socat runs a command (" + a.text + ")")
+			}
+		}
+	}
 	opts := runOpts[prog]
 	if prog == "rsync" && hasArg(args, "--server") {
 		// The receiving end of a transfer: there -e carries protocol
@@ -81,6 +103,17 @@ func (j *judge) runOptions(prog, part string, args []arg, depth int, review func
 func hasArg(args []arg, s string) bool {
 	for _, a := range args {
 		if a.text == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptCommand reports whether script is given a command (-c, --command).
+func scriptCommand(args []arg) bool {
+	for _, a := range args[1:] {
+		t := a.text
+		if t == "--command" || strings.HasPrefix(t, "--command=") || clusterCode([]string{"-c"}, t) != "" || t == "-c" {
 			return true
 		}
 	}
