@@ -136,6 +136,12 @@ func (ss *session) judgeCommand() *endCause {
 		}
 		return c
 	}
+	// A hold can outlast the certificate: approved or not, nothing runs
+	// for a requester revoked or expired meanwhile, sweep or no sweep.
+	if err := ss.s.certProblem(ss.cs); err != nil {
+		ref := endCauseFor(err, false)
+		return &ref
+	}
 	ss.markers, ss.notice = v.Markers, v.Notice
 	return nil
 }

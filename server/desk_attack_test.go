@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,5 +39,41 @@ func TestDeskAttackRevokedReviewerDecides(t *testing.T) {
 	}
 	if desk.a.State != "pending" || len(desk.a.Decisions) != 0 {
 		t.Errorf("a revoked reviewer decided: %+v", desk.a)
+	}
+}
+
+// A command approved after its requester's certificate was revoked does
+// not run, even before the sweep ends the connection: the certificate is
+// checked again when the hold ends.
+func TestHeldCommandAttackRevokedWhileHeld(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	judge := func(ctx context.Context, r CommandRequest) (CommandVerdict, error) {
+		held <- struct{}{}
+		select {
+		case <-release:
+			return CommandVerdict{Allowed: true, Rule: "r"}, nil
+		case <-ctx.Done():
+			return CommandVerdict{Reason: "gone"}, nil
+		}
+	}
+	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n",
+		func(c *Config) { c.Commands, c.SweepInterval = judge, time.Hour })
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	s.Stdout, s.Stderr = &out, &errb
+	done := make(chan error, 1)
+	go func() { done <- s.Run("echo ran") }()
+	<-held
+	b.revoked.Store(true)
+	close(release)
+	err = <-done
+	var ee *ssh.ExitError
+	if strings.Contains(out.String(), "ran") || !errors.As(err, &ee) || ee.ExitStatus() != ExitCertificateRevoked {
+		t.Errorf("approved after revocation: err %v, out %q, stderr %q", err, out.String(), errb.String())
 	}
 }
