@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"time"
 	"unicode"
@@ -13,7 +14,7 @@ const keepaliveInterval = 15 * time.Second
 
 // runJudge asks the command judge, keeping the connection alive while it
 // blocks (a command held for review).
-func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
+func (ss *session) runJudge(ctx context.Context, judge CommandJudge, r CommandRequest) (CommandVerdict, error) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { // owned here: runJudge waits for it below
@@ -35,7 +36,7 @@ func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
 			}
 		}
 	}()
-	v, err := judge(ss.ctx, ss.commandRequest())
+	v, err := judge(ctx, r)
 	close(stop)
 	<-done
 	return v, err

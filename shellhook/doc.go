@@ -9,17 +9,20 @@
 // sequence carrying the session's nonce and a fresh random challenge, and
 // reads the verdict from the terminal:
 //
-//	hook -> bastion  ESC ] 7771 ; NONCE ; hello BEL
+//	hook -> bastion  ESC ] 7771 ; NONCE ; hello BEL   (installed; the login files run next)
+//	hook -> bastion  ESC ] 7771 ; NONCE ; ready BEL   (the login files ran)
 //	hook -> bastion  ESC ] 7771 ; NONCE ; cmd ; CHALLENGE ; QUOTED BEL
 //	bastion -> hook  # CHALLENGE : 1 LF   (run)   or   # CHALLENGE : 0 LF   (skip)
+//	hook -> bastion  ESC ] 7771 ; NONCE ; typed ; QUOTED BEL   (after each verdict)
 //
 // The bastion strips the requests from the output (Scanner) before
 // anything else sees it, and injects the verdict into the input while it
 // holds the user's own keystrokes back. The user cannot forge a verdict:
 // the challenge is drawn when the command is about to run and is never
 // shown, and from the moment the bastion reads it no keystroke reaches the
-// target until the verdict did. Typed-ahead lines that reach the hook
-// first do not match the challenge and are discarded.
+// target until the verdict did. Keystrokes typed ahead of a command (while
+// the previous one ran) reach the hook's read before the verdict; it hands
+// them back ("typed") and the bastion types them again, so none is lost.
 //
 // Tampers names the commands that would switch the hook off or blind it
 // (trap, set +T, shopt -u extdebug, unset BASH_COMMAND, a new shell); the

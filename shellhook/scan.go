@@ -17,6 +17,11 @@ const MaxRequest = 64 << 10
 // Request is one message from the hook.
 type Request struct {
 	Hello     bool   // the hook is installed
+	Ready     bool   // the login files ran
+	// Done follows each verdict; Typed holds the keystrokes the hook
+	// read ahead of it, to be typed again.
+	Done  bool
+	Typed string
 	Challenge string // what the verdict must carry
 	Command   string // BASH_COMMAND, unquoted; empty if Err is set
 	// Err says why the command could not be read (too long, badly
@@ -116,8 +121,15 @@ func (s *Scanner) header(body []byte) Request {
 
 // parseBody reads "hello" or "cmd;CHALLENGE;QUOTED".
 func parseBody(body string) Request {
-	if body == "hello" {
+	switch body {
+	case "hello":
 		return Request{Hello: true}
+	case "ready":
+		return Request{Ready: true}
+	}
+	if q, ok := strings.CutPrefix(body, "typed;"); ok {
+		t, err := Unquote(q)
+		return Request{Done: true, Typed: t, Err: err}
 	}
 	rest, ok := strings.CutPrefix(body, "cmd;")
 	if !ok {

@@ -12,7 +12,7 @@ import (
 // definition of the hook) is a tamper, whatever it does with it: bash
 // reports a plain variable once BASH_COMMAND was unset, so the next
 // command would be judged by a name of the user's choosing.
-var protected = []string{"BASH_COMMAND", "SRANDOM", "POSIXLY_CORRECT", "SHELLOPTS", "BASHOPTS", "__bastion"}
+var protected = []string{"BASH_COMMAND", "SRANDOM", "POSIXLY_CORRECT", "SHELLOPTS", "BASHOPTS", "__bastion_hook"}
 
 // shells start an interactive shell the hook does not live in.
 var shells = []string{"bash", "sh", "dash", "zsh", "ksh", "mksh", "yash", "fish", "tcsh", "csh", "busybox",
@@ -23,12 +23,51 @@ var shells = []string{"bash", "sh", "dash", "zsh", "ksh", "mksh", "yash", "fish"
 var setters = []string{"unset", "declare", "typeset", "local", "readonly", "export", "read", "mapfile",
 	"readarray", "getopts", "let"}
 
+// SeenThrough reports whether cmd is one simple command whose effect the
+// hook sees command by command: eval, source and . run shell code in the
+// guarded shell itself, each command of which the hook is asked about;
+// alias defines text that bash expands before the hook sees a command.
+// The judge, which holds these for review because it cannot see through
+// them statically, need not be asked.
+func SeenThrough(cmd string) bool {
+	if control(cmd) {
+		return true
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(cmd), "")
+	if err != nil || len(f.Stmts) != 1 || f.Stmts[0].Background || f.Stmts[0].Coprocess || len(f.Stmts[0].Redirs) > 0 {
+		return false
+	}
+	c, ok := f.Stmts[0].Cmd.(*syntax.CallExpr)
+	if !ok || len(c.Args) == 0 || len(c.Assigns) > 0 {
+		return false
+	}
+	name, lit := wordLit(c.Args[0])
+	return lit && (name == "eval" || name == "source" || name == "." || name == "alias")
+}
+
+// control reports whether cmd is the head of a compound command, which
+// bash also runs the DEBUG trap for ("for i in LIST", "case WORD in",
+// "select x in LIST"): not a program, and its words' substitutions run
+// in subshells the hook asks about. Only bash writes a reserved word
+// first: a command named so would have to be quoted.
+func control(cmd string) bool {
+	for _, kw := range []string{"for ", "case ", "select "} {
+		if strings.HasPrefix(cmd, kw) {
+			return true
+		}
+	}
+	return false
+}
+
 // Tampers reports why running cmd (one simple command as the hook sees
 // it, or a line) would switch the guard off or blind it, or "" if it
 // would not. Anything it cannot parse is a tamper: the hook sees the
 // command's text before expansion, so it can always be parsed unless
 // crafted.
 func Tampers(cmd string) string {
+	if control(cmd) {
+		return ""
+	}
 	for _, p := range protected {
 		if strings.Contains(cmd, p) {
 			return "it names the guard's own state (" + p + ")"
@@ -72,13 +111,13 @@ func tampersCall(args []*syntax.Word) string {
 	}
 	if !literal[0] {
 		for _, p := range args[0].Parts {
-			if l, ok := p.(*syntax.Lit); ok && strings.ContainsAny(l.Value, "{*?[") {
+			if l, ok := p.(*syntax.Lit); ok && strings.ContainsAny(l.Value, "{*?[") && l.Value != "[" {
 				return "a command name that expands could hide what runs"
 			}
 		}
 		return ""
 	}
-	if strings.ContainsAny(words[0], "{*?[") {
+	if strings.ContainsAny(words[0], "{*?[") && words[0] != "[" && words[0] != "[[" {
 		return "a command name that expands could hide what runs"
 	}
 	name := path.Base(words[0])
@@ -104,6 +143,9 @@ func tampersCall(args []*syntax.Word) string {
 			}
 			if a == "+o" && i+1 < len(rest) && rest[i+1] == "functrace" {
 				return "set +o functrace turns the hook off in functions"
+			}
+			if (strings.HasPrefix(a, "-") && a != "-o" && strings.Contains(a, "m")) || (a == "-o" && i+1 < len(rest) && rest[i+1] == "monitor") {
+				return "job control would take the terminal from the hook"
 			}
 		}
 	case "shopt":
