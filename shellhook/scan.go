@@ -16,12 +16,12 @@ const MaxRequest = 64 << 10
 
 // Request is one message from the hook.
 type Request struct {
-	Hello     bool   // the hook is installed
-	Ready     bool   // the login files ran
+	Hello bool // the hook is installed
+	Ready bool // the login files ran
 	// Done follows each verdict; Typed holds the keystrokes the hook
 	// read ahead of it, to be typed again.
-	Done  bool
-	Typed string
+	Done      bool
+	Typed     string
 	Challenge string // what the verdict must carry
 	Command   string // BASH_COMMAND, unquoted; empty if Err is set
 	// Err says why the command could not be read (too long, badly
