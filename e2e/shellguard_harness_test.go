@@ -31,6 +31,7 @@ func openShell(t *testing.T, g *gateway, c client) *guardedShell {
 	t.Helper()
 	args := append(g.sshOpts(c), "-tt", "-p", fmt.Sprint(g.port), "root@target@127.0.0.1")
 	s := &guardedShell{t: t, cmd: exec.Command("ssh", args...), done: make(chan struct{})}
+	s.cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	f, err := pty.StartWithSize(s.cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ const (
 	// helloTimeout bounds how long the target's side may take to start the
 	// hook (login files included). Without its hello the shell is not
 	// guarded, so the session ends.
-	helloTimeout = 20 * time.Second
+	helloTimeout = 60 * time.Second
 	// maxTypedAhead bounds keystrokes kept while a quick verdict is out.
 	maxTypedAhead = 64 << 10
 	// ctrlC withdraws a held command.
