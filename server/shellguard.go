@@ -33,6 +33,10 @@ const (
 	helloTimeout = 60 * time.Second
 	// maxTypedAhead bounds keystrokes kept while a quick verdict is out.
 	maxTypedAhead = 64 << 10
+	// doneTimeout bounds how long keystrokes stay held after a verdict
+	// when the hook does not report that it read it (a background job's
+	// hook whose verdict the prompt took instead): then they are sent.
+	doneTimeout = 2 * time.Second
 	// ctrlC withdraws a held command.
 	ctrlC = 0x03
 	// guardRule names the guard's own refusals in audit events.
@@ -59,6 +63,7 @@ type shellGuard struct {
 	review    bool   // held for review: keystrokes are dropped, Ctrl-C withdraws
 	withdraw  func() // cancels the review's wait
 	typed     []byte
+	awaitDone *time.Timer // set from a verdict until the hook's "typed" report
 	// echoes are the last verdicts sent: one that reaches the terminal
 	// while echo is on (between two of the hook's reads of typed-ahead
 	// lines) is taken out of the output.
@@ -210,6 +215,11 @@ func (g *shellGuard) stop() {
 	if g.hello != nil {
 		g.hello.Stop()
 	}
+	g.mu.Lock()
+	if g.awaitDone != nil {
+		g.awaitDone.Stop()
+	}
+	g.mu.Unlock()
 }
 
 // answer judges one request and writes the verdict into the input.
@@ -261,6 +271,10 @@ func (g *shellGuard) answer(req shellhook.Request) {
 	v := shellhook.Verdict(req.Challenge, run)
 	_, _ = g.ss.up.Write(v) // a target gone is seen by the output pipe
 	g.review, g.withdraw = false, nil
+	if g.awaitDone != nil {
+		g.awaitDone.Stop()
+	}
+	g.awaitDone = time.AfterFunc(doneTimeout, func() { g.release("") })
 	g.echoes = append(g.echoes, append(bytes.TrimSuffix(v, []byte("\n")), '\r', '\n'))
 	if len(g.echoes) > 4 {
 		g.echoes = g.echoes[1:]
@@ -276,6 +290,11 @@ func (g *shellGuard) answer(req shellhook.Request) {
 func (g *shellGuard) release(typedAhead string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.awaitDone == nil {
+		return // no verdict out: a report nobody asked for (forged) changes nothing
+	}
+	g.awaitDone.Stop()
+	g.awaitDone = nil
 	if typedAhead != "" && len(typedAhead) <= maxTypedAhead {
 		_, _ = g.ss.up.Write([]byte(strings.ReplaceAll(typedAhead, "\n", "\r"))) // a target gone is seen by the output pipe
 	}

@@ -115,3 +115,15 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+// The work on the bastion's side for one command: scan, unquote, check.
+// (make bench measures; go test only runs it once.)
+func BenchmarkRequest(b *testing.B) {
+	data := []byte("prompt$ " + req("1234567890", `'ls -la /var/log | grep -v x && echo "done"'`))
+	for i := 0; i < b.N; i++ {
+		s := NewScanner(testNonce)
+		_, reqs := s.Feed(data)
+		_ = Tampers(reqs[0].Command)
+		_ = SeenThrough(reqs[0].Command)
+	}
+}
