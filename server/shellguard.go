@@ -321,6 +321,11 @@ func (g *shellGuard) judge(cmd string) bool {
 		g.tell(oneLine(line) + " (Ctrl-C withdraws)")
 	}
 	v, err := ss.runJudge(ctx, ss.s.cfg.Commands, r)
+	// Decided: what is typed from now on waits for the verdict instead of
+	// being dropped.
+	g.mu.Lock()
+	g.review, g.withdraw = false, nil
+	g.mu.Unlock()
 	switch {
 	case err != nil:
 		ss.log.Error("judging a shell command", "err", err)
