@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -132,7 +133,7 @@ func (g *shellGuard) noHello() {
 // stdoutSource is where the stdout pipe reads the target's output: the
 // channel itself, or for a guarded shell the channel with the hook's
 // requests taken out and answered.
-func (ss *session) stdoutSource() interface{ Read([]byte) (int, error) } {
+func (ss *session) stdoutSource() io.Reader {
 	if ss.sguard == nil {
 		return ss.up
 	}
