@@ -21,6 +21,9 @@ deps:
 	command -v ssh >/dev/null 2>&1 || missing="$$missing openssh-client"; \
 	command -v asciinema >/dev/null 2>&1 || missing="$$missing asciinema"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v vim >/dev/null 2>&1 || missing="$$missing vim"; \
+	command -v top >/dev/null 2>&1 || missing="$$missing procps"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \

@@ -67,6 +67,8 @@ func TestJudge(t *testing.T) {
 	}{
 		{"plain-allowed", dev, "ls -la /tmp", policies.CommandAllow, "default", "ls -la /tmp"},
 		{"pipeline-allowed", dev, "ps aux | grep postgres | wc -l", policies.CommandAllow, "default", ""},
+		{"test-bracket-allowed", dev, "[ -r /etc/profile ] && echo yes", policies.CommandAllow, "default", ""},
+		{"bracket-glob-reviewed", dev, "/bin/[r]m x", policies.CommandReview, "unjudgeable", ""},
 		{"rm-word-as-argument", dev, "grep rm notes.txt", policies.CommandAllow, "default", ""},
 		{"rm-quoted-in-echo", dev, "echo 'rm -rf /'", policies.CommandAllow, "default", ""},
 		{"deny-names-part", dev, "ls; rm -f x; ls", policies.CommandDeny, "no-deletes", "rm -f x"},

@@ -63,7 +63,10 @@ func partsText(b *strings.Builder, parts []syntax.WordPart, inDouble bool) strin
 		switch p := p.(type) {
 		case *syntax.Lit:
 			if !inDouble {
-				if strings.ContainsAny(p.Value, "*?[") {
+				// A "[" is a glob only with a "]" after it: "[" alone, the
+				// test command, is a plain word to bash.
+				if k := strings.IndexByte(p.Value, '['); strings.ContainsAny(p.Value, "*?") ||
+					(k >= 0 && (strings.Contains(p.Value[k:], "]") || i < len(parts)-1)) {
 					return "a glob"
 				}
 				if i == 0 && strings.HasPrefix(p.Value, "~") {

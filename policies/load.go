@@ -72,6 +72,9 @@ func (p *Policy) validate() error {
 		if err := checkPatterns(field+".logins", r.Logins); err != nil {
 			return err
 		}
+		if err := checkInteractive(field, r.Interactive); err != nil {
+			return err
+		}
 	}
 	if err := checkPatterns("env_allow", p.EnvAllow); err != nil {
 		return err

@@ -40,6 +40,10 @@ type AccessRule struct {
 	PortForwarding bool `yaml:"port_forwarding"`
 	// AgentForwarding allows auth-agent-req. Off unless set.
 	AgentForwarding bool `yaml:"agent_forwarding"`
+	// Interactive is what a pty shell may do: allow, guarded (every
+	// command judged by the command rules) or deny. Empty means guarded
+	// once the policy has command rules (interactive.go).
+	Interactive Interactive `yaml:"interactive"`
 }
 
 // Request is what the server knows when a session asks to start.
@@ -58,6 +62,7 @@ type Decision struct {
 	Reason          string
 	PortForwarding  bool
 	AgentForwarding bool
+	Interactive     Interactive
 }
 
 // Decide evaluates the access rules for r. It never returns an allow for an
@@ -78,6 +83,7 @@ func (p *Policy) Decide(r Request) Decision {
 			Rule:            rule.Name,
 			PortForwarding:  rule.PortForwarding,
 			AgentForwarding: rule.AgentForwarding,
+			Interactive:     p.interactiveFor(rule),
 		}
 	}
 	return Decision{Reason: "no access rule allows " + r.Login + "@" + r.Target + " for " + r.Identity}

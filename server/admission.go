@@ -60,6 +60,9 @@ func (ss *session) admit(req *ssh.Request) *endCause {
 	if ref := ss.judgeCommand(); ref != nil {
 		return ref
 	}
+	if ref := ss.guardShell(); ref != nil { // shellguard.go
+		return ref
+	}
 	if err := ss.openRecording(); err != nil {
 		return &endCause{code: ExitRecordingFailed, event: "recording.failed",
 			msg: "session recording unavailable; session refused", err: err}
@@ -118,7 +121,7 @@ func (ss *session) judgeCommand() *endCause {
 	if judge == nil || ss.kind != recorder.KindExec {
 		return nil
 	}
-	v, err := ss.runJudge(judge)
+	v, err := ss.runJudge(ss.ctx, judge, ss.commandRequest())
 	switch {
 	case err != nil:
 		return &endCause{code: ExitCommandDenied, event: "command.denied", msg: "the command could not be judged; denied", err: err}

@@ -53,6 +53,10 @@ func (g *CommandGate) Judge(ctx context.Context, r CommandRequest) (CommandVerdi
 		for k, v := range detail {
 			ev.Detail[k] = v
 		}
+		if r.Position != nil {
+			recEvent, recTime := r.Position.Event, r.Position.Elapsed.Seconds()
+			ev.RecEvent, ev.RecTime, ev.Detail["interactive"] = &recEvent, &recTime, true
+		}
 		return g.Store.Audit(ctx, ev)
 	}
 

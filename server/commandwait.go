@@ -24,8 +24,8 @@ var errChannelClosed = errors.New("the client closed the channel")
 // runJudge asks the command judge, keeping the connection alive while it
 // blocks (a command held for review), and ending the judge's context when
 // the client closes the channel.
-func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
-	ctx, cancel := context.WithCancelCause(ss.ctx)
+func (ss *session) runJudge(ctx context.Context, judge CommandJudge, r CommandRequest) (CommandVerdict, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -58,7 +58,7 @@ func (ss *session) runJudge(judge CommandJudge) (CommandVerdict, error) {
 			}
 		}
 	}()
-	v, err := judge(ctx, ss.commandRequest())
+	v, err := judge(ctx, r)
 	close(stop)
 	<-done
 	return v, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bastion-ssh/bastion/policies"
+	"github.com/bastion-ssh/bastion/recorder"
 )
 
 // CommandJudge decides whether an exec command may reach the target. It
@@ -34,6 +35,10 @@ type CommandRequest struct {
 	// Mask masks PHI in text drawn from the command (the part that
 	// decided) before it is shown or recorded.
 	Mask func(string) string
+	// Position, for a command typed at a guarded shell, is where in the
+	// session's recording it was judged (exec commands run before the
+	// recording starts).
+	Position *recorder.Position
 	// Notify writes one line to the client's stderr at once, prefixed
 	// "bastion: " (the held line an agent parses while it waits).
 	Notify func(line string)

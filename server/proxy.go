@@ -22,7 +22,8 @@ func (ss *session) proxy(req *ssh.Request) {
 		ss.end(upstreamRefusal(err))
 		return
 	}
-	ok, err := up.SendRequest(req.Type, true, req.Payload)
+	typ, payload := ss.startRequest(req) // shellguard.go: a guarded shell starts bash with the hook
+	ok, err := up.SendRequest(typ, true, payload)
 	if err != nil || !ok {
 		up.Close()
 		reply(req, true)
@@ -137,7 +138,7 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 	}
 	var outputs, rest errgroup.Group
 	outputs.Go(func() error {
-		if err := copyOutput(stdout, ss.up); err != nil {
+		if err := copyOutput(stdout, ss.stdoutSource()); err != nil {
 			fail(err)
 		}
 		return nil
@@ -195,6 +196,9 @@ func (ss *session) copyInput() {
 	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
+		if n > 0 && ss.sguard != nil {
+			n = copy(buf, ss.admitInput(buf[:n])) // shellguard.go: held while a verdict is out
+		}
 		if n > 0 && ss.pty != nil {
 			// Noted before forwarding, so the echo cannot overtake it.
 			ss.keys.add(buf[:n])

@@ -68,6 +68,7 @@ type session struct {
 	shownCmd string
 	masker   *masking.Masker
 	files    *policies.Files // file rules for sftp; nil means pass-through
+	sguard   *shellGuard     // a guarded shell's hook protocol (shellguard.go); nil otherwise
 	sftp     *sftpTracker    // pass-through sftp: handles and transfers
 	sftpOnce sync.Once
 
