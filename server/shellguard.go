@@ -332,6 +332,11 @@ func (g *shellGuard) judge(cmd string) bool {
 		ss.log.Error("judging a shell command", "err", err)
 		g.tell("the command could not be judged; not run")
 		return false
+	case v.Allowed && ss.s.certProblem(ss.cs) != nil:
+		// As for exec: a hold can outlast the certificate, and nothing
+		// runs for a requester revoked or expired meanwhile.
+		g.tell("the certificate is no longer valid; not run")
+		return false
 	case v.Allowed:
 		for _, m := range v.Markers {
 			if g.mark(m) != nil {
