@@ -47,6 +47,17 @@ func (r *row) blank() {
 	r.used = 0
 }
 
+// clear clears columns from..to-1, of those ever written.
+func (r *row) clear(from, to int) {
+	if from >= r.used {
+		return
+	}
+	clearCells(r.cells[from:min(to, r.used)])
+	if to >= r.used {
+		r.used = from
+	}
+}
+
 // escTricky is the escape bytes in a row past which its text may hold a
 // value with more escape bytes inside than a Stream holds (MaxHold).
 const escTricky = 64
@@ -456,24 +467,23 @@ func (t *term) csi(f byte) {
 	case 'H', 'f':
 		t.y, t.x = min(n, t.h)-1, min(t.arg(1, 1), t.w)-1
 	case 'K':
-		r := t.line(t.y)
 		switch t.arg(0, 0) {
 		case 0:
-			clearCells(r[t.x:])
+			t.rows[t.y].clear(t.x, t.w)
 		case 1:
-			clearCells(r[:t.x+1])
+			t.rows[t.y].clear(0, t.x+1)
 		default:
-			clearCells(r)
+			t.rows[t.y].blank()
 		}
 	case 'J':
 		switch t.arg(0, 0) {
 		case 0:
-			clearCells(t.line(t.y)[t.x:])
+			t.rows[t.y].clear(t.x, t.w)
 			for _, r := range t.rows[t.y+1:] {
 				r.blank()
 			}
 		case 1:
-			clearCells(t.line(t.y)[:t.x+1])
+			t.rows[t.y].clear(0, t.x+1)
 			for _, r := range t.rows[:t.y] {
 				r.blank()
 			}
@@ -481,18 +491,23 @@ func (t *term) csi(f byte) {
 			t.clear()
 		}
 	case 'X':
-		clearCells(t.line(t.y)[t.x:min(t.x+n, t.w)])
+		t.rows[t.y].clear(t.x, t.x+n)
 	case 'P':
-		r := t.line(t.y)
-		k := copy(r[t.x:], r[min(t.x+n, t.w):])
-		clearCells(r[t.x+k:])
-		t.rows[t.y].touched = true
+		r := t.rows[t.y]
+		if t.x < r.used { // cells from used on are blank
+			k := copy(r.cells[t.x:r.used], r.cells[min(t.x+n, r.used):r.used])
+			r.clear(t.x+k, r.used)
+		}
+		r.touched = true
 	case '@':
-		t.rows[t.y].used = min(t.w, t.rows[t.y].used+n)
+		row := t.rows[t.y]
+		row.used = min(t.w, row.used+n)
 		r := t.line(t.y)
-		copy(r[min(t.x+n, t.w):], r[t.x:])
+		if to := min(t.x+n, t.w); to < row.used { // cells from used on are blank
+			copy(r[to:row.used], r[t.x:])
+		}
 		clearCells(r[t.x:min(t.x+n, t.w)])
-		t.rows[t.y].touched = true
+		row.touched = true
 	case 'L', 'M':
 		t.shiftLines(f == 'L', n)
 	case 'S':
