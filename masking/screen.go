@@ -31,8 +31,11 @@ type Screen struct {
 	mu    sync.Mutex
 	fed   int64   // bytes fed to the model so far, from all streams
 	terms []*term // models of the terminal at two sizes (see largeCols)
-	text  []byte
-	where []cellRef
+	// The text of the rows being read, the cell of each byte, and whether
+	// it holds a digit, '@' or non-ASCII text.
+	text        []byte
+	where       []cellRef
+	interesting bool
 
 	// The chunk being fed: its bytes, its position in everything fed and
 	// in its stream, and the findings so far.
@@ -121,43 +124,58 @@ const goneMax = 64
 // the changed rows on the screen too, and masks the bytes of the chunk
 // being fed that complete a value there.
 func (s *Screen) check(t *term, screen bool) {
-	s.text, s.where = s.text[:0], s.where[:0]
-	interesting := false
-	add := func(r *row) {
-		r.touched = false
-		if !r.tricky {
-			return // printed in sequence: the stream masker read it as text
-		}
-		end := len(r.cells)
-		for end > 0 && r.cells[end-1].ch == 0 {
-			end-- // trailing blanks read as nothing
-		}
-		for col, c := range r.cells[:end] {
-			if c.ch == wideTail {
-				continue
-			}
-			b := screenByte(c.ch)
-			interesting = interesting || isDigit(b) || b == '@' || b >= 0x80
-			s.text = append(s.text, b)
-			s.where = append(s.where, cellRef{r, col})
-		}
-		s.text = append(s.text, '\n')
-		s.where = append(s.where, cellRef{})
-	}
+	// The rows are read together only if one of them may hold a value;
+	// cand is set on every row a digit, '@' or non-ASCII text was written
+	// to, so when none has it, none is interesting.
+	read := false
 	for _, r := range t.gone {
-		add(r)
+		read = read || r.tricky && r.cand
+	}
+	if screen {
+		for _, r := range t.rows {
+			read = read || r.touched && r.tricky && r.cand
+		}
+	}
+	s.text, s.where, s.interesting = s.text[:0], s.where[:0], false
+	for _, r := range t.gone {
+		s.add(r, read)
 	}
 	if screen {
 		for _, r := range t.rows {
 			if r.touched {
-				add(r)
+				s.add(r, read)
 			}
 		}
 	}
-	if interesting {
+	if s.interesting {
 		s.maskFound()
 	}
 	t.recycle()
+}
+
+// add marks r read, and with read appends its text to s.text if it was
+// written otherwise than in sequence (printed in sequence, the stream
+// masker read it as text).
+func (s *Screen) add(r *row, read bool) {
+	r.touched = false
+	if !read || !r.tricky {
+		return
+	}
+	end := r.used
+	for end > 0 && r.cells[end-1].ch == 0 {
+		end-- // trailing blanks read as nothing
+	}
+	for col, c := range r.cells[:end] {
+		if c.ch == wideTail {
+			continue
+		}
+		b := screenByte(c.ch)
+		s.interesting = s.interesting || isDigit(b) || b == '@' || b >= 0x80
+		s.text = append(s.text, b)
+		s.where = append(s.where, cellRef{r, col})
+	}
+	s.text = append(s.text, '\n')
+	s.where = append(s.where, cellRef{})
 }
 
 // maskFound masks what the recognizers find in s.text.

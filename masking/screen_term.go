@@ -36,8 +36,11 @@ type row struct {
 	// not hold as text, so only they are read (bulk output costs little).
 	end    int
 	tricky bool
-	esc    int // bytes of escape sequences between its characters
-	used   int // cells beyond this are blank
+	// cand says a digit, '@' or non-ASCII character was written to the row
+	// since it was last recycled: without one it holds no value to find.
+	cand bool
+	esc  int // bytes of escape sequences between its characters
+	used int // cells beyond this are blank
 }
 
 // blank clears the row's cells (only those ever written: a row of the
@@ -134,7 +137,7 @@ func (t *term) newRow() *row {
 		r := t.free[n-1]
 		t.free = t.free[:n-1]
 		r.blank()
-		r.touched, r.end, r.tricky, r.esc = false, 0, false, 0
+		r.touched, r.end, r.tricky, r.cand, r.esc = false, 0, false, false, 0
 		return r
 	}
 	return &row{} // cells are allocated when the row is first written
@@ -659,6 +662,9 @@ func (t *term) printASCII(b []byte, src int64) {
 			if cells[t.x+k].ch != 0 {
 				row.tricky = true // an overwrite
 			}
+			if isDigit(c) || c == '@' {
+				row.cand = true
+			}
 			cells[t.x+k] = cell{src: src + int64(k), ch: rune(c), n: 1}
 		}
 		t.x += n
@@ -702,6 +708,7 @@ func (t *term) print(r rune, src int64, n uint8) {
 	}
 	row := t.rows[t.y]
 	row.touched = true
+	row.cand = row.cand || r >= 0x80 || isDigit(byte(r)) || r == '@'
 	row.end = t.x + wd
 	row.used = max(row.used, row.end)
 	if t.x+wd >= t.w {
