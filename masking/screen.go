@@ -36,6 +36,8 @@ type Screen struct {
 	text        []byte
 	where       []cellRef
 	interesting bool
+	st          *Stream // reads text, reset for each read
+	masked      []byte  // st's output, unused
 
 	// The chunk being fed: its bytes, its position in everything fed and
 	// in its stream, and the findings so far.
@@ -180,7 +182,14 @@ func (s *Screen) add(r *row, read bool) {
 
 // maskFound masks what the recognizers find in s.text.
 func (s *Screen) maskFound() {
-	_, found := s.m.MaskString(string(s.text))
+	if s.st == nil {
+		s.st = s.m.NewStream()
+	} else {
+		s.st.reset()
+	}
+	s.masked = s.st.AppendWrite(s.masked[:0], s.text)
+	s.masked = s.st.AppendFlush(s.masked)
+	found := s.st.Findings()
 	out, base := s.cur, s.base
 	end := base + int64(len(out))
 	for _, f := range found {
