@@ -600,11 +600,30 @@ func (t *term) scrollUp(n int) {
 	for _, r := range rs[:n] {
 		t.scrolledOff(r)
 	}
+	if len(rs) == t.h {
+		// The whole screen scrolls: slide the window over a longer
+		// buffer rather than move every row (200 in the large model).
+		if cap(t.rows)-t.h < n {
+			buf := make([]*row, t.h, scrollBuf*t.h)
+			copy(buf, t.rows)
+			t.rows = buf
+		}
+		clear(t.rows[:n]) // scrolled off: not kept alive by the buffer
+		t.rows = t.rows[n : t.h+n]
+		for i := t.h - n; i < t.h; i++ {
+			t.rows[i] = t.newRow()
+		}
+		return
+	}
 	copy(rs, rs[n:])
 	for i := len(rs) - n; i < len(rs); i++ {
 		rs[i] = t.newRow()
 	}
 }
+
+// scrollBuf is how many screens of row pointers the rows slide over
+// before they are moved back to the start of a new buffer.
+const scrollBuf = 8
 
 // scrollDown scrolls the scrolling region down by n rows.
 func (t *term) scrollDown(n int) {
