@@ -35,6 +35,7 @@ type Screen struct {
 	// it holds a digit, '@' or non-ASCII text.
 	text        []byte
 	where       []cellRef
+	read        []*row
 	interesting bool
 	st          *Stream // reads text, reset for each read
 	masked      []byte  // st's output, unused
@@ -46,9 +47,11 @@ type Screen struct {
 	res       []Finding
 }
 
+// cellRef is the cell a byte of Screen.text was read from: column col of
+// row read[r]; r is -1 for the newline after a row. It holds no pointer,
+// so building where costs no write barriers.
 type cellRef struct {
-	r   *row
-	col int
+	r, col int32
 }
 
 // Default screen size, for a stream without a terminal size.
@@ -129,23 +132,25 @@ func (s *Screen) check(t *term, screen bool) {
 	// The rows are read together only if one of them may hold a value;
 	// cand is set on every row a digit, '@' or non-ASCII text was written
 	// to, so when none has it, none is interesting.
-	read := false
+	worth := false
 	for _, r := range t.gone {
-		read = read || r.tricky && r.cand
+		worth = worth || r.tricky && r.cand
 	}
 	if screen {
 		for _, r := range t.rows {
-			read = read || r.touched && r.tricky && r.cand
+			worth = worth || r.touched && r.tricky && r.cand
 		}
 	}
 	s.text, s.where, s.interesting = s.text[:0], s.where[:0], false
+	clear(s.read)
+	s.read = s.read[:0]
 	for _, r := range t.gone {
-		s.add(r, read)
+		s.add(r, worth)
 	}
 	if screen {
 		for _, r := range t.rows {
 			if r.touched {
-				s.add(r, read)
+				s.add(r, worth)
 			}
 		}
 	}
@@ -155,14 +160,16 @@ func (s *Screen) check(t *term, screen bool) {
 	t.recycle()
 }
 
-// add marks r read, and with read appends its text to s.text if it was
+// add marks r read, and with worth appends its text to s.text if it was
 // written otherwise than in sequence (printed in sequence, the stream
 // masker read it as text).
-func (s *Screen) add(r *row, read bool) {
+func (s *Screen) add(r *row, worth bool) {
 	r.touched = false
-	if !read || !r.tricky {
+	if !worth || !r.tricky {
 		return
 	}
+	ri := int32(len(s.read))
+	s.read = append(s.read, r)
 	end := r.used
 	for end > 0 && r.cells[end-1].ch == 0 {
 		end-- // trailing blanks read as nothing
@@ -174,10 +181,10 @@ func (s *Screen) add(r *row, read bool) {
 		b := screenByte(c.ch)
 		s.interesting = s.interesting || isDigit(b) || b == '@' || b >= 0x80
 		s.text = append(s.text, b)
-		s.where = append(s.where, cellRef{r, col})
+		s.where = append(s.where, cellRef{ri, int32(col)})
 	}
 	s.text = append(s.text, '\n')
-	s.where = append(s.where, cellRef{})
+	s.where = append(s.where, cellRef{-1, 0})
 }
 
 // maskFound masks what the recognizers find in s.text.
@@ -196,10 +203,10 @@ func (s *Screen) maskFound() {
 		first, last := int64(-1), int64(-1)
 		for k := f.Offset; k < f.Offset+int64(f.Length); k++ {
 			ref := s.where[k]
-			if ref.r == nil {
+			if ref.r < 0 {
 				continue
 			}
-			c := &ref.r.cells[ref.col]
+			c := &s.read[ref.r].cells[ref.col]
 			if c.ch == 0 || c.src < base || c.src >= end {
 				continue
 			}
