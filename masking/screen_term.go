@@ -677,14 +677,25 @@ func (t *term) printASCII(b []byte, src int64) {
 		if t.x != row.end {
 			row.tricky = true
 		}
+		dst := cells[t.x : t.x+n]
+		if !row.tricky && t.x < row.used { // cells from used on are blank
+			for _, c := range dst[:min(n, row.used-t.x)] {
+				if c.ch != 0 {
+					row.tricky = true // an overwrite
+					break
+				}
+			}
+		}
+		if !row.cand {
+			for _, c := range b[:n] {
+				if isDigit(c) || c == '@' {
+					row.cand = true
+					break
+				}
+			}
+		}
 		for k, c := range b[:n] {
-			if cells[t.x+k].ch != 0 {
-				row.tricky = true // an overwrite
-			}
-			if isDigit(c) || c == '@' {
-				row.cand = true
-			}
-			cells[t.x+k] = cell{src: src + int64(k), ch: rune(c), n: 1}
+			dst[k] = cell{src: src + int64(k), ch: rune(c), n: 1}
 		}
 		t.x += n
 		row.touched, row.end = true, t.x
