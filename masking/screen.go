@@ -31,8 +31,14 @@ type Screen struct {
 	mu    sync.Mutex
 	fed   int64   // bytes fed to the model so far, from all streams
 	terms []*term // models of the terminal at two sizes (see largeCols)
-	text  []byte
-	where []cellRef
+	// The text of the rows being read, the cell of each byte, and whether
+	// it holds a digit, '@' or non-ASCII text.
+	text        []byte
+	where       []cellRef
+	read        []*row
+	interesting bool
+	st          *Stream // reads text, reset for each read
+	masked      []byte  // st's output, unused
 
 	// The chunk being fed: its bytes, its position in everything fed and
 	// in its stream, and the findings so far.
@@ -41,9 +47,11 @@ type Screen struct {
 	res       []Finding
 }
 
+// cellRef is the cell a byte of Screen.text was read from: column col of
+// row read[r]; r is -1 for the newline after a row. It holds no pointer,
+// so building where costs no write barriers.
 type cellRef struct {
-	r   *row
-	col int
+	r, col int32
 }
 
 // Default screen size, for a stream without a terminal size.
@@ -121,58 +129,84 @@ const goneMax = 64
 // the changed rows on the screen too, and masks the bytes of the chunk
 // being fed that complete a value there.
 func (s *Screen) check(t *term, screen bool) {
-	s.text, s.where = s.text[:0], s.where[:0]
-	interesting := false
-	add := func(r *row) {
-		r.touched = false
-		if !r.tricky {
-			return // printed in sequence: the stream masker read it as text
-		}
-		end := len(r.cells)
-		for end > 0 && r.cells[end-1].ch == 0 {
-			end-- // trailing blanks read as nothing
-		}
-		for col, c := range r.cells[:end] {
-			if c.ch == wideTail {
-				continue
-			}
-			b := screenByte(c.ch)
-			interesting = interesting || isDigit(b) || b == '@' || b >= 0x80
-			s.text = append(s.text, b)
-			s.where = append(s.where, cellRef{r, col})
-		}
-		s.text = append(s.text, '\n')
-		s.where = append(s.where, cellRef{})
-	}
+	// The rows are read together only if one of them may hold a value;
+	// cand is set on every row a digit, '@' or non-ASCII text was written
+	// to, so when none has it, none is interesting.
+	worth := false
 	for _, r := range t.gone {
-		add(r)
+		worth = worth || r.tricky && r.cand
+	}
+	if screen {
+		for _, r := range t.rows {
+			worth = worth || r.touched && r.tricky && r.cand
+		}
+	}
+	s.text, s.where, s.interesting = s.text[:0], s.where[:0], false
+	clear(s.read)
+	s.read = s.read[:0]
+	for _, r := range t.gone {
+		s.add(r, worth)
 	}
 	if screen {
 		for _, r := range t.rows {
 			if r.touched {
-				add(r)
+				s.add(r, worth)
 			}
 		}
 	}
-	if interesting {
+	if s.interesting {
 		s.maskFound()
 	}
 	t.recycle()
 }
 
+// add marks r read, and with worth appends its text to s.text if it was
+// written otherwise than in sequence (printed in sequence, the stream
+// masker read it as text).
+func (s *Screen) add(r *row, worth bool) {
+	r.touched = false
+	if !worth || !r.tricky {
+		return
+	}
+	ri := int32(len(s.read))
+	s.read = append(s.read, r)
+	end := r.used
+	for end > 0 && r.cells[end-1].ch == 0 {
+		end-- // trailing blanks read as nothing
+	}
+	for col, c := range r.cells[:end] {
+		if c.ch == wideTail {
+			continue
+		}
+		b := screenByte(c.ch)
+		s.interesting = s.interesting || isDigit(b) || b == '@' || b >= 0x80
+		s.text = append(s.text, b)
+		s.where = append(s.where, cellRef{ri, int32(col)})
+	}
+	s.text = append(s.text, '\n')
+	s.where = append(s.where, cellRef{-1, 0})
+}
+
 // maskFound masks what the recognizers find in s.text.
 func (s *Screen) maskFound() {
-	_, found := s.m.MaskString(string(s.text))
+	if s.st == nil {
+		s.st = s.m.NewStream()
+	} else {
+		s.st.reset()
+	}
+	s.masked = s.st.AppendWrite(s.masked[:0], s.text)
+	s.masked = s.st.AppendFlush(s.masked)
+	found := s.st.Findings()
 	out, base := s.cur, s.base
 	end := base + int64(len(out))
 	for _, f := range found {
 		first, last := int64(-1), int64(-1)
 		for k := f.Offset; k < f.Offset+int64(f.Length); k++ {
 			ref := s.where[k]
-			if ref.r == nil {
+			if ref.r < 0 {
 				continue
 			}
-			c := &ref.r.cells[ref.col]
+			c := &s.read[ref.r].cells[ref.col]
 			if c.ch == 0 || c.src < base || c.src >= end {
 				continue
 			}

@@ -1,7 +1,6 @@
 package masking
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -37,8 +36,11 @@ type row struct {
 	// not hold as text, so only they are read (bulk output costs little).
 	end    int
 	tricky bool
-	esc    int // bytes of escape sequences between its characters
-	used   int // cells beyond this are blank
+	// cand says a digit, '@' or non-ASCII character was written to the row
+	// since it was last recycled: without one it holds no value to find.
+	cand bool
+	esc  int // bytes of escape sequences between its characters
+	used int // cells beyond this are blank
 }
 
 // blank clears the row's cells (only those ever written: a row of the
@@ -46,6 +48,17 @@ type row struct {
 func (r *row) blank() {
 	clearCells(r.cells[:r.used])
 	r.used = 0
+}
+
+// clear clears columns from..to-1, of those ever written.
+func (r *row) clear(from, to int) {
+	if from >= r.used {
+		return
+	}
+	clearCells(r.cells[from:min(to, r.used)])
+	if to >= r.used {
+		r.used = from
+	}
 }
 
 // escTricky is the escape bytes in a row past which its text may hold a
@@ -124,7 +137,7 @@ func (t *term) newRow() *row {
 		r := t.free[n-1]
 		t.free = t.free[:n-1]
 		r.blank()
-		r.touched, r.end, r.tricky, r.esc = false, 0, false, 0
+		r.touched, r.end, r.tricky, r.cand, r.esc = false, 0, false, false, 0
 		return r
 	}
 	return &row{} // cells are allocated when the row is first written
@@ -174,6 +187,66 @@ func (t *term) beforeErase() {
 			return
 		}
 	}
+}
+
+// erases reports whether CSI f with count n removes a character of a row
+// changed since the last check. An erase of blank cells (the EL that
+// grep --color sends after each match, at the end of the line) or of rows
+// already read loses nothing, so it needs no check: the check after the
+// chunk reads the same cells.
+func (t *term) erases(f byte, n int) bool {
+	y := t.y
+	switch f {
+	case 'K':
+		switch t.arg(0, 0) {
+		case 0:
+			return t.lost(y, t.x, t.w)
+		case 1:
+			return t.lost(y, 0, t.x+1)
+		}
+		return t.lost(y, 0, t.w)
+	case 'X':
+		return t.lost(y, t.x, min(t.x+n, t.w))
+	case 'P': // the rest of the row moves left
+		return t.lost(y, t.x, t.w)
+	case 'J':
+		switch t.arg(0, 0) {
+		case 0:
+			return t.lost(y, t.x, t.w) || t.lostRows(y+1, t.h)
+		case 1:
+			return t.lost(y, 0, t.x+1) || t.lostRows(0, y)
+		}
+		return t.lostRows(0, t.h)
+	case 'L', 'M': // rows y..bot move
+		return t.lostRows(y, t.h)
+	}
+	return false
+}
+
+// lost reports whether columns from..to of row y hold a character not read
+// since it was written.
+func (t *term) lost(y, from, to int) bool {
+	r := t.rows[y]
+	if !r.touched {
+		return false
+	}
+	for _, c := range r.cells[min(from, r.used):min(to, r.used)] {
+		if c.ch != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// lostRows reports whether rows from..to-1 hold a character not read since
+// it was written.
+func (t *term) lostRows(from, to int) bool {
+	for y := from; y < to; y++ {
+		if t.lost(y, 0, t.w) {
+			return true
+		}
+	}
+	return false
 }
 
 // feed runs b, which starts at stream offset off, through the model.
@@ -374,7 +447,7 @@ func (t *term) csi(f byte) {
 	defer t.mark() // the row the cursor moved to
 	n := t.arg(0, 1)
 	t.wrap = false
-	if strings.IndexByte("KJXPLM", f) >= 0 {
+	if t.erases(f, n) {
 		t.beforeErase()
 	}
 	switch f {
@@ -397,24 +470,23 @@ func (t *term) csi(f byte) {
 	case 'H', 'f':
 		t.y, t.x = min(n, t.h)-1, min(t.arg(1, 1), t.w)-1
 	case 'K':
-		r := t.line(t.y)
 		switch t.arg(0, 0) {
 		case 0:
-			clearCells(r[t.x:])
+			t.rows[t.y].clear(t.x, t.w)
 		case 1:
-			clearCells(r[:t.x+1])
+			t.rows[t.y].clear(0, t.x+1)
 		default:
-			clearCells(r)
+			t.rows[t.y].blank()
 		}
 	case 'J':
 		switch t.arg(0, 0) {
 		case 0:
-			clearCells(t.line(t.y)[t.x:])
+			t.rows[t.y].clear(t.x, t.w)
 			for _, r := range t.rows[t.y+1:] {
 				r.blank()
 			}
 		case 1:
-			clearCells(t.line(t.y)[:t.x+1])
+			t.rows[t.y].clear(0, t.x+1)
 			for _, r := range t.rows[:t.y] {
 				r.blank()
 			}
@@ -422,18 +494,23 @@ func (t *term) csi(f byte) {
 			t.clear()
 		}
 	case 'X':
-		clearCells(t.line(t.y)[t.x:min(t.x+n, t.w)])
+		t.rows[t.y].clear(t.x, t.x+n)
 	case 'P':
-		r := t.line(t.y)
-		k := copy(r[t.x:], r[min(t.x+n, t.w):])
-		clearCells(r[t.x+k:])
-		t.rows[t.y].touched = true
+		r := t.rows[t.y]
+		if t.x < r.used { // cells from used on are blank
+			k := copy(r.cells[t.x:r.used], r.cells[min(t.x+n, r.used):r.used])
+			r.clear(t.x+k, r.used)
+		}
+		r.touched = true
 	case '@':
-		t.rows[t.y].used = min(t.w, t.rows[t.y].used+n)
+		row := t.rows[t.y]
+		row.used = min(t.w, row.used+n)
 		r := t.line(t.y)
-		copy(r[min(t.x+n, t.w):], r[t.x:])
+		if to := min(t.x+n, t.w); to < row.used { // cells from used on are blank
+			copy(r[to:row.used], r[t.x:])
+		}
 		clearCells(r[t.x:min(t.x+n, t.w)])
-		t.rows[t.y].touched = true
+		row.touched = true
 	case 'L', 'M':
 		t.shiftLines(f == 'L', n)
 	case 'S':
@@ -523,11 +600,30 @@ func (t *term) scrollUp(n int) {
 	for _, r := range rs[:n] {
 		t.scrolledOff(r)
 	}
+	if len(rs) == t.h {
+		// The whole screen scrolls: slide the window over a longer
+		// buffer rather than move every row (200 in the large model).
+		if cap(t.rows)-t.h < n {
+			buf := make([]*row, t.h, scrollBuf*t.h)
+			copy(buf, t.rows)
+			t.rows = buf
+		}
+		clear(t.rows[:n]) // scrolled off: not kept alive by the buffer
+		t.rows = t.rows[n : t.h+n]
+		for i := t.h - n; i < t.h; i++ {
+			t.rows[i] = t.newRow()
+		}
+		return
+	}
 	copy(rs, rs[n:])
 	for i := len(rs) - n; i < len(rs); i++ {
 		rs[i] = t.newRow()
 	}
 }
+
+// scrollBuf is how many screens of row pointers the rows slide over
+// before they are moved back to the start of a new buffer.
+const scrollBuf = 8
 
 // scrollDown scrolls the scrolling region down by n rows.
 func (t *term) scrollDown(n int) {
@@ -581,11 +677,25 @@ func (t *term) printASCII(b []byte, src int64) {
 		if t.x != row.end {
 			row.tricky = true
 		}
-		for k, c := range b[:n] {
-			if cells[t.x+k].ch != 0 {
-				row.tricky = true // an overwrite
+		dst := cells[t.x : t.x+n]
+		if !row.tricky && t.x < row.used { // cells from used on are blank
+			for _, c := range dst[:min(n, row.used-t.x)] {
+				if c.ch != 0 {
+					row.tricky = true // an overwrite
+					break
+				}
 			}
-			cells[t.x+k] = cell{src: src + int64(k), ch: rune(c), n: 1}
+		}
+		if !row.cand {
+			for _, c := range b[:n] {
+				if isDigit(c) || c == '@' {
+					row.cand = true
+					break
+				}
+			}
+		}
+		for k, c := range b[:n] {
+			dst[k] = cell{src: src + int64(k), ch: rune(c), n: 1}
 		}
 		t.x += n
 		row.touched, row.end = true, t.x
@@ -628,6 +738,7 @@ func (t *term) print(r rune, src int64, n uint8) {
 	}
 	row := t.rows[t.y]
 	row.touched = true
+	row.cand = row.cand || r >= 0x80 || isDigit(byte(r)) || r == '@'
 	row.end = t.x + wd
 	row.used = max(row.used, row.end)
 	if t.x+wd >= t.w {

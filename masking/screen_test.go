@@ -153,3 +153,24 @@ func TestScreenLargerTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Each erase that removes a value drawn in the same chunk reads it first,
+// however little of the row it clears; one that clears only blank cells
+// (grep --color's EL at the end of a line) needs no read of its own.
+func TestScreenEachEraseReads(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for _, in := range []string{
+		"123-45-\x1b[8G6789\x1b[1G\x1b[K",
+		"123-45-\x1b[8G6789\x1b[11G\x1b[K",
+		"123-45-\x1b[8G6789\x1b[11G\x1b[1X",
+		"123-45-\x1b[8G6789\x1b[1G\x1b[P",
+		"123-45-\x1b[8G6789\x1b[1G\x1b[J",
+		"123-45-\x1b[8G6789\x1b[2;1H\x1b[1J",
+		"123-45-\x1b[8G6789\x1b[1G\x1b[L",
+		"123-45-\x1b[8G6789\x1b[K\x1b[1G\x1b[2K",
+	} {
+		if out := screenRun(m, in); strings.Contains(out, "6789") {
+			t.Errorf("%q came through as %q", in, out)
+		}
+	}
+}

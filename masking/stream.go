@@ -99,6 +99,22 @@ func (m *Masker) NewStream() *Stream {
 	}
 }
 
+// reset makes s what NewStream returns, keeping its buffers and HMAC, for
+// a caller that masks many separate texts (Screen).
+func (s *Stream) reset() {
+	ctx, rx := s.ctx, s.rx
+	for i := range ctx {
+		ctx[i] = ctx[i][:0]
+	}
+	clear(rx)
+	*s = Stream{
+		m: s.m, ctx: ctx, rx: rx, mac: s.mac,
+		raw: s.raw[:0], scratch: s.scratch[:0], proj: s.proj[:0], segs: s.segs[:0],
+		tables: s.tables[:0], hdrPending: s.hdrPending[:0], pending: s.pending[:0],
+		found: s.found[:0], matches: s.matches[:0], done: s.done[:0], normBuf: s.normBuf[:0],
+	}
+}
+
 // Write adds p to the stream and returns, in a new slice, the bytes that
 // are now safe to emit, masked. It holds back only a tail that could still
 // become part of a match, at most MaxHold bytes (plus an incomplete UTF-8

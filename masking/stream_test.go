@@ -382,3 +382,19 @@ func TestAppendWrite(t *testing.T) {
 		t.Error("Findings does not drain")
 	}
 }
+
+// A reset Stream reads a text as a new one does, whatever it read before.
+func TestStreamResetIsNew(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	reused := m.NewStream()
+	for _, in := range seedInputs() {
+		fresh := m.NewStream()
+		want := string(fresh.Write([]byte(in))) + string(fresh.Flush())
+		wantF := fresh.Findings()
+		reused.reset()
+		got := string(reused.Write([]byte(in))) + string(reused.Flush())
+		if gotF := reused.Findings(); got != want || !reflect.DeepEqual(gotF, wantF) {
+			t.Errorf("%q: reset stream gives %q %v, a new one %q %v", in, got, gotF, want, wantF)
+		}
+	}
+}
