@@ -58,3 +58,8 @@ func (ss *session) commandRequest() CommandRequest {
 		},
 	}
 }
+
+// judgesCommands reports whether this session's exec commands are judged.
+func (ss *session) judgesCommands() bool {
+	return ss.s.cfg.Commands != nil || (ss.policy != nil && ss.policy.Commands.Configured())
+}
