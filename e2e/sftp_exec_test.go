@@ -60,23 +60,26 @@ func TestSFTPServerByExec(t *testing.T) {
 	g.waitAudit(t, "sftp.blocked", remote+"/phi/secret.txt")
 	g.waitAudit(t, "sftp.open", remote+"/open.txt")
 
-	// Shell syntax after the server's name is refused, and nothing runs.
+	// Shell syntax or a wrapper around the server's name is refused, and
+	// nothing runs.
 	marker := filepath.Join(remote, "ran")
 	for _, cmd := range []string{
 		"/usr/lib/openssh/sftp-server; touch " + marker,
 		"sftp-server $(touch " + marker + ")",
 		"internal-sftp\ntouch " + marker,
 		"'/usr/lib/openssh/sftp-server'",
+		"touch " + marker + " && exec /usr/lib/openssh/sftp-server",
+		"env A=1 sftp-server",
 	} {
 		r := g.ssh(t, g.alice, "root@target", cmd)
-		if r.code == 0 || !strings.Contains(r.stderr, "sftp server started with shell syntax") {
+		if r.code == 0 || !strings.Contains(r.stderr, "an sftp server runs only as the command itself") {
 			t.Errorf("%q: exit %d, stderr %q", cmd, r.code, r.stderr)
 		}
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("a command after the sftp server's name ran on the target")
 	}
-	g.waitAudit(t, "session.denied", "shell syntax")
+	g.waitAudit(t, "session.denied", "sftp server runs only as the command itself")
 }
 
 // Without file rules, an sftp server started by path is the audited

@@ -99,7 +99,7 @@ func (ss *session) parseStart(req *ssh.Request) *endCause {
 		if isSFTP, plain := sftpExec(e.Command); isSFTP {
 			if !plain {
 				return &endCause{code: ExitUnsupported, event: "session.denied",
-					msg: "an sftp server started with shell syntax is refused; use sftp without -s, or a plain path"}
+					msg: "an sftp server runs only as the command itself, with plain arguments (sftp -s PATH); refused"}
 			}
 			// Served as the subsystem (sftpexec.go): same rules, same audit.
 			asSFTPSubsystem(req)

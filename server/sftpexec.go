@@ -18,24 +18,34 @@ import (
 var sftpServerNames = map[string]bool{"sftp-server": true, "internal-sftp": true}
 
 // sftpExec reports whether command starts an sftp server, and if so
-// whether it is plain enough to be served as the subsystem: words of
-// letters, digits and _ . / = : , + - only. Anything else (a ;, a $(),
-// a quote) is shell syntax no sftp client sends, and is refused.
+// whether it is plain enough to be served as the subsystem: the server's
+// name first, then words of letters, digits and _ . / = : , + - only.
+// Anything else (a ;, a $(), a quote, a wrapper such as `exec` or `env`
+// before the name) is not what an sftp client sends, and is refused.
 func sftpExec(command string) (isSFTP, plain bool) {
-	// The first word ends at a blank or at shell syntax (`sftp-server;id`).
-	lead := strings.TrimLeft(command, " \t\n")
-	if i := strings.IndexAny(lead, " \t\n;&|<>()$`"); i >= 0 {
-		lead = lead[:i]
-	}
-	// Quotes and backslashes do not hide the name from the target's shell.
-	first := strings.Map(func(r rune) rune {
+	// Quotes and backslashes do not hide a name from the target's shell;
+	// words end at blanks and at shell syntax (`sftp-server;id`).
+	unquoted := strings.Map(func(r rune) rune {
 		if r == '\'' || r == '"' || r == '\\' {
 			return -1
 		}
 		return r
-	}, lead)
-	if !sftpServerNames[path.Base(first)] {
+	}, command)
+	words := strings.FieldsFunc(unquoted, func(r rune) bool {
+		return strings.ContainsRune(" \t\n\r;&|<>()$`={}", r)
+	})
+	named := -1
+	for i, w := range words {
+		if sftpServerNames[path.Base(w)] {
+			named = i
+			break
+		}
+	}
+	if named < 0 {
 		return false, false
+	}
+	if named > 0 {
+		return true, false
 	}
 	for _, r := range command {
 		switch {

@@ -18,7 +18,11 @@ func TestSFTPExec(t *testing.T) {
 		{"internal-sftp\nid", true, false},
 		{"sftp-server $(id)", true, false},
 		{"sftp", false, false},
-		{"ls sftp-server", false, false},
+		{"ls sftp-server", true, false},
+		{"exec /usr/lib/openssh/sftp-server", true, false},
+		{"env A=1 sftp-server", true, false},
+		{"sh -c internal-sftp", true, false},
+		{"ls /usr/lib/openssh", false, false},
 		{"/usr/bin/sftp-server-helper", false, false},
 		{"", false, false},
 	} {
