@@ -59,7 +59,9 @@ func (ss *session) commandRequest() CommandRequest {
 	}
 }
 
-// judgesCommands reports whether this session's exec commands are judged.
+// judgesCommands reports whether this session's policy has command rules:
+// without them every command that parses is allowed, so no decision is
+// there to be changed by the environment.
 func (ss *session) judgesCommands() bool {
-	return ss.s.cfg.Commands != nil || (ss.policy != nil && ss.policy.Commands.Configured())
+	return ss.policy != nil && ss.policy.Commands.Configured()
 }

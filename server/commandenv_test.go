@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/bastion-ssh/bastion/policies"
 )
 
 // Where commands are judged, a variable that changes what a line runs is
@@ -12,9 +15,15 @@ func TestCommandEnvRefused(t *testing.T) {
 	judge := func(context.Context, CommandRequest) (CommandVerdict, error) {
 		return CommandVerdict{Allowed: true, Rule: "default"}, nil
 	}
-	// No commands: section, so the policy loads; the judge is configured.
-	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\nenv_allow: [\"*\"]\n",
-		func(c *Config) { c.Commands = judge })
+	// Loading refuses such a policy (policies.checkCommandEnv); one built
+	// in code reaches the server unchecked, so the server checks again.
+	pol, err := policies.Parse([]byte("access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\ncommands:\n  default: allow\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.EnvAllow = []string{"*"}
+	b := startTestBastionWith(t, nil, "access:\n  - {name: ops, groups: [ops], targets: [demo], logins: [demo]}\n",
+		func(c *Config) { c.Commands, c.Policy = judge, policies.Static(pol) })
 	c := b.dial(t, "alice@example.com", "demo@demo")
 	s, err := c.NewSession()
 	if err != nil {
@@ -33,7 +42,7 @@ func TestCommandEnvRefused(t *testing.T) {
 	if len(evs) != 7 {
 		t.Fatalf("%d session.env events, want 7: %+v", len(evs), evs)
 	}
-	if evs[0].Detail["name"] != "PATH" {
+	if evs[0].Detail["name"] != "PATH" || !strings.Contains(evs[0].Reason, "can change what a judged command runs") {
 		t.Errorf("event does not name the variable: %+v", evs[0])
 	}
 }
