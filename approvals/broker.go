@@ -62,6 +62,10 @@ type Broker struct {
 	// OnClose, if set, is called after a request closes (to update the
 	// Slack message). It must not block.
 	OnClose func(a store.Approval)
+	// MaskReason masks a reviewer's typed reason before it is stored,
+	// audited or posted: it is free text and may quote PHI. The bastion
+	// sets its audit masker; nil keeps the reason as typed.
+	MaskReason func(string) string
 	// PollInterval: zero means DefaultPollInterval.
 	PollInterval time.Duration
 
@@ -154,6 +158,9 @@ func (b *Broker) Decide(ctx context.Context, id string, who Reviewer, approve bo
 		verb = "approve"
 	}
 	reason = strings.TrimSpace(reason)
+	if b.MaskReason != nil {
+		reason = b.MaskReason(reason)
+	}
 	refuse := func(a store.Approval, err error) (store.Approval, error) {
 		a.ID = id
 		if aerr := b.audit(ctx, a, "approval.refuse", store.OutcomeDenied, who.Identity, code(err),

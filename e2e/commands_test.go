@@ -548,6 +548,23 @@ func TestCommandPHINotAtRest(t *testing.T) {
 		strings.Contains(show.stdout, "jane.roe") {
 		t.Errorf("show: %s", show.stdout)
 	}
+	// A reviewer's typed reason is free text: masked in the decision row,
+	// the audit trail and the Slack message that echoes it.
+	slackBefore := len(rg.slack.Messages())
+	if r := rg.desk(t, rg.carol, "deny", id, "--reason", "'patient 123-45-6789 jane.roe@example.org'"); r.code != 0 {
+		t.Fatalf("deny: %d %s", r.code, r.stderr)
+	}
+	waitFor(t, "the Slack update", func() bool { return len(rg.slack.Messages()) > slackBefore })
+	for _, m := range rg.slack.Messages() {
+		for _, v := range planted {
+			if strings.Contains(string(m.Raw), v) {
+				t.Errorf("a Slack message holds %q", v)
+			}
+		}
+	}
+	if show := rg.desk(t, rg.carol, "show", id); !strings.Contains(show.stdout, "patient ***-**-****") {
+		t.Errorf("show lacks the masked reason: %s", show.stdout)
+	}
 	rg.waitAudit(t, "command", "***-**-****")
 	rg.assertNothingAtRest(t, planted)
 }

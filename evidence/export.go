@@ -24,6 +24,10 @@ type Options struct {
 	Filter
 	// LogDir is the session log's directory. Required.
 	LogDir string
+	// RecordingsDir is where recordings are: a session's files are read
+	// as ID.cast there, never from the path its database row names (a
+	// writer to the database could point that at any file). Required.
+	RecordingsDir string
 	// Key signs the bundle's manifest; its public key must be the one
 	// that signed the recordings and the log. Required.
 	Key ed25519.PrivateKey
@@ -37,8 +41,8 @@ type Options struct {
 // Export writes a bundle of what st and the session log hold for o.Filter
 // to w, and returns its report.
 func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Report, error) {
-	if o.Key == nil || o.LogDir == "" {
-		return nil, errors.New("evidence: a signing key and the log directory are required")
+	if o.Key == nil || o.LogDir == "" || o.RecordingsDir == "" {
+		return nil, errors.New("evidence: a signing key, the log directory and the recordings directory are required")
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -61,7 +65,9 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Repo
 	// A first pass for the total, so that progress can say how far along.
 	var total int64
 	if err := st.EachSession(ctx, sf, func(s store.Session) error {
-		total += sessionBytes(s.Recording)
+		if cast, ok := ownRecording(o.RecordingsDir, s); ok {
+			total += sessionBytes(cast)
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -81,7 +87,7 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Repo
 		}
 	}
 	err = st.EachSession(ctx, sf, func(s store.Session) error {
-		rec, err := exportSession(ctx, b, st, s, snap, logged, pub)
+		rec, err := exportSession(ctx, b, st, s, snap, logged, pub, o.RecordingsDir)
 		if err != nil {
 			return err
 		}
@@ -122,6 +128,25 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Repo
 }
 
 // sessionBytes is the size of a session's files, for progress.
+// ownRecording returns the recording s's row names if it is s's own:
+// ID.cast somewhere under the recordings directory. Any other path (a
+// database writer could name any file) is not to be read.
+func ownRecording(dir string, s store.Session) (string, bool) {
+	if s.Recording == "" || !safeID(s.ID) || filepath.Base(s.Recording) != s.ID+".cast" {
+		return "", false
+	}
+	absDir, err1 := filepath.Abs(dir)
+	absRec, err2 := filepath.Abs(s.Recording)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(absDir, absRec)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return s.Recording, true
+}
+
 func sessionBytes(cast string) int64 {
 	var n int64
 	for _, p := range []string{cast, recorder.ManifestPath(cast), recorder.CheckpointsPath(cast)} {
@@ -167,7 +192,7 @@ func writeStatic(b *bundleWriter, authorizedKey, head []byte) error {
 
 // exportSession writes one session's members and returns its record.
 func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s store.Session, snap *recorder.LogSnapshot,
-	logged map[string]int64, pub ed25519.PublicKey) (SessionRecord, error) {
+	logged map[string]int64, pub ed25519.PublicKey, recordings string) (SessionRecord, error) {
 	rec := SessionRecord{ID: s.ID, Identity: s.Identity, SourceAddr: s.SourceAddr, Target: s.Target, Login: s.Login,
 		Kind: s.Kind, Command: s.Command, StartedAt: s.StartedAt, EndedAt: s.EndedAt, ExitStatus: s.ExitStatus,
 		ExitSignal: s.ExitSignal, EndReason: s.EndReason, DeletedAt: s.DeletedAt}
@@ -186,11 +211,12 @@ func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s stor
 		rec.LogProof = &p
 	}
 	dir := "sessions/" + s.ID + "/"
-	res, verr := recorder.Verify(s.Recording, pub)
+	cast, own := ownRecording(recordings, s)
+	res, verr := recorder.Verify(cast, pub)
 	switch {
 	case s.DeletedAt != nil:
 		rec.Verified, rec.OK = "recording deleted by retention: "+s.DeletedReason, true
-	case errors.Is(verr, fs.ErrNotExist) || s.Recording == "":
+	case errors.Is(verr, fs.ErrNotExist) || cast == "":
 		rec.Verified = "recording missing"
 	case verr != nil && !errors.Is(verr, recorder.ErrIncomplete):
 		rec.Verified = verr.Error()
@@ -200,10 +226,14 @@ func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s stor
 			rec.Groups = res.Header.Session.Groups
 		}
 	}
-	if s.Recording != "" {
+	if !own && s.Recording != "" {
+		rec.Verified = fmt.Sprintf("the database row names recording %q, not %s.cast in %s (not read)", s.Recording, s.ID, recordings)
+		rec.OK = false
+	}
+	if cast != "" {
 		// Of a session retention deleted, only the signed manifest is
 		// left: with the log proof it still shows what the recording was.
-		for _, p := range []string{s.Recording, recorder.ManifestPath(s.Recording), recorder.CheckpointsPath(s.Recording)} {
+		for _, p := range []string{cast, recorder.ManifestPath(cast), recorder.CheckpointsPath(cast)} {
 			name := dir + filepath.Base(p)
 			err := b.addFile(name, p)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -215,7 +245,7 @@ func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s stor
 			rec.Files = append(rec.Files, name)
 		}
 		if len(rec.Files) > 0 && strings.HasSuffix(rec.Files[0], ".cast") {
-			if err := writePlayer(b, dir, rec, s.Recording); err != nil {
+			if err := writePlayer(b, dir, rec, cast); err != nil {
 				return rec, err
 			}
 			rec.Player = dir + "play.html"

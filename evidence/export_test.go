@@ -74,7 +74,7 @@ func TestExportThenVerify(t *testing.T) {
 	dir, key, st := writeData(t)
 	var buf bytes.Buffer
 	var progress []int64
-	rep, err := Export(t.Context(), &buf, st, Options{LogDir: filepath.Join(dir, "log"), Key: key,
+	rep, err := Export(t.Context(), &buf, st, Options{LogDir: filepath.Join(dir, "log"), RecordingsDir: filepath.Join(dir, "recordings"), Key: key,
 		Progress: func(done, total int64) { progress = append(progress, done) }})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestExportThenVerify(t *testing.T) {
 	}
 	// Only the identity's events, with the others' digests between them.
 	buf.Reset()
-	if _, err := Export(t.Context(), &buf, st, Options{Filter: Filter{Session: "kept-1"}, LogDir: filepath.Join(dir, "log"), Key: key}); err != nil {
+	if _, err := Export(t.Context(), &buf, st, Options{Filter: Filter{Session: "kept-1"}, LogDir: filepath.Join(dir, "log"), RecordingsDir: filepath.Join(dir, "recordings"), Key: key}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(buf.String(), "deleted-1") {

@@ -79,6 +79,9 @@ func (p *Policy) validate() error {
 	if err := checkPatterns("env_allow", p.EnvAllow); err != nil {
 		return err
 	}
+	if err := p.checkCommandEnv(); err != nil {
+		return err
+	}
 	if err := p.Files.validate(); err != nil {
 		return err
 	}

@@ -147,3 +147,26 @@ func FuzzParse(f *testing.F) {
 		p.Decide(Request{Identity: "a@b", Groups: []string{"a"}, Login: "y", Target: "db-1"})
 	})
 }
+
+// With command rules, an env_allow admitting a variable that changes what
+// a judged line runs is a policy error naming the pattern and variable.
+func TestCommandEnvAllowRefused(t *testing.T) {
+	const base = "access:\n  - {name: ops, groups: [ops], targets: [\"*\"], logins: [root]}\ncommands:\n  default: allow\n"
+	for pat, name := range map[string]string{
+		"PATH": "PATH", "LD_*": "LD_", "L*": "", "*": "", "BASH_F*": "BASH_FUNC_", "?FS": "IFS",
+		"PROMPT_*": "PROMPT_COMMAND", "BASH_ENV": "BASH_ENV", "SHELLOPT[S]": "SHELLOPTS", "LD_FOO": "LD_FOO",
+	} {
+		_, err := Parse([]byte(base + "env_allow: [LANG, \"" + pat + "\"]\n"))
+		if err == nil || !strings.Contains(err.Error(), "env_allow") || !strings.Contains(err.Error(), name) ||
+			!strings.Contains(err.Error(), pat) {
+			t.Errorf("env_allow %q: err %v", pat, err)
+		}
+	}
+	if _, err := Parse([]byte(base + "env_allow: [LANG, \"LC_*\", TZ]\n")); err != nil {
+		t.Errorf("harmless env_allow refused: %v", err)
+	}
+	// Without command rules nothing is judged, so nothing is bypassed.
+	if _, err := Parse([]byte("access:\n  - {name: ops, groups: [ops], targets: [\"*\"], logins: [root]}\nenv_allow: [PATH]\n")); err != nil {
+		t.Errorf("env_allow without commands refused: %v", err)
+	}
+}

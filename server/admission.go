@@ -99,10 +99,24 @@ func (ss *session) parseStart(req *ssh.Request) *endCause {
 			return bad
 		}
 		ss.kind, ss.cmd = recorder.KindExec, e.Command
+		if isSFTP, plain := sftpExec(e.Command); isSFTP {
+			if !plain {
+				return &endCause{code: ExitUnsupported, event: "session.denied",
+					msg: "an sftp server runs only as the command itself, with plain arguments (sftp -s PATH); refused"}
+			}
+			// Served as the subsystem (sftpexec.go): same rules, same audit.
+			asSFTPSubsystem(req)
+			ss.kind, ss.cmd = recorder.KindSFTP, "sftp"
+		}
 	case "subsystem":
 		sub, err := parsePayload[subsystemRequest](req.Payload)
 		if err != nil {
 			return bad
+		}
+		if isSFTP, plain := sftpExec(sub.Name); isSFTP && plain {
+			// `sftp -s internal-sftp` names the server as a subsystem.
+			asSFTPSubsystem(req)
+			sub.Name = "sftp"
 		}
 		if sub.Name != "sftp" {
 			return &endCause{code: ExitUnsupported, event: "session.denied",

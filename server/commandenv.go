@@ -58,3 +58,10 @@ func (ss *session) commandRequest() CommandRequest {
 		},
 	}
 }
+
+// judgesCommands reports whether this session's policy has command rules:
+// without them every command that parses is allowed, so no decision is
+// there to be changed by the environment.
+func (ss *session) judgesCommands() bool {
+	return ss.policy != nil && ss.policy.Commands.Configured()
+}

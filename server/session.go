@@ -164,6 +164,13 @@ func (ss *session) beforeStart(req *ssh.Request) {
 			reply(req, true)
 			return
 		}
+		if ss.judgesCommands() && policies.EnvChangesCommand(e.Name) {
+			// The judge reads the command line, not the environment: a
+			// PATH or LD_PRELOAD would run something else than it approved.
+			ss.refuseRequest(req, "session.env", "environment variable can change what a judged command runs; refused",
+				map[string]any{"name": printable(e.Name)})
+			return
+		}
 		if !ss.policy.EnvAllowed(e.Name) {
 			// The name only: a value can carry anything, PHI included.
 			ss.refuseRequest(req, "session.env", "environment variable not allowed by policy",

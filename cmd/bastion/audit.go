@@ -106,9 +106,7 @@ func (p auditPrinter) each(events []store.Event) error {
 			}
 			continue
 		}
-		_, err := fmt.Fprintf(p.w, "%6d %s %-24s %-8s %-20s %-16s %s\n", e.Seq, e.At.Local().Format(time.DateTime),
-			p.raw.s(e.Type), p.raw.s(e.Outcome), p.raw.s(e.Identity), p.raw.s(e.SessionID), p.raw.s(e.Reason))
-		if err != nil {
+		if _, err := fmt.Fprintln(p.w, auditLine(e, p.raw)); err != nil {
 			return err
 		}
 	}

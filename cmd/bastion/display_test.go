@@ -85,8 +85,9 @@ func TestAuditFilters(t *testing.T) {
 		}
 		var got []string
 		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			if f := strings.Fields(line); len(f) > 3 {
-				got = append(got, f[3])
+			// seq, date, time, zone, type
+			if f := strings.Fields(line); len(f) > 4 {
+				got = append(got, f[4])
 			}
 		}
 		if strings.Join(got, " ") != strings.Join(c.want, " ") {

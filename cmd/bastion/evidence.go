@@ -63,15 +63,22 @@ func cmdEvidenceExport(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	if *keyFile == "" {
-		*keyFile = filepath.Join(dir, "signing_key")
-		if *df.config != "" {
-			cfg, err := config.Load(*df.config)
-			if err != nil {
-				return err
-			}
+	// Recordings are read as ID.cast here, never from a row's path.
+	recordings := filepath.Join(dir, "recordings")
+	if *df.config != "" {
+		cfg, err := config.Load(*df.config)
+		if err != nil {
+			return err
+		}
+		if *keyFile == "" {
 			*keyFile = cfg.SigningKey
 		}
+		if !inside(cfg.DataDir, cfg.RecordingDir()) {
+			recordings = cfg.RecordingDir()
+		}
+	}
+	if *keyFile == "" {
+		*keyFile = filepath.Join(dir, "signing_key")
 	}
 	key, err := certauth.LoadEd25519(*keyFile)
 	if err != nil {
@@ -95,7 +102,7 @@ func cmdEvidenceExport(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("evidence export: %w", err)
 	}
 	defer os.Remove(tmp)
-	opts := evidence.Options{Filter: f, LogDir: logDir(dir), Key: key}
+	opts := evidence.Options{Filter: f, LogDir: logDir(dir), RecordingsDir: recordings, Key: key}
 	if isTerminal(stderr) {
 		opts.Progress = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rexporting: %s of %s", byteSize(done), byteSize(total))

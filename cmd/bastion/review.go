@@ -24,6 +24,7 @@ type review struct {
 
 func newReview(cfg *config.Config, st *store.Store, masked *maskedStore, signing ed25519.PrivateKey, log *slog.Logger) (*review, error) {
 	rv := &review{broker: approvals.New(brokerStore{Store: st, masked: masked}, approvalKey(signing))}
+	rv.broker.MaskReason = func(reason string) string { return masked.mask(reason, "") }
 	if !cfg.Slack.Enabled() {
 		return rv, nil
 	}

@@ -45,8 +45,14 @@ func checkSession(in verifyInput, id string, row store.Session, hasRow bool, ent
 		bad("recording %s has no database row", diskPath)
 	case row.Recording == "":
 		bad("the database row names no recording (blanked?)")
-	case !inside(in.dataDir, row.Recording):
-		bad("recording path %s lies outside the data directory being verified", row.Recording)
+	case strings.ContainsAny(id, `/\`) || id == "." || id == "..":
+		bad("session id %q cannot name a recording file (not read)", id)
+		path = ""
+	case !inside(in.recordingsDir, row.Recording) || filepath.Base(row.Recording) != id+".cast":
+		// Only the session's own file is read: a database writer could
+		// point the row at any file (another session's, a key).
+		path = diskPath
+		bad("the database row names recording %s, not %s.cast in %s (not read)", row.Recording, id, in.recordingsDir)
 	default:
 		path = row.Recording
 	}
