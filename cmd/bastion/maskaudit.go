@@ -69,6 +69,19 @@ func (s *maskedStore) Audit(ctx context.Context, e store.Event) error {
 	return s.next.Audit(ctx, e)
 }
 
+// generatedDetail reports whether a detail field holds a value the bastion
+// or a certificate authority generated rather than free text: certificate
+// serials, key fingerprints, token ids and content digests. They carry no
+// PHI, and masking one that happens to look like a value (a 19-digit serial
+// that passes Luhn) would destroy the evidence that ties records together.
+func generatedDetail(key string) bool {
+	switch key {
+	case "serial", "fingerprint", "token_id":
+		return true
+	}
+	return strings.HasPrefix(key, "sha256_")
+}
+
 // maskValue masks the strings in a detail value (maps and slices too),
 // copying what it changes.
 func (s *maskedStore) maskValue(v any, id string) any {
@@ -90,6 +103,10 @@ func (s *maskedStore) maskValue(v any, id string) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
+			if generatedDetail(k) {
+				out[k] = e
+				continue
+			}
 			out[s.mask(k, id)] = s.maskValue(e, id)
 		}
 		return out
