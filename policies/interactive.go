@@ -22,7 +22,7 @@ func (p *Policy) interactiveFor(rule AccessRule) Interactive {
 	if rule.Interactive != "" {
 		return rule.Interactive
 	}
-	if p.Commands.Default != "" || len(p.Commands.Rules) > 0 {
+	if p.Commands.Configured() {
 		return InteractiveGuarded
 	}
 	return InteractiveAllow
