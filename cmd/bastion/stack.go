@@ -177,7 +177,10 @@ func (s *stack) run(ctx context.Context) error {
 	defer s.log.Close()
 	s.review.start(ctx)
 	defer s.review.close()
-	_ = s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()})
+	// A bastion that cannot write its audit trail does not serve.
+	if err := s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()}); err != nil {
+		return fmt.Errorf("audit trail: %w", err)
+	}
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
 		s.logger.Error("audit checkpoint failed", "err", err)
 	}
@@ -222,7 +225,9 @@ func (s *stack) run(ctx context.Context) error {
 		if s.diag != nil {
 			err = errors.Join(err, s.diag.shutdown(sctx))
 		}
-		_ = s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo})
+		if aerr := s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr))
+		}
 		// The last checkpoint covers the stop event: a trail truncated
 		// while the bastion is down is caught.
 		if cerr := s.checkpoints.checkpoint(sctx); cerr != nil {
