@@ -102,18 +102,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) certificate(w http.ResponseWriter, r *http.Request) {
-	if a.Limiter != nil {
-		// An unparsable peer address (none over TCP) shares the zero
-		// address's bucket.
-		peer, _ := netip.ParseAddrPort(r.RemoteAddr)
-		if ok, wait, report := a.Limiter.Allow(peer.Addr()); !ok {
-			if report {
-				a.Issuer.refuse(r.Context(), r.RemoteAddr, ErrRateLimited)
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeRefusal(w, ErrRateLimited)
-			return
-		}
+	if a.rateLimited(w, r) {
+		return
 	}
 	req, err := DecodeCertificateRequest(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
@@ -189,4 +179,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// rateLimited answers 429 with Retry-After when the client's address is
+// over its rate, before anything of the request is read. An unparsable
+// peer address (none over TCP) shares the zero address's bucket.
+func (a *API) rateLimited(w http.ResponseWriter, r *http.Request) bool {
+	if a.Limiter == nil {
+		return false
+	}
+	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+	ok, wait, report := a.Limiter.Allow(peer.Addr())
+	if ok {
+		return false
+	}
+	if report {
+		a.Issuer.refuse(r.Context(), r.RemoteAddr, ErrRateLimited)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeRefusal(w, ErrRateLimited)
+	return true
 }

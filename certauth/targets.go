@@ -2,10 +2,7 @@ package certauth
 
 import (
 	"fmt"
-	"math"
 	"net/http"
-	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -41,16 +38,8 @@ func (a *API) targets(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "no target listing on this bastion", Reason: "not_found"})
 		return
 	}
-	if a.Limiter != nil {
-		peer, _ := netip.ParseAddrPort(r.RemoteAddr)
-		if ok, wait, report := a.Limiter.Allow(peer.Addr()); !ok {
-			if report {
-				a.Issuer.refuse(r.Context(), r.RemoteAddr, ErrRateLimited)
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeRefusal(w, ErrRateLimited)
-			return
-		}
+	if a.rateLimited(w, r) {
+		return
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
