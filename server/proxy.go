@@ -162,8 +162,12 @@ func (ss *session) pump(upReqs <-chan *ssh.Request) {
 	})
 
 	_ = outputs.Wait() // the goroutines report through fail, not errors
-	_ = ss.ch.CloseWrite()
+	// The exit status goes before the EOF: a client whose input has ended
+	// answers our EOF with its close, x/crypto/ssh answers that close at
+	// once, and an exit status sent after it is lost (an OpenSSH mux client
+	// then exits 255).
 	<-reqsDone
+	_ = ss.ch.CloseWrite()
 	_ = ss.ch.Close() // releases copyInput's read
 	_ = rest.Wait()
 	if ss.sftp != nil {

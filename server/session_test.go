@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"github.com/bastion-ssh/bastion/store"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -33,6 +34,39 @@ func TestExecPassesOutputAndExitStatus(t *testing.T) {
 	starts := b.store.eventsOf("session.start")
 	if len(starts) != 1 || starts[0].Identity != "alice@example.com" || starts[0].Target != "demo" {
 		t.Errorf("session.start events = %+v", starts)
+	}
+}
+
+// The exit status reaches the client before the end of its output: an
+// OpenSSH client whose input has ended closes the channel as soon as it
+// reads that EOF, and a status sent after the close is lost (a ControlMaster
+// client then exits 255). The client's library hands requests over in the
+// order they arrived, so by the time stdout reads EOF the status is queued.
+func TestExitStatusPrecedesEOF(t *testing.T) {
+	b := startTestBastion(t, nil)
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	for i := 0; i < 20; i++ {
+		ch, reqs, err := c.OpenChannel("session", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := ch.SendRequest("exec", true, ssh.Marshal(struct{ Command string }{"echo hi; exit 3"}))
+		if err != nil || !ok {
+			t.Fatalf("exec: %v %v", ok, err)
+		}
+		_ = ch.CloseWrite()
+		if out, err := io.ReadAll(ch); err != nil || string(out) != "hi\n" {
+			t.Fatalf("stdout %q, %v", out, err)
+		}
+		select {
+		case r := <-reqs:
+			if r.Type != "exit-status" || len(r.Payload) != 4 || r.Payload[3] != 3 {
+				t.Fatalf("first request after the output: %s %x", r.Type, r.Payload)
+			}
+		default:
+			t.Fatalf("session %d: stdout ended before the exit status was sent", i)
+		}
+		ch.Close()
 	}
 }
 

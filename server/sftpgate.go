@@ -78,8 +78,8 @@ func (ss *session) gateSFTP(files *policies.Files, upReqs <-chan *ssh.Request) {
 	// with its channel.
 	g.client.stop()
 	<-stderrDone
+	<-reqsDone // the exit status goes before the EOF (see pump)
 	ss.ch.CloseWrite()
-	<-reqsDone
 	ss.ch.Close()
 }
 
