@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"errors"
-	"github.com/bastion-ssh/bastion/store"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
 )
 
 func TestExecPassesOutputAndExitStatus(t *testing.T) {
