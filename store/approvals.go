@@ -9,39 +9,6 @@ import (
 	"time"
 )
 
-// approvalsSchema is applied by Open after the base schema.
-const approvalsSchema = `
-CREATE TABLE IF NOT EXISTS approvals (
-	id            TEXT PRIMARY KEY,
-	requester     TEXT NOT NULL,
-	source_addr   TEXT NOT NULL DEFAULT '',
-	target        TEXT NOT NULL,
-	login         TEXT NOT NULL,
-	session_id    TEXT NOT NULL DEFAULT '',
-	command       TEXT NOT NULL,
-	command_key   TEXT NOT NULL,
-	justification TEXT NOT NULL DEFAULT '',
-	rule          TEXT NOT NULL,
-	reviewers     TEXT NOT NULL DEFAULT '[]',
-	needed        INTEGER NOT NULL,
-	created_at    TEXT NOT NULL,
-	deadline      TEXT NOT NULL,
-	state         TEXT NOT NULL,
-	closed_at     TEXT,
-	used_at       TEXT
-);
-CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state);
-CREATE TABLE IF NOT EXISTS approval_decisions (
-	approval_id TEXT NOT NULL REFERENCES approvals(id),
-	reviewer    TEXT NOT NULL,
-	channel     TEXT NOT NULL,
-	approve     INTEGER NOT NULL,
-	reason      TEXT NOT NULL DEFAULT '',
-	at          TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS approval_decisions_id ON approval_decisions(approval_id);
-`
-
 // Approval is a held command and what was decided about it. The rules of
 // who may decide live in package approvals; the store keeps the record
 // and applies each change atomically.
@@ -103,7 +70,7 @@ func (s *Store) CreateApproval(ctx context.Context, a Approval) error {
 
 // Approval returns one approval with its decisions, or ErrNotFound.
 func (s *Store) Approval(ctx context.Context, id string) (Approval, error) {
-	return getApproval(ctx, s.db, id)
+	return getApproval(ctx, s.db, s.db.d.decisionOrder, id)
 }
 
 // Approvals lists approvals, newest first, without their decisions.
@@ -149,7 +116,7 @@ func (s *Store) UpdateApproval(ctx context.Context, id string, fn func(a *Approv
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Approval{}, ErrNotFound
 	}
-	a, err := getApproval(ctx, tx, id)
+	a, err := getApproval(ctx, tx, s.db.d.decisionOrder, id)
 	if err != nil {
 		return Approval{}, err
 	}
@@ -182,7 +149,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func getApproval(ctx context.Context, q querier, id string) (Approval, error) {
+func getApproval(ctx context.Context, q querier, order, id string) (Approval, error) {
 	a, err := scanApproval(q.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Approval{}, ErrNotFound
@@ -191,7 +158,7 @@ func getApproval(ctx context.Context, q querier, id string) (Approval, error) {
 		return Approval{}, err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT reviewer, channel, approve, reason, at FROM approval_decisions
-		WHERE approval_id = ? ORDER BY rowid`, id)
+		WHERE approval_id = ? ORDER BY `+order, id)
 	if err != nil {
 		return Approval{}, fmt.Errorf("store: %w", err)
 	}

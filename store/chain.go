@@ -155,10 +155,13 @@ func (s *Store) ChainHead(ctx context.Context) (ChainHead, error) {
 	return h, nil
 }
 
-// appendEvent adds e to the chain in one transaction: the write lock is
-// taken when the transaction begins (_txlock=immediate), so the head read
-// here is still the head when the row is inserted, whichever process
-// writes. auditMu spares this process's writers from contending for it.
+// appendEvent adds e to the chain in one transaction that is the chain's
+// only writer until it ends, whichever process or node writes: on SQLite
+// the write lock is taken when the transaction begins (_txlock=immediate),
+// on PostgreSQL an advisory lock is (dialect.go). So the head read here is
+// still the head when the row is inserted, and two writers never both
+// extend the same head (the seq primary key would refuse the second
+// anyway). auditMu spares this process's writers from contending for it.
 func (s *Store) appendEvent(ctx context.Context, e Event, detail string, startOnly bool) error {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
@@ -167,6 +170,9 @@ func (s *Store) appendEvent(ctx context.Context, e Event, detail string, startOn
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, s.db.d.lockChain); err != nil {
+		return err
+	}
 	var last sql.NullInt64
 	var prev sql.NullString
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)

@@ -14,13 +14,9 @@ import (
 
 // chainStore returns a store holding the chain start and ten events, and a
 // checkpoint of its head.
-func chainStore(t *testing.T) (*Store, ChainHead) {
+func chainStore(t *testing.T, b backend) (*Store, ChainHead) {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "bastion.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := b.new(t)
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	for i := range 10 {
 		ev := int64(i)
@@ -39,12 +35,14 @@ func chainStore(t *testing.T) (*Store, ChainHead) {
 
 func exec(t *testing.T, s *Store, q string, args ...any) {
 	t.Helper()
-	if _, err := s.db.Exec(q, args...); err != nil {
+	if _, err := s.db.ExecContext(t.Context(), q, args...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestChainDetectsTampering(t *testing.T) {
+func TestChainDetectsTampering(t *testing.T) { forEachBackend(t, testChainDetectsTampering) }
+
+func testChainDetectsTampering(t *testing.T, b backend) {
 	cases := []struct {
 		name   string
 		tamper func(t *testing.T, s *Store)
@@ -82,7 +80,7 @@ func TestChainDetectsTampering(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, head := chainStore(t)
+			s, head := chainStore(t, b)
 			c.tamper(t, s)
 			r, err := s.VerifyChain(t.Context(), []ChainHead{head})
 			if err != nil {
@@ -103,8 +101,10 @@ func TestChainDetectsTampering(t *testing.T) {
 
 // A forged event inserted into the middle (the rows after it renumbered)
 // or appended with a made-up hash is named.
-func TestChainDetectsInsertedEvent(t *testing.T) {
-	s, head := chainStore(t)
+func TestChainDetectsInsertedEvent(t *testing.T) { forEachBackend(t, testChainDetectsInsertedEvent) }
+
+func testChainDetectsInsertedEvent(t *testing.T, b backend) {
+	s, head := chainStore(t, b)
 	for seq := int64(11); seq >= 6; seq-- {
 		exec(t, s, `UPDATE audit_events SET seq = ? WHERE seq = ?`, seq+1, seq)
 	}
@@ -122,8 +122,12 @@ func TestChainDetectsInsertedEvent(t *testing.T) {
 // A database rebuilt by someone without the signing key has a valid chain
 // of its own, but not the one the signed checkpoint holds.
 func TestChainDetectsRebuiltDatabase(t *testing.T) {
-	_, head := chainStore(t)
-	rebuilt, _ := chainStore(t) // same events, written again: a different chain start time
+	forEachBackend(t, testChainDetectsRebuiltDatabase)
+}
+
+func testChainDetectsRebuiltDatabase(t *testing.T, b backend) {
+	_, head := chainStore(t, b)
+	rebuilt, _ := chainStore(t, b) // same events, written again: a different chain start time
 	r, err := rebuilt.VerifyChain(t.Context(), []ChainHead{head})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +140,7 @@ func TestChainDetectsRebuiltDatabase(t *testing.T) {
 // rehash recomputes the chain from seq on, as an attacker could.
 func rehash(t *testing.T, s *Store, from int64) {
 	t.Helper()
-	rows, err := s.db.Query(`SELECT ` + eventColumns + ` FROM audit_events ORDER BY seq`)
+	rows, err := s.db.QueryContext(t.Context(), `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +213,7 @@ func TestChainMigratesOldDatabase(t *testing.T) {
 		t.Errorf("chain start event = %+v", evs)
 	}
 	var stored string
-	s.db.QueryRow(`SELECT recording FROM sessions WHERE id = 's1'`).Scan(&stored)
+	s.db.QueryRowContext(t.Context(), `SELECT recording FROM sessions WHERE id = 's1'`).Scan(&stored)
 	if stored != "recordings/s1.cast" {
 		t.Errorf("recording path after migration = %q, want it relative", stored)
 	}
@@ -224,19 +228,13 @@ func TestChainMigratesOldDatabase(t *testing.T) {
 }
 
 // Writers in several goroutines and two processes' worth of stores on one
-// database keep a single chain.
-func TestChainConcurrentWriters(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bastion.db")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(path) // a second handle, as the CLI is beside the server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+// database (the CLI beside the server; two bastion nodes on one
+// PostgreSQL) keep a single chain.
+func TestChainConcurrentWriters(t *testing.T) { forEachBackend(t, testChainConcurrentWriters) }
+
+func testChainConcurrentWriters(t *testing.T, be backend) {
+	c := be.fresh(t)
+	a, b := be.open(t, c), be.open(t, c)
 	var wg sync.WaitGroup
 	errs := make(chan error, 80)
 	for i := range 8 {

@@ -19,7 +19,7 @@ func (s *Store) OptionalRows(ctx context.Context, table, column, value string) (
 	if !tableName.MatchString(table) || !tableName.MatchString(column) {
 		return nil, fmt.Errorf("store: bad table or column name %q.%q", table, column)
 	}
-	has, err := s.hasColumn(ctx, table, column)
+	has, err := hasColumn(ctx, s.db, s.db.d, table, column)
 	if err != nil || !has {
 		return nil, err
 	}

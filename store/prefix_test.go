@@ -2,18 +2,15 @@ package store
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestSessionByPrefix(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestSessionByPrefix(t *testing.T) { forEachBackend(t, testSessionByPrefix) }
+
+func testSessionByPrefix(t *testing.T, b backend) {
+	s := b.new(t)
 	ctx := t.Context()
 	for _, id := range []string{"abc123", "abd456", "a_c789", "zz"} {
 		if err := s.CreateSession(ctx, Session{ID: id, Identity: "alice@example.com", Target: "db", Login: "postgres", Kind: "exec", StartedAt: time.Now()}); err != nil {
@@ -44,7 +41,7 @@ func TestSessionByPrefix(t *testing.T) {
 			t.Errorf("%q = %q, %v; want %q", c.prefix, got.ID, err, c.want)
 		}
 	}
-	_, err = s.SessionByPrefix(ctx, "ab")
+	_, err := s.SessionByPrefix(ctx, "ab")
 	if !strings.Contains(err.Error(), "abc123") || !strings.Contains(err.Error(), "abd456") {
 		t.Errorf("ambiguity does not name the candidates: %v", err)
 	}

@@ -2,17 +2,14 @@ package store
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestRevocations(t *testing.T) {
-	st, err := Open(filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+func TestRevocations(t *testing.T) { forEachBackend(t, testRevocations) }
+
+func testRevocations(t *testing.T, b backend) {
+	st := b.new(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	if err := st.Revoke(ctx, Revocation{}); !errors.Is(err, ErrEmptyRevocation) {

@@ -3,67 +3,80 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" driver
 )
 
-// Store is the SQLite-backed session and audit store. Safe for concurrent use.
+// Store is the session and audit store, on SQLite (the default) or
+// PostgreSQL (several bastions sharing one database). Safe for concurrent
+// use.
 type Store struct {
-	db      *sql.DB
-	dataDir string     // absolute directory of the database; recording paths are stored relative to it
+	db      handle
+	dsn     string     // PostgreSQL only: for the notification listener (changes.go)
+	dataDir string     // absolute directory against which recording paths are stored relative
 	auditMu sync.Mutex // serialises this process's audit writes (see chain.go)
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS sessions (
-	id            TEXT PRIMARY KEY,
-	conn_id       TEXT NOT NULL,
-	identity      TEXT NOT NULL,
-	source_addr   TEXT NOT NULL,
-	target        TEXT NOT NULL,
-	login         TEXT NOT NULL,
-	kind          TEXT NOT NULL,
-	command       TEXT NOT NULL DEFAULT '',
-	started_at    TEXT NOT NULL,
-	ended_at      TEXT,
-	exit_status   INTEGER,
-	exit_signal   TEXT NOT NULL DEFAULT '',
-	end_reason    TEXT NOT NULL DEFAULT '',
-	recording     TEXT NOT NULL DEFAULT '',
-	recording_size INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS sessions_started ON sessions(started_at);
-CREATE TABLE IF NOT EXISTS audit_events (
-	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-	at           TEXT NOT NULL,
-	type         TEXT NOT NULL,
-	outcome      TEXT NOT NULL,
-	session_id   TEXT NOT NULL DEFAULT '',
-	conn_id      TEXT NOT NULL DEFAULT '',
-	identity     TEXT NOT NULL DEFAULT '',
-	source_addr  TEXT NOT NULL DEFAULT '',
-	target       TEXT NOT NULL DEFAULT '',
-	login        TEXT NOT NULL DEFAULT '',
-	reason       TEXT NOT NULL DEFAULT '',
-	detail       TEXT NOT NULL DEFAULT '{}',
-	rec_event    INTEGER,
-	rec_time     REAL
-);
-CREATE INDEX IF NOT EXISTS audit_session ON audit_events(session_id);
-CREATE TABLE IF NOT EXISTS revocations (
-	serial     TEXT NOT NULL DEFAULT '',
-	identity   TEXT NOT NULL DEFAULT '',
-	revoked_at TEXT NOT NULL,
-	reason     TEXT NOT NULL DEFAULT ''
-);
-`
+// Config chooses a backend and how to open it.
+type Config struct {
+	// SQLitePath is the SQLite database file, created when missing. Used
+	// when PostgresDSN is empty.
+	SQLitePath string
+	// PostgresDSN, if set, selects PostgreSQL: a libpq connection string
+	// or URL.
+	PostgresDSN string
+	// DataDir is the directory recording paths are stored relative to.
+	// Empty means the SQLite database's directory; required with
+	// PostgreSQL.
+	DataDir string
+	// NoMigrate opens without applying pending schema migrations or
+	// starting the audit chain: for `bastion migrate --dry-run`, which
+	// must not write.
+	NoMigrate bool
+}
 
-// Open opens (creating if needed) the database at path.
+// ErrNoDataDir is returned by Connect for PostgreSQL without a DataDir.
+var ErrNoDataDir = errors.New("store: PostgreSQL needs a data directory for recording paths")
+
+// Open opens (creating if needed) the SQLite database at path, migrated.
 func Open(path string) (*Store, error) {
+	// No caller context: opening is part of start-up, bounded by SQLite's
+	// busy timeout.
+	return Connect(context.Background(), Config{SQLitePath: path})
+}
+
+// Connect opens the store c describes, applies pending migrations and
+// starts the audit chain (unless c.NoMigrate).
+func Connect(ctx context.Context, c Config) (*Store, error) {
+	var st *Store
+	var err error
+	if c.PostgresDSN != "" {
+		st, err = connectPostgres(ctx, c)
+	} else {
+		st, err = openSQLite(ctx, c)
+	}
+	if err != nil || c.NoMigrate {
+		return st, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.startChain(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func openSQLite(ctx context.Context, c Config) (*Store, error) {
+	path := c.SQLitePath
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -73,30 +86,33 @@ func Open(path string) (*Store, error) {
 	// so two processes extending the audit chain cannot both read the same
 	// head (chain.go).
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
+	sqlDB, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if _, err := db.Exec(schema + usedTokensSchema + approvalsSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	if err := sqlDB.PingContext(ctx); err != nil { // creates the file
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		db.Close()
+		sqlDB.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	abs, err := filepath.Abs(filepath.Dir(path))
+	dir := c.DataDir
+	if dir == "" {
+		dir = filepath.Dir(path)
+	}
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		db.Close()
+		sqlDB.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	st := &Store{db: db, dataDir: abs}
-	if err := st.migrate(context.Background()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
-	}
-	return st, nil
+	return &Store{db: handle{sqlDB, sqliteDialect}, dataDir: abs}, nil
 }
+
+// Backend names the database behind the store: BackendSQLite or
+// BackendPostgres.
+func (s *Store) Backend() string { return s.db.d.name }
 
 // DataDir returns the absolute directory holding the database, against
 // which recording paths are resolved.

@@ -9,16 +9,19 @@ import (
 	"time"
 )
 
-func TestSessionsAndAudit(t *testing.T) {
+func TestSessionsAndAudit(t *testing.T) { forEachBackend(t, testSessionsAndAudit) }
+
+func testSessionsAndAudit(t *testing.T, b backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db", "bastion.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
+	c := b.fresh(t)
+	if c.SQLitePath != "" {
+		c.SQLitePath = filepath.Join(filepath.Dir(c.SQLitePath), "db", "bastion.db")
 	}
-	defer s.Close()
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
-		t.Errorf("database mode = %v, %v", st.Mode(), err)
+	s := b.open(t, c)
+	if c.SQLitePath != "" {
+		if st, err := os.Stat(c.SQLitePath); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("database mode = %v, %v", st.Mode(), err)
+		}
 	}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i, id := range []string{"a-1", "b-1"} {
@@ -69,20 +72,16 @@ func TestSessionsAndAudit(t *testing.T) {
 	}
 }
 
-func TestOptionalRows(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "bastion.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestOptionalRows(t *testing.T) { forEachBackend(t, testOptionalRows) }
+
+func testOptionalRows(t *testing.T, b backend) {
+	s := b.new(t)
 	ctx := t.Context()
 	if rows, err := s.OptionalRows(ctx, "side_notes", "session_id", "s1"); rows != nil || err != nil {
 		t.Errorf("missing table: %v, %v", rows, err)
 	}
-	if _, err := s.db.Exec(`CREATE TABLE side_notes (id INTEGER, session_id TEXT, reviewer TEXT)`); err != nil {
-		t.Fatal(err)
-	}
-	s.db.Exec(`INSERT INTO side_notes VALUES (1, 's1', 'carol'), (2, 's2', 'dave')`)
+	exec(t, s, `CREATE TABLE side_notes (id INTEGER, session_id TEXT, reviewer TEXT)`)
+	exec(t, s, `INSERT INTO side_notes VALUES (1, 's1', 'carol'), (2, 's2', 'dave')`)
 	rows, err := s.OptionalRows(ctx, "side_notes", "session_id", "s1")
 	if err != nil || len(rows) != 1 || rows[0]["reviewer"] != "carol" {
 		t.Errorf("approvals of s1: %v, %v", rows, err)

@@ -6,18 +6,8 @@ import (
 	"time"
 )
 
-// usedTokensSchema remembers each login token that bought a certificate,
-// until it expires, so that the same token cannot buy a second one.
-const usedTokensSchema = `
-CREATE TABLE IF NOT EXISTS used_tokens (
-	issuer     TEXT NOT NULL,
-	token_id   TEXT NOT NULL,
-	expires_at INTEGER NOT NULL,
-	used_at    INTEGER NOT NULL,
-	PRIMARY KEY (issuer, token_id)
-);
-CREATE INDEX IF NOT EXISTS used_tokens_expiry ON used_tokens(expires_at);
-`
+// Used login tokens are kept in used_tokens (migrations.go) until their
+// token expires, so that the same token cannot buy a second certificate.
 
 // usedTokenGrace keeps a record past its token's expiry, for verifiers
 // that accept a token a little late (clock skew).
@@ -33,7 +23,8 @@ func (s *Store) MarkTokenUsed(ctx context.Context, issuer, id string, expires ti
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM used_tokens WHERE expires_at < ?`, now.Add(-usedTokenGrace).Unix()); err != nil {
 		return false, fmt.Errorf("store: used tokens: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO used_tokens (issuer, token_id, expires_at, used_at) VALUES (?, ?, ?, ?)`,
+	res, err := s.db.ExecContext(ctx, `INSERT INTO used_tokens (issuer, token_id, expires_at, used_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (issuer, token_id) DO NOTHING`,
 		issuer, id, expires.Unix(), now.Unix())
 	if err != nil {
 		return false, fmt.Errorf("store: used tokens: %w", err)

@@ -1,17 +1,14 @@
 package store
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestMarkTokenUsed(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestMarkTokenUsed(t *testing.T) { forEachBackend(t, testMarkTokenUsed) }
+
+func testMarkTokenUsed(t *testing.T, b backend) {
+	s := b.new(t)
 	ctx := t.Context()
 	exp := time.Now().Add(10 * time.Minute)
 	for i, c := range []struct {
@@ -36,7 +33,7 @@ func TestMarkTokenUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := s.db.QueryRow(`SELECT count(*) FROM used_tokens WHERE token_id = 'old'`).Scan(&n); err != nil || n != 0 {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM used_tokens WHERE token_id = 'old'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("expired record kept: %d, %v", n, err)
 	}
 }

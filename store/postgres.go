@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// connectPostgres opens a PostgreSQL store through pgx's database/sql
+// driver, so that every query is the same code as on SQLite (dialect.go
+// holds the differences). Only the change listener (changes.go) uses a
+// native pgx connection, which database/sql cannot offer: LISTEN needs one
+// connection held for the listener alone.
+func connectPostgres(ctx context.Context, c Config) (*Store, error) {
+	if c.DataDir == "" {
+		return nil, ErrNoDataDir
+	}
+	cfg, err := pgx.ParseConfig(c.PostgresDSN)
+	if err != nil {
+		// pgx's message quotes no password; the DSN itself is never shown.
+		return nil, fmt.Errorf("store: postgres connection string: %w", err)
+	}
+	sqlDB := stdlib.OpenDB(*cfg)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: postgres %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Store{db: handle{sqlDB, postgresDialect}, dsn: c.PostgresDSN, dataDir: abs}, nil
+}
