@@ -14,7 +14,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/bastion
 
 # deps installs the system tools the tests drive (real sshd, ssh, scp,
-# sftp, asciinema) when they are missing. apt-get update runs once.
+# sftp, asciinema, PostgreSQL for the store's second backend) when they
+# are missing. apt-get update runs once.
 deps:
 	@missing=""; \
 	command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
@@ -24,6 +25,7 @@ deps:
 	command -v vim >/dev/null 2>&1 || missing="$$missing vim"; \
 	command -v top >/dev/null 2>&1 || missing="$$missing procps"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	[ -x /usr/local/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
@@ -38,7 +40,10 @@ demo: deps
 	./$(BIN) dev
 
 # test runs every package under the race detector, except the end-to-end
-# tests, which drive real ssh/sshd processes and run without it.
+# tests, which drive real ssh/sshd processes and run without it. The store
+# tests also run on a PostgreSQL they start; here a missing PostgreSQL is a
+# failure, not a skip.
+test: export BASTION_REQUIRE_POSTGRES := 1
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -count=1 -timeout 20m ./e2e

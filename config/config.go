@@ -84,6 +84,9 @@ type Config struct {
 	Retention Retention `yaml:"retention"`
 	// Slack brings held commands to reviewers (optional; see Slack).
 	Slack Slack `yaml:"slack"`
+	// Store chooses the database: SQLite in the data directory (default)
+	// or PostgreSQL shared by several bastions.
+	Store Store `yaml:"store"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -246,6 +249,9 @@ func (c *Config) resolve(base string) {
 	abs(&c.Signer.Vault.CACert)
 	abs(&c.Slack.SigningSecretFile)
 	abs(&c.Slack.WebhookURLFile)
+	if c.Store.Postgres != nil {
+		abs(&c.Store.Postgres.DSNFile)
+	}
 	for i := range c.Targets {
 		abs(&c.Targets[i].KnownHosts)
 		abs(&c.Targets[i].Credential.KeyFile)
@@ -300,6 +306,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateSlack(); err != nil {
+		return err
+	}
+	if err := c.validateStore(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

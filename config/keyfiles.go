@@ -31,6 +31,9 @@ func (c *Config) SecretFiles() []SecretFile {
 	add("signing_key", c.SigningKey)
 	add("http.tls_key", c.HTTP.TLSKey)
 	add("signer.vault.token_file", c.Signer.Vault.TokenFile)
+	if c.Store.Postgres != nil {
+		add("store.postgres.dsn_file", c.Store.Postgres.DSNFile)
+	}
 	for i, t := range c.Targets {
 		add(fmt.Sprintf("targets[%d].credential.key_file", i), t.Credential.KeyFile)
 	}

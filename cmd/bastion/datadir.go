@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -52,15 +53,47 @@ func (d dataFlags) dir() (string, error) {
 	return "", errors.New("no data directory: pass --data DIR or --config FILE, set $BASTION_DATA, or run beside `bastion dev`")
 }
 
-// openStore opens the store in the data directory, which must exist: a
-// typo in --data must not create an empty database and report no sessions.
+// openStore opens the store: PostgreSQL when --config names one (and no
+// --data or $BASTION_DATA points elsewhere), else the data directory's
+// SQLite database, which must exist: a typo in --data must not create an
+// empty database and report no sessions.
 func (d dataFlags) openStore() (*store.Store, error) {
-	dir, err := d.dir()
+	c, err := d.storeConfig()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(dbPath(dir)); err != nil {
-		return nil, errors.New("no bastion database in " + dir)
+	// No caller context here: opening is bounded by the database's own
+	// timeouts.
+	return store.Connect(context.Background(), c)
+}
+
+// storeConfig says which store openStore opens.
+func (d dataFlags) storeConfig() (store.Config, error) {
+	if *d.data == "" && os.Getenv("BASTION_DATA") == "" && *d.config != "" {
+		cfg, err := config.Load(*d.config)
+		if err != nil {
+			return store.Config{}, err
+		}
+		if cfg.Store.Postgres != nil {
+			return configStore(cfg)
+		}
 	}
-	return store.Open(dbPath(dir))
+	dir, err := d.dir()
+	if err != nil {
+		return store.Config{}, err
+	}
+	if _, err := os.Stat(dbPath(dir)); err != nil {
+		return store.Config{}, errors.New("no bastion database in " + dir)
+	}
+	return store.Config{SQLitePath: dbPath(dir)}, nil
+}
+
+// configStore is the store a config names: PostgreSQL when
+// store.postgres is set, else DATA_DIR/bastion.db.
+func configStore(cfg *config.Config) (store.Config, error) {
+	dsn, err := cfg.PostgresDSN()
+	if err != nil {
+		return store.Config{}, err
+	}
+	return store.Config{SQLitePath: dbPath(cfg.DataDir), PostgresDSN: dsn, DataDir: cfg.DataDir}, nil
 }

@@ -54,6 +54,7 @@ func commands() map[string]command {
 		"approvals":  {"list and show commands held for review (as reviewer or requester)", cmdApprovals},
 		"approve":    {"approve a held command: approve ID --reason TEXT", cmdApprove},
 		"deny":       {"deny a held command: deny ID --reason TEXT", cmdDeny},
+		"migrate":    {"apply the store's pending schema migrations (--dry-run: list them)", cmdMigrate},
 	}
 }
 

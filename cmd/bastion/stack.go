@@ -80,7 +80,11 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	st, err := store.Open(dbPath(cfg.DataDir))
+	sc, err := configStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Connect(ctx, sc)
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,13 @@ func verifyInputFor(df dataFlags, dir string, pub ed25519.PublicKey, heads []str
 		if !inside(cfg.DataDir, cfg.RecordingDir()) {
 			in.recordingsDir = cfg.RecordingDir()
 		}
+		if cfg.Store.Postgres != nil {
+			sc, err := configStore(cfg)
+			if err != nil {
+				return in, err
+			}
+			in.store = &sc
+		}
 	}
 	if witness != "" {
 		head, err := recorder.FileWitness(witness).Head()

@@ -24,6 +24,9 @@ type verifyInput struct {
 	recordingsDir string // where recordings are; usually DATA/recordings
 	pub           ed25519.PublicKey
 	heads         []savedHead
+	// store, if set, is the store --config names (PostgreSQL); else the
+	// data directory's database.
+	store *store.Config
 }
 
 // savedHead is a signed tree head kept outside the data directory.
@@ -73,10 +76,13 @@ func (r *verifyReport) problem(format string, args ...any) {
 // the audit chain against the checkpoints in the log.
 func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	r := &verifyReport{DataDir: in.dataDir, Problems: []string{}}
-	if _, err := os.Stat(dbPath(in.dataDir)); err != nil {
+	sc := store.Config{SQLitePath: dbPath(in.dataDir)}
+	if in.store != nil {
+		sc = *in.store
+	} else if _, err := os.Stat(dbPath(in.dataDir)); err != nil {
 		return nil, fmt.Errorf("no bastion database in %s", in.dataDir)
 	}
-	st, err := store.Open(dbPath(in.dataDir))
+	st, err := store.Connect(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
