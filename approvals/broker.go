@@ -465,10 +465,32 @@ func (b *Broker) notify(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, ch := range b.waiters[id] {
-		select {
-		case ch <- struct{}{}:
-		default: // already signalled
+		wake(ch)
+	}
+}
+
+// Changed tells the broker that request id changed in the store, perhaps
+// through another bastion sharing it (store.Changes): its Wait calls
+// re-read it now rather than at their next poll. An empty id wakes every
+// Wait.
+func (b *Broker) Changed(id string) {
+	if id != "" {
+		b.notify(id)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, chs := range b.waiters {
+		for _, ch := range chs {
+			wake(ch)
 		}
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default: // already signalled
 	}
 }
 

@@ -204,9 +204,22 @@ func (s *Server) watchCertificates() {
 		select {
 		case <-s.closing:
 			return
+		case <-s.recheck:
+			s.sweep()
 		case <-t.C:
 			s.sweep()
 			s.preauth.flush()
 		}
+	}
+}
+
+// Recheck runs the sweep now instead of at its next tick: a revocation
+// was just written, perhaps by another bastion sharing the store
+// (store.Changes). It does not wait; requests while one is pending
+// coalesce.
+func (s *Server) Recheck() {
+	select {
+	case s.recheck <- struct{}{}:
+	default:
 	}
 }

@@ -122,6 +122,7 @@ type Server struct {
 	preauth *preauthAggregator // pre-authentication failures, counted
 
 	closing   chan struct{} // closed by Shutdown and Close
+	recheck   chan struct{} // Recheck asks the sweep to run now (capacity 1)
 	closeOnce sync.Once
 	watchOnce sync.Once
 
@@ -157,7 +158,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxConnsPerSource == 0 {
 		cfg.MaxConnsPerSource = DefaultMaxConnsPerSource
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*connState]struct{}{}, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*connState]struct{}{}, closing: make(chan struct{}),
+		recheck: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

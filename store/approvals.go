@@ -135,6 +135,9 @@ func (s *Store) UpdateApproval(ctx context.Context, id string, fn func(a *Approv
 		}
 		a.Decisions = append(a.Decisions, *d)
 	}
+	if err := tx.notify(ctx, ChangeApproval, id); err != nil {
+		return Approval{}, fmt.Errorf("store: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return Approval{}, fmt.Errorf("store: %w", err)
 	}

@@ -37,6 +37,10 @@ type dialect struct {
 	columns string
 	// decisionOrder orders an approval's decisions as they were written.
 	decisionOrder string
+	// notify, run in a writing transaction with the channel and payload,
+	// tells other processes of the change when it commits (changes.go).
+	// Empty for SQLite, whose readers poll.
+	notify string
 }
 
 // Advisory lock keys (pg_advisory_xact_lock takes one bigint): arbitrary,
@@ -60,6 +64,7 @@ var (
 		columns: `SELECT column_name FROM information_schema.columns
 			WHERE table_schema = current_schema() AND table_name = ?`,
 		decisionOrder: `decision_seq`,
+		notify:        `SELECT pg_notify(?, ?)`,
 	}
 )
 

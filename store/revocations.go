@@ -29,9 +29,21 @@ func (s *Store) Revoke(ctx context.Context, r Revocation) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO revocations (serial, identity, revoked_at, reason) VALUES (?, ?, ?, ?)`,
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: revoke: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	_, err = tx.ExecContext(ctx, `INSERT INTO revocations (serial, identity, revoked_at, reason) VALUES (?, ?, ?, ?)`,
 		r.Serial, r.Identity, r.At.UTC().Format(timeFormat), r.Reason)
 	if err != nil {
+		return fmt.Errorf("store: revoke: %w", err)
+	}
+	// Every node's sweep hears of it now, not at its next tick.
+	if err := tx.notify(ctx, ChangeRevocation, ""); err != nil {
+		return fmt.Errorf("store: revoke: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: revoke: %w", err)
 	}
 	return nil

@@ -208,6 +208,10 @@ func (s *stack) run(ctx context.Context) error {
 		runRetention(gctx, s.store, s.cfg.Retention, s.logger)
 		return nil
 	})
+	g.Go(func() error {
+		followChanges(gctx, s.store, s.review.broker, s.server)
+		return nil
+	})
 	if s.api != nil {
 		s.logger.Info("certificate API listening", "url", s.api.URL())
 		g.Go(s.api.serve)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bastion-ssh/bastion/approvals"
+	"github.com/bastion-ssh/bastion/internal/pgtest"
+	"github.com/bastion-ssh/bastion/policies"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// sweepCounter stands in for the front server's sweep: it records that a
+// re-check was asked for.
+type sweepCounter chan struct{}
+
+func (s sweepCounter) Recheck() { s <- struct{}{} }
+
+// Two bastion nodes on one PostgreSQL: a command held on node A is
+// released by an approval given through node B, woken by the change feed
+// (node A's broker polls once an hour here, so nothing else could wake
+// it); a revocation written through node B makes node A's sweep run.
+func TestFollowChangesAcrossNodes(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	open := func() *store.Store {
+		st, err := store.Connect(t.Context(), store.Config{PostgresDSN: dsn, DataDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	stA, stB := open(), open()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	nodeA, nodeB := approvals.New(stA, key), approvals.New(stB, key)
+	nodeA.PollInterval = time.Hour
+
+	ctx, cancel := context.WithCancel(t.Context())
+	sweeps := make(sweepCounter, 8)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followChanges(ctx, stA, nodeA, sweeps)
+	}()
+	defer func() { cancel(); <-followed }()
+	// The feed begins with a resync once it listens: from then on
+	// nothing is missed.
+	waitFor(t, sweeps)
+
+	req, err := nodeA.Open(ctx, approvals.Request{Requester: "alice@example.com", Target: "db-1", Login: "postgres",
+		SessionID: "s1", Command: "reboot", Exact: "reboot", Rule: "restarts",
+		Review: policies.Review{Reviewers: []string{"carol@example.com"}, Approvals: 1, Timeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan store.Approval, 1)
+	go func() {
+		a, err := nodeA.Wait(ctx, req.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		released <- a
+	}()
+	carol := approvals.Reviewer{Identity: "carol@example.com", Channel: approvals.ChannelCLI}
+	if _, err := nodeB.Decide(ctx, req.ID, carol, true, "planned maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-released:
+		if a.State != approvals.StateApproved {
+			t.Errorf("node A saw %s, want approved", a.State)
+		}
+	case <-time.After(30 * time.Second): // a bound against hanging, not a measurement
+		t.Fatal("node A's held command was not released")
+	}
+
+	if err := stB.Revoke(ctx, store.Revocation{Identity: "alice@example.com", Reason: "offboarded"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sweeps)
+}
+
+func waitFor(t *testing.T, sweeps sweepCounter) {
+	t.Helper()
+	select {
+	case <-sweeps:
+	case <-time.After(30 * time.Second):
+		t.Fatal("node A's sweep was not asked to re-check")
+	}
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// nextChange returns the feed's next change. The bound only keeps a
+// broken feed from hanging the test; nothing here measures speed.
+func nextChange(t *testing.T, ch <-chan Change) Change {
+	t.Helper()
+	select {
+	case c, ok := <-ch:
+		if !ok {
+			t.Fatal("the change feed closed")
+		}
+		return c
+	case <-time.After(30 * time.Second):
+		t.Fatal("no change reported")
+	}
+	return Change{}
+}
+
+// A decision written through one store reaches a feed on another: on
+// PostgreSQL by notification (the feed's polling is set to an hour, so
+// nothing else could deliver it), naming what changed; on SQLite by
+// polling, as a resync.
+func TestChangesAcrossNodes(t *testing.T) { forEachBackend(t, testChangesAcrossNodes) }
+
+func testChangesAcrossNodes(t *testing.T, be backend) {
+	c := be.fresh(t)
+	a, b := be.open(t, c), be.open(t, c)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	poll, wantApproval, wantRevocation := time.Hour, Change{ChangeApproval, "req-1"}, Change{Kind: ChangeRevocation}
+	if be.name == BackendSQLite {
+		poll, wantApproval, wantRevocation = 10*time.Millisecond, Change{Kind: ChangeResync}, Change{Kind: ChangeResync}
+	}
+	feed := a.changes(ctx, poll)
+	if be.name == BackendPostgres {
+		// Listening begins with a resync: what was missed before it.
+		if got := nextChange(t, feed); got.Kind != ChangeResync {
+			t.Fatalf("first change = %+v, want a resync", got)
+		}
+	}
+	now := time.Now().UTC()
+	if err := b.CreateApproval(ctx, Approval{ID: "req-1", Requester: "alice@example.com", Target: "db", Login: "root",
+		Command: "reboot", CommandKey: "k", Rule: "r", Needed: 1, CreatedAt: now, Deadline: now.Add(time.Hour),
+		State: "pending"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UpdateApproval(ctx, "req-1", func(x *Approval) (*ApprovalDecision, error) {
+		x.State, x.ClosedAt = "approved", &now
+		return &ApprovalDecision{Reviewer: "bob@example.com", Channel: "cli", Approve: true, Reason: "ok", At: now}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got != wantApproval {
+		t.Errorf("after an approval: %+v, want %+v", got, wantApproval)
+	}
+	if err := b.Revoke(ctx, Revocation{Serial: "42"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got != wantRevocation {
+		t.Errorf("after a revocation: %+v, want %+v", got, wantRevocation)
+	}
+	// A write that is rolled back tells nobody.
+	if _, err := b.UpdateApproval(ctx, "req-1", func(*Approval) (*ApprovalDecision, error) { return nil, errDecided }); err == nil {
+		t.Fatal("the refused update was written")
+	}
+	if err := b.Revoke(ctx, Revocation{Identity: "mallory@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got != wantRevocation {
+		t.Errorf("after a refused update and a revocation: %+v, want %+v", got, wantRevocation)
+	}
+	cancel()
+	for range feed { // drained, then closed: the feed's goroutine has ended
+	}
+}
+
+// The listening connection is cut (a PostgreSQL restart, a proxy timing
+// out): the feed connects again, says resync for what it may have missed,
+// and goes on naming changes.
+func TestChangesListenerReconnects(t *testing.T) {
+	c := postgresBackend.fresh(t)
+	a, b := postgresBackend.open(t, c), postgresBackend.open(t, c)
+	feed := a.changes(t.Context(), time.Hour)
+	if got := nextChange(t, feed); got.Kind != ChangeResync {
+		t.Fatalf("first change = %+v", got)
+	}
+	var cut int
+	if err := b.db.QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN `+changesChannel+`' AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut != 1 {
+		t.Fatalf("cut %d listeners, %v", cut, err)
+	}
+	if err := b.Revoke(t.Context(), Revocation{Serial: "7"}); err != nil { // while nobody listens
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got.Kind != ChangeResync {
+		t.Fatalf("after the cut: %+v, want a resync", got)
+	}
+	if err := b.Revoke(t.Context(), Revocation{Serial: "8"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got.Kind != ChangeRevocation {
+		t.Errorf("after reconnecting: %+v, want a revocation", got)
+	}
+}
