@@ -44,9 +44,9 @@ type Server struct {
 	dir  string
 	port int
 	cmd  *exec.Cmd
-	// exited receives the server process's exit (its Wait runs on a
-	// goroutine from the start, so an early exit is noticed).
-	exited <-chan error
+	// exited is closed when the server process has exited (its Wait runs
+	// on a goroutine from the start, so an early exit is noticed).
+	exited <-chan struct{}
 	log    string
 	next   atomic.Int64 // numbers the databases NewDatabase creates
 }
@@ -217,8 +217,9 @@ func (s *Server) run(bin string, cred *syscall.Credential, data string) error {
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
+	exited := make(chan struct{})
+	var werr error
+	go func() { werr = s.cmd.Wait(); close(exited) }()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	for {
@@ -229,7 +230,7 @@ func (s *Server) run(bin string, cred *syscall.Credential, data string) error {
 			return nil
 		}
 		select {
-		case werr := <-exited:
+		case <-exited:
 			return fmt.Errorf("pgtest: postgres exited (%v) before accepting connections:\n%s", werr, s.logTail())
 		case <-ctx.Done():
 			s.cmd.Process.Kill() //nolint:errcheck
