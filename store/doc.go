@@ -1,6 +1,15 @@
-// Package store keeps sessions and the audit trail in SQLite (WAL mode).
+// Package store keeps sessions, the hash-chained audit trail, approvals,
+// revocations and used login tokens, in SQLite (WAL mode; the default) or
+// in PostgreSQL, shared by several bastions.
+//
+// Both run the same SQL through database/sql (dialect.go holds what
+// differs: placeholders, locks, notifications), the schema is versioned
+// (migrations.go), and the tests run every case on both. What one process
+// used to serialise with a mutex is serialised in the database, so that it
+// holds between nodes too: audit appends (chain.go), approval decisions
+// (approvals.go), token first use (tokens.go). Decisions other processes
+// wait for are announced on a change feed (changes.go).
 //
 // The audit table is append-only: the package offers no update or delete
-// for it. SQL is kept portable (no SQLite-only syntax beyond the pragmas in
-// Open) so that a PostgreSQL store can implement the same methods.
+// for it.
 package store
