@@ -14,14 +14,18 @@ import (
 // checkServe is what `serve` verifies before it starts, and all that
 // `serve --check` does: the config parses and validates, every secret
 // file is private (0600 or stricter), every key and the TLS pair load,
-// the policy validates, and the data directory, if present, is a
-// directory. A Vault signer is not contacted.
+// the policy validates, the PostgreSQL connection string (if any) is
+// there, and the data directory, if present, is a directory. Neither a
+// Vault signer nor PostgreSQL is contacted.
 func checkServe(file string) (*config.Config, error) {
 	cfg, err := config.Load(file)
 	if err != nil {
 		return nil, err
 	}
 	if err := cfg.CheckSecretFiles(); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.PostgresDSN(); err != nil {
 		return nil, err
 	}
 	keys := []struct{ field, path string }{{"host_key", cfg.HostKey}}
@@ -68,6 +72,9 @@ func printCheck(w io.Writer, cfg *config.Config) {
 	fmt.Fprintf(w, "%s: config, policy and keys OK (%d targets", cfg.File, len(cfg.Targets))
 	if cfg.Signer.Type == config.SignerVault {
 		fmt.Fprintf(w, "; Vault at %s not contacted", cfg.Signer.Vault.Address)
+	}
+	if cfg.Store.Postgres != nil {
+		fmt.Fprint(w, "; PostgreSQL store not contacted")
 	}
 	fmt.Fprintln(w, ")")
 	if len(cfg.Targets) == 0 {
