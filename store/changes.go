@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -33,14 +34,22 @@ type Change struct {
 	ID   string // the approval's id, for ChangeApproval
 }
 
-// Named intervals of the change feed.
-const (
-	// DefaultChangePoll is how often Changes polls when it cannot listen.
-	DefaultChangePoll = time.Second
-	// listenRetry is how long Changes waits before connecting its
-	// listener again after losing it (polling meanwhile).
-	listenRetry = time.Second
-)
+// DefaultChangePoll is how often Changes polls when it cannot listen.
+const DefaultChangePoll = time.Second
+
+// feedTimes are the change feed's intervals.
+type feedTimes struct {
+	poll time.Duration // between polls when not listening
+	// retry is how long the feed polls before connecting its listener
+	// again after losing it.
+	retry time.Duration
+	// ping is how long the listener waits for a notification before it
+	// checks that its connection is alive: a connection cut without a
+	// reset (a firewall dropping it) would otherwise wait for ever.
+	ping time.Duration
+}
+
+var defaultFeedTimes = feedTimes{poll: DefaultChangePoll, retry: time.Second, ping: 30 * time.Second}
 
 // changesChannel is the PostgreSQL notification channel.
 const changesChannel = "bastion_changes"
@@ -51,10 +60,10 @@ const changesChannel = "bastion_changes"
 // written before. Each call has its own feed; read it promptly (the feed
 // waits for its reader).
 func (s *Store) Changes(ctx context.Context) <-chan Change {
-	return s.changes(ctx, DefaultChangePoll)
+	return s.changes(ctx, defaultFeedTimes)
 }
 
-func (s *Store) changes(ctx context.Context, poll time.Duration) <-chan Change {
+func (s *Store) changes(ctx context.Context, ft feedTimes) <-chan Change {
 	ch := make(chan Change, 16)
 	// The summary as last seen, taken before returning so that no change
 	// after the call is missed, and kept across listening spells so that a
@@ -71,12 +80,12 @@ func (s *Store) changes(ctx context.Context, poll time.Duration) <-chan Change {
 			}
 		}
 		for ctx.Err() == nil {
-			if s.dsn != "" && !s.listen(ctx, send) {
+			if s.pg != nil && !s.listen(ctx, ft.ping, send) {
 				return
 			}
 			// Not listening: poll until it is time to try again (SQLite:
 			// for good).
-			if !s.pollChanges(ctx, poll, &summary, send) {
+			if !s.pollChanges(ctx, ft, &summary, send) {
 				return
 			}
 		}
@@ -86,8 +95,8 @@ func (s *Store) changes(ctx context.Context, poll time.Duration) <-chan Change {
 
 // listen follows PostgreSQL notifications on a dedicated connection until
 // it fails. It returns false when ctx ended or the reader is gone.
-func (s *Store) listen(ctx context.Context, send func(Change) bool) bool {
-	conn, err := pgx.Connect(ctx, s.dsn)
+func (s *Store) listen(ctx context.Context, ping time.Duration, send func(Change) bool) bool {
+	conn, err := pgx.ConnectConfig(ctx, s.pg.Copy())
 	if err != nil {
 		return ctx.Err() == nil
 	}
@@ -100,9 +109,24 @@ func (s *Store) listen(ctx context.Context, send func(Change) bool) bool {
 		return false
 	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		wctx, cancel := context.WithTimeout(ctx, ping)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return false
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Quiet for a while: make sure the connection still is one.
+			pctx, cancel := context.WithTimeout(ctx, ping)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return ctx.Err() == nil
+			}
+			continue
+		}
 		if err != nil {
-			return ctx.Err() == nil
+			return true
 		}
 		kind, id, _ := strings.Cut(n.Payload, ":")
 		if kind != ChangeApproval && kind != ChangeRevocation {
@@ -114,15 +138,14 @@ func (s *Store) listen(ctx context.Context, send func(Change) bool) bool {
 	}
 }
 
-// pollChanges polls the change summary every poll and says ChangeResync
-// when it moves. On PostgreSQL it returns after listenRetry, to listen
-// again. It returns false when ctx ended or the reader is gone.
-func (s *Store) pollChanges(ctx context.Context, poll time.Duration, last *[3]int64, send func(Change) bool) bool {
+// pollChanges polls the change summary and says ChangeResync when it
+// moves. On PostgreSQL it returns after ft.retry, to listen again. It returns false when ctx ended or the reader is gone.
+func (s *Store) pollChanges(ctx context.Context, ft feedTimes, last *[3]int64, send func(Change) bool) bool {
 	var retry <-chan time.Time
-	if s.dsn != "" {
-		retry = time.After(listenRetry)
+	if s.pg != nil {
+		retry = time.After(ft.retry)
 	}
-	t := time.NewTicker(poll)
+	t := time.NewTicker(ft.poll)
 	defer t.Stop()
 	for {
 		select {

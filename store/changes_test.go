@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// hourly is a feed whose timers never fire in a test: what it reports came
+// by notification.
+var hourly = feedTimes{poll: time.Hour, retry: time.Hour, ping: time.Hour}
+
 // nextChange returns the feed's next change. The bound only keeps a
 // broken feed from hanging the test; nothing here measures speed.
 func nextChange(t *testing.T, ch <-chan Change) Change {
@@ -33,11 +37,11 @@ func testChangesAcrossNodes(t *testing.T, be backend) {
 	a, b := be.open(t, c), be.open(t, c)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	poll, wantApproval, wantRevocation := time.Hour, Change{ChangeApproval, "req-1"}, Change{Kind: ChangeRevocation}
+	ft, wantApproval, wantRevocation := hourly, Change{ChangeApproval, "req-1"}, Change{Kind: ChangeRevocation}
 	if be.name == BackendSQLite {
-		poll, wantApproval, wantRevocation = 10*time.Millisecond, Change{Kind: ChangeResync}, Change{Kind: ChangeResync}
+		ft, wantApproval, wantRevocation = feedTimes{poll: 10 * time.Millisecond}, Change{Kind: ChangeResync}, Change{Kind: ChangeResync}
 	}
-	feed := a.changes(ctx, poll)
+	feed := a.changes(ctx, ft)
 	if be.name == BackendPostgres {
 		// Listening begins with a resync: what was missed before it.
 		if got := nextChange(t, feed); got.Kind != ChangeResync {
@@ -86,7 +90,7 @@ func testChangesAcrossNodes(t *testing.T, be backend) {
 func TestChangesListenerReconnects(t *testing.T) {
 	c := postgresBackend.fresh(t)
 	a, b := postgresBackend.open(t, c), postgresBackend.open(t, c)
-	feed := a.changes(t.Context(), time.Hour)
+	feed := a.changes(t.Context(), feedTimes{poll: time.Hour, retry: time.Second, ping: time.Hour})
 	if got := nextChange(t, feed); got.Kind != ChangeResync {
 		t.Fatalf("first change = %+v", got)
 	}
@@ -106,5 +110,38 @@ func TestChangesListenerReconnects(t *testing.T) {
 	}
 	if got := nextChange(t, feed); got.Kind != ChangeRevocation {
 		t.Errorf("after reconnecting: %+v, want a revocation", got)
+	}
+}
+
+// A quiet listener checks its connection now and then; the check leaves
+// the connection listening: no reconnection (which would say resync), and
+// notifications still arrive.
+func TestChangesListenerPingsWhenQuiet(t *testing.T) {
+	c := postgresBackend.fresh(t)
+	a, b := postgresBackend.open(t, c), postgresBackend.open(t, c)
+	feed := a.changes(t.Context(), feedTimes{poll: time.Hour, retry: time.Hour, ping: 20 * time.Millisecond})
+	if got := nextChange(t, feed); got.Kind != ChangeResync {
+		t.Fatalf("first change = %+v", got)
+	}
+	// pgx's Ping runs "-- ping": seen in pg_stat_activity once the
+	// listener has checked its connection.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var pinged int
+		if err := b.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE query = '-- ping' AND pid <> pg_backend_pid()`).Scan(&pinged); err != nil {
+			t.Fatal(err)
+		}
+		if pinged > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the quiet listener never checked its connection")
+		}
+	}
+	if err := b.Revoke(t.Context(), Revocation{Serial: "9"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextChange(t, feed); got.Kind != ChangeRevocation {
+		t.Errorf("after pings: %+v, want a revocation (a resync means the listener reconnected)", got)
 	}
 }

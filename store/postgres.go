@@ -4,10 +4,17 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
+
+// connectTimeout bounds each new connection to PostgreSQL when the
+// connection string sets no connect_timeout: an unreachable database is a
+// clear error at start, and a lost one fails requests instead of hanging
+// them.
+const connectTimeout = 10 * time.Second
 
 // connectPostgres opens a PostgreSQL store through pgx's database/sql
 // driver, so that every query is the same code as on SQLite (dialect.go
@@ -23,6 +30,9 @@ func connectPostgres(ctx context.Context, c Config) (*Store, error) {
 		// pgx's message quotes no password; the DSN itself is never shown.
 		return nil, fmt.Errorf("store: postgres connection string: %w", err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
 	sqlDB := stdlib.OpenDB(*cfg)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
@@ -33,5 +43,5 @@ func connectPostgres(ctx context.Context, c Config) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Store{db: handle{sqlDB, postgresDialect}, dsn: c.PostgresDSN, dataDir: abs}, nil
+	return &Store{db: handle{sqlDB, postgresDialect}, pg: cfg, dataDir: abs}, nil
 }

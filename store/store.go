@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" driver
+	"github.com/jackc/pgx/v5"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 // Store is the session and audit store, on SQLite (the default) or
@@ -18,9 +18,9 @@ import (
 // use.
 type Store struct {
 	db      handle
-	dsn     string     // PostgreSQL only: for the notification listener (changes.go)
-	dataDir string     // absolute directory against which recording paths are stored relative
-	auditMu sync.Mutex // serialises this process's audit writes (see chain.go)
+	pg      *pgx.ConnConfig // PostgreSQL only: for the change feed's own connection (changes.go)
+	dataDir string          // absolute directory against which recording paths are stored relative
+	auditMu sync.Mutex      // serialises this process's audit writes (see chain.go)
 }
 
 // Config chooses a backend and how to open it.
