@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/bastion-ssh/bastion/approvals"
 	"github.com/bastion-ssh/bastion/internal/pgtest"
 	"github.com/bastion-ssh/bastion/policies"
@@ -62,6 +64,28 @@ func TestFollowChangesAcrossNodes(t *testing.T) {
 		}
 		released <- a
 	}()
+	// Whoever may connect to the database may NOTIFY: a forged notice
+	// makes node A re-read the request, which is still pending, so the
+	// command stays held. (The feed passes notices on in order: once the
+	// garbage one has reached the sweep, the forged one reached the
+	// broker.)
+	forger, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close(context.WithoutCancel(ctx))
+	for _, payload := range []string{"approval:" + req.ID, "not a change"} {
+		if _, err := forger.Exec(ctx, "SELECT pg_notify('bastion_changes', $1)", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, sweeps)
+	select {
+	case a := <-released:
+		t.Fatalf("a forged notice released the command: %+v", a)
+	default:
+	}
+
 	carol := approvals.Reviewer{Identity: "carol@example.com", Channel: approvals.ChannelCLI}
 	if _, err := nodeB.Decide(ctx, req.ID, carol, true, "planned maintenance"); err != nil {
 		t.Fatal(err)
