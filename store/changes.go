@@ -100,7 +100,13 @@ func (s *Store) listen(ctx context.Context, ping time.Duration, send func(Change
 	if err != nil {
 		return ctx.Err() == nil
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// Closing says goodbye to the server: bounded, and not cut short
+		// by the feed's own end.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ping)
+		defer cancel()
+		conn.Close(cctx)
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
 		return ctx.Err() == nil
 	}
