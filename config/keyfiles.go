@@ -31,6 +31,7 @@ func (c *Config) SecretFiles() []SecretFile {
 	add("signing_key", c.SigningKey)
 	add("http.tls_key", c.HTTP.TLSKey)
 	add("signer.vault.token_file", c.Signer.Vault.TokenFile)
+	add("recording.s3.secret_key_file", c.Recording.S3.SecretKeyFile)
 	for i, t := range c.Targets {
 		add(fmt.Sprintf("targets[%d].credential.key_file", i), t.Credential.KeyFile)
 	}
