@@ -27,7 +27,7 @@ const signedTimeSkew = 10 * time.Second
 // problem; a session whose files retention deleted (as the audit trail
 // says) is reported as such; one that never closed is verified to its last
 // checkpoint and reported incomplete.
-func checkSession(in verifyInput, id string, row store.Session, hasRow bool, entry recorder.LogEntry, inLog bool,
+func checkSession(ctx context.Context, in verifyInput, id string, row store.Session, hasRow bool, entry recorder.LogEntry, inLog bool,
 	diskPath string, retained *store.Event) (c sessionCheck) {
 	c.ID = id
 	bad := func(format string, args ...any) { c.Problems = append(c.Problems, fmt.Sprintf(format, args...)) }
@@ -65,6 +65,20 @@ func checkSession(in verifyInput, id string, row store.Session, hasRow bool, ent
 	if retained != nil {
 		bad("the audit trail says retention deleted it, but the database row says otherwise")
 	}
+	local, fromBucket, err := in.source.open(ctx, path)
+	if err != nil {
+		bad("recording %v", err)
+		return c
+	}
+	c.Unshipped = in.source.ships() && !fromBucket
+	defer func() {
+		if fromBucket {
+			c.Detail += " (read from the bucket)"
+		} else if c.Unshipped {
+			c.Detail += " (not yet shipped)"
+		}
+	}()
+	path = local
 	res, err := recorder.Verify(path, in.pub)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
