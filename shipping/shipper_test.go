@@ -171,3 +171,35 @@ func TestSymlinkNotShipped(t *testing.T) {
 	}
 	exist(t, link, secret)
 }
+
+// A bastion that died between removing a shipped recording and removing
+// its manifest finds the manifest at the next start, verifies it in the
+// bucket and removes it; the bucket copy still verifies.
+func TestInterruptedRemovalFinished(t *testing.T) {
+	e := newEnv(t)
+	s, stop := e.start(e.store)
+	w, path := e.record(s, "s1")
+	closeRecording(t, s, w, path)
+	eventually(t, "shipped", func() bool { return len(e.localFiles()) == 0 })
+	stop()
+	fetched, err := e.bucket.Fetch(context.Background(), "2026/11/30/s1.cast", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(recorder.ManifestPath(fetched))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(recorder.ManifestPath(path), manifest, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s2, _ := e.start(e.store)
+	if got := s2.Pending(); !slices.Equal(got, []string{"2026/11/30/s1.cast"}) {
+		t.Fatalf("pending %q", got)
+	}
+	eventually(t, "the leftover manifest is removed", func() bool { return len(e.localFiles()) == 0 })
+	if res, err := e.fetchAndVerify("s1"); err != nil || !res.Complete {
+		t.Errorf("bucket copy: %v %+v", err, res)
+	}
+}
