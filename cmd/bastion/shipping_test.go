@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/pem"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/bastion-ssh/bastion/evidence"
 
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/internal/s3test"
@@ -77,7 +81,8 @@ recording:
 // bastion would, and waits until their local copies are gone.
 func (d *shippedData) ship(t *testing.T, ids ...string) {
 	t.Helper()
-	sh, err := shipping.New(shipping.Config{Bucket: d.bucket, Dir: filepath.Join(d.dir, "recordings"), Audit: d.st})
+	sh, err := shipping.New(shipping.Config{Bucket: d.bucket, Dir: filepath.Join(d.dir, "recordings"), Audit: d.st,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +187,38 @@ func TestVerifyAllBucketTampering(t *testing.T) {
 	}
 	if s := v["deleted"]; s.Verdict != verdictBad || !strings.Contains(s.Detail, "not on disk, nor in bucket recordings") {
 		t.Errorf("deleted from the bucket: %+v", s)
+	}
+}
+
+// An evidence bundle holds shipped recordings, read from the bucket, and
+// verifies offline.
+func TestEvidenceExportFromBucket(t *testing.T) {
+	d := newShippedData(t)
+	d.session(t, "shipped", true)
+	d.ship(t, "shipped")
+	block, err := ssh.MarshalPrivateKey(d.key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(d.dir, "signing_key")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "bundle.tar")
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"evidence", "export", "--config", d.config, "-o", bundle}, &out, &out); err != nil {
+		t.Fatalf("export: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "session shipped") {
+		t.Errorf("export notes a problem with the shipped session:\n%s", out.String())
+	}
+	f, err := os.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := evidence.Verify(f, d.key.Public().(ed25519.PublicKey))
+	if err != nil || !res.OK() || res.Sessions != 1 {
+		t.Fatalf("bundle: %v %+v", err, res)
 	}
 }
