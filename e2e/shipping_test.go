@@ -11,10 +11,10 @@ import (
 	"github.com/bastion-ssh/bastion/internal/s3test"
 )
 
-// A session through `bastion serve` with recording.s3 set: its recording
-// reaches the bucket, verified, and only then leaves the node's disk;
-// replay and verify read it from the bucket.
-func TestRecordingShippedToBucket(t *testing.T) {
+// newShippingGateway starts a gateway whose recordings go to a bucket on
+// a real S3 server, with extra config (e.g. diagnostics) appended.
+func newShippingGateway(t *testing.T, extra string) (*gateway, *s3test.Server) {
+	t.Helper()
 	s3 := s3test.Start(t)
 	s3.Bucket("recordings")
 	dir := t.TempDir()
@@ -23,7 +23,7 @@ func TestRecordingShippedToBucket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g := newGatewayIn(t, dir, fmt.Sprintf(`recording:
+	return newGatewayIn(t, dir, fmt.Sprintf(`recording:
   s3:
     endpoint: %s
     bucket: recordings
@@ -32,28 +32,45 @@ func TestRecordingShippedToBucket(t *testing.T) {
     secret_key_file: s3_secret
     prefix: node-a/
     insecure: true
-`, s3.Addr, s3test.Region))
+%s`, s3.Addr, s3test.Region, extra)), s3
+}
 
+// castPath is where a session's recording is on the node's disk.
+func (g *gateway) castPath(s sessionRow) string {
+	if filepath.IsAbs(s.Recording) {
+		return s.Recording
+	}
+	return filepath.Join(g.dir, s.Recording)
+}
+
+// waitGone polls until none of paths exists.
+func waitGone(t *testing.T, within time.Duration, paths ...string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, p := range paths {
+		for _, err := os.Stat(p); err == nil; _, err = os.Stat(p) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still on disk after %v", p, within)
+			}
+			time.Sleep(50 * time.Millisecond) // polling interval
+		}
+	}
+}
+
+// A session through `bastion serve` with recording.s3 set: its recording
+// reaches the bucket, verified, and only then leaves the node's disk;
+// replay and verify read it from the bucket.
+func TestRecordingShippedToBucket(t *testing.T) {
+	g, s3 := newShippingGateway(t, "")
 	if r := g.ssh(t, g.alice, "root@target", "echo shipped-$((6*7))"); r.code != 0 || r.stdout != "shipped-42\n" {
 		t.Fatalf("exec: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	s := g.waitSession(t, func(s sessionRow) bool { return strings.HasPrefix(s.Command, "echo shipped") })
 	g.waitAudit(t, "recording.shipped", s.ID)
-	cast := s.Recording
-	if !filepath.IsAbs(cast) {
-		cast = filepath.Join(g.dir, cast)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, p := range []string{cast, strings.TrimSuffix(cast, ".cast") + ".manifest.json"} {
-		for _, err := os.Stat(p); err == nil; _, err = os.Stat(p) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still on disk after its recording.shipped event", p)
-			}
-			time.Sleep(50 * time.Millisecond) // polling interval
-		}
-	}
-	key := filepath.Join(s3.Dir(), "recordings", "node-a", filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(cast)))),
-		filepath.Base(filepath.Dir(filepath.Dir(cast))), filepath.Base(filepath.Dir(cast)), s.ID+".cast")
+	cast := g.castPath(s)
+	waitGone(t, 30*time.Second, cast, strings.TrimSuffix(cast, ".cast")+".manifest.json")
+	day, _ := filepath.Rel(filepath.Join(g.dir, "recordings"), filepath.Dir(cast))
+	key := filepath.Join(s3.Dir(), "recordings", "node-a", day, s.ID+".cast")
 	if data, err := os.ReadFile(key); err != nil || !strings.Contains(string(data), "shipped-42") {
 		t.Fatalf("object %s: %v %q", key, err, data)
 	}
@@ -68,5 +85,49 @@ func TestRecordingShippedToBucket(t *testing.T) {
 	out := g.cli(t, "verify", "--all", "--config", g.config)
 	if !strings.Contains(out, s.ID+"  verified") || !strings.Contains(out, "read from the bucket") {
 		t.Errorf("verify --all:\n%s", out)
+	}
+}
+
+// The bucket goes down: sessions go on, recorded locally; the failure is
+// audited and the backlog shows in /metrics; verify --all names the
+// recording not yet shipped. The bucket comes back: the recording is
+// shipped and only then removed from the disk.
+func TestBucketOutageSessionsContinue(t *testing.T) {
+	port := freePort(t)
+	g, s3 := newShippingGateway(t, fmt.Sprintf("diagnostics:\n  listen: 127.0.0.1:%d\n", port))
+	s3.Stop()
+
+	if r := g.ssh(t, g.alice, "root@target", "echo during-outage"); r.code != 0 || r.stdout != "during-outage\n" {
+		t.Fatalf("exec while the bucket is down: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	s := g.waitSession(t, func(s sessionRow) bool { return s.Command == "echo during-outage" })
+	if e := g.waitAudit(t, "recording.ship_failed", s.ID); e.Outcome != "error" || e.Reason != "upload" {
+		t.Errorf("ship failure event: %+v", e)
+	}
+	m := getMetrics(t, port)
+	if got := grepLines(m, "bastion_recordings_unshipped "); got != "bastion_recordings_unshipped 1" {
+		t.Errorf("backlog gauge: %q", got)
+	}
+	if got := grepLines(m, "bastion_recording_ship_failures_total "); got == "" || got == "bastion_recording_ship_failures_total 0" {
+		t.Errorf("failure counter: %q", got)
+	}
+	cast := g.castPath(s)
+	for _, p := range []string{cast, strings.TrimSuffix(cast, ".cast") + ".manifest.json"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("local copy touched while the bucket is down: %v", err)
+		}
+	}
+	if out := g.cli(t, "verify", "--all", "--config", g.config); !strings.Contains(out, "not yet shipped to bucket recordings") ||
+		!strings.Contains(out, s.ID) {
+		t.Errorf("verify --all does not name the unshipped recording:\n%s", out)
+	}
+
+	s3.Start()
+	// The next attempt comes after its backoff (doubling from 1s while the
+	// bucket was down), so this waits longer than the usual 30s.
+	waitGone(t, 5*time.Minute, cast, strings.TrimSuffix(cast, ".cast")+".manifest.json")
+	g.waitAudit(t, "recording.shipped", s.ID)
+	if out := g.cli(t, "verify", "--config", g.config, s.ID); !strings.Contains(out, "verified:") {
+		t.Errorf("verify from the bucket: %q", out)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -57,9 +58,15 @@ func newEnv(t *testing.T) *env {
 // and returns it with a function that stops it and waits.
 func (e *env) start(audit Auditor) (*Shipper, func()) {
 	e.t.Helper()
+	return e.startBackoff(audit, 10*time.Millisecond, 200*time.Millisecond)
+}
+
+// startBackoff is start with the given backoff bounds.
+func (e *env) startBackoff(audit Auditor, minBackoff, maxBackoff time.Duration) (*Shipper, func()) {
+	e.t.Helper()
 	e.reg = prometheus.NewRegistry()
 	s, err := New(Config{Bucket: e.bucket, Dir: e.dir, Audit: audit, Registerer: e.reg,
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+		MinBackoff: minBackoff, MaxBackoff: maxBackoff, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

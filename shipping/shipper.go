@@ -67,12 +67,13 @@ type Shipper struct {
 
 // job is the shipping work outstanding for one recording.
 type job struct {
-	final    bool      // the recording is closed: ship everything, then remove it locally
-	busy     bool      // a worker has it
-	again    bool      // more work arrived while busy
-	attempts int       // failed attempts in a row
-	due      time.Time // not before
-	since    time.Time // when the oldest unshipped data was noted
+	final     bool      // the recording is closed: ship everything, then remove it locally
+	busy      bool      // a worker has it
+	again     bool      // more work arrived while busy
+	attempts  int       // failed attempts in a row
+	unreached bool      // the last attempt failed to reach the bucket
+	due       time.Time // not before
+	since     time.Time // when the oldest unshipped data was noted
 }
 
 // New returns a Shipper for cfg. Call Recover before recordings are
@@ -289,6 +290,8 @@ func (s *Shipper) done(rel string, err error) (retry time.Duration) {
 	defer s.mu.Unlock()
 	j := s.jobs[rel]
 	j.busy = false
+	var se *shipError
+	j.unreached = err != nil && (!errors.As(err, &se) || se.reason == ReasonUpload)
 	switch {
 	case err != nil:
 		j.attempts++
@@ -298,6 +301,15 @@ func (s *Shipper) done(rel string, err error) (retry time.Duration) {
 		j.again, j.attempts, j.due = false, 0, time.Now()
 	default:
 		delete(s.jobs, rel)
+	}
+	if err == nil {
+		// The bucket answers again: what waits only because it did not
+		// need not sit out its backoff.
+		for _, o := range s.jobs {
+			if o.unreached && !o.busy {
+				o.due = time.Now()
+			}
+		}
 	}
 	return retry
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bastion-ssh/bastion/recorder"
 )
@@ -202,4 +203,20 @@ func TestInterruptedRemovalFinished(t *testing.T) {
 	if res, err := e.fetchAndVerify("s1"); err != nil || !res.Complete {
 		t.Errorf("bucket copy: %v %+v", err, res)
 	}
+}
+
+// Recordings backed off while the bucket was unreachable do not sit out
+// their backoff once another upload shows it is back.
+func TestBucketBackWakesBackoff(t *testing.T) {
+	e := newEnv(t)
+	e.s3.Stop()
+	s, _ := e.startBackoff(e.store, time.Hour, time.Hour)
+	w, path := e.record(nil, "waiting")
+	closeRecording(t, s, w, path)
+	eventually(t, "the first attempt fails", func() bool { return len(e.events(EventShipFailed)) == 1 })
+
+	e.s3.Start()
+	w, path = e.record(nil, "new")
+	closeRecording(t, s, w, path) // a new recording is tried at once, and succeeds
+	eventually(t, "both are shipped well before the hour's backoff", func() bool { return len(e.localFiles()) == 0 })
 }
