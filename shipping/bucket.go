@@ -16,6 +16,11 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
+// partSize is the size of the parts of a multipart upload, which the
+// client buffers in memory: it bounds an upload's memory (times
+// Config.Workers for the shipper), S3's minimum being 5 MiB.
+const partSize = 8 << 20
+
 // requestTimeout bounds one request to the bucket (a whole upload or read
 // back of one file). Recordings are at most a few hundred MiB; a transfer
 // that takes longer than this is treated as failed and retried.
@@ -93,6 +98,8 @@ func (b *Bucket) upload(ctx context.Context, local, key string, size int64) (upl
 	body := io.TeeReader(io.NewSectionReader(f, 0, size), sent)
 	if _, err := b.client.PutObject(ctx, b.name, key, body, size, minio.PutObjectOptions{
 		ContentType: contentType(key),
+		PartSize:    partSize,
+		NumThreads:  1,
 	}); err != nil {
 		return uploaded{}, fmt.Errorf("upload %s: %w", key, err)
 	}

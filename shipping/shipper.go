@@ -170,9 +170,9 @@ func (s *Shipper) enqueue(castPath string, final bool) {
 		j.again = true
 	case j.attempts == 0:
 		j.due = now
+		// A job in backoff keeps its schedule: new data does not hurry
+		// a request to a bucket that is down.
 	}
-	// A job failing with backoff keeps its schedule: new data does not
-	// hurry a request to a bucket that is down.
 	j.final = j.final || final
 	s.mu.Unlock()
 	s.poke()
