@@ -220,3 +220,23 @@ func TestBucketBackWakesBackoff(t *testing.T) {
 	closeRecording(t, s, w, path) // a new recording is tried at once, and succeeds
 	eventually(t, "both are shipped well before the hour's backoff", func() bool { return len(e.localFiles()) == 0 })
 }
+
+// A recording larger than a part goes up in several parts and still
+// reads back identical.
+func TestShipMultipart(t *testing.T) {
+	e := newEnv(t)
+	s, _ := e.start(e.store)
+	w, path := e.record(s, "big")
+	line := []byte(strings.Repeat("0123456789abcdef", 4096) + "\r\n") // 64 KiB
+	for range (2*partSize)/len(line) + 1 {
+		if err := w.Output(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeRecording(t, s, w, path)
+	eventually(t, "shipped", func() bool { return len(e.localFiles()) == 0 })
+	res, err := e.fetchAndVerify("big")
+	if err != nil || !res.Complete || res.Bytes <= 2*partSize {
+		t.Fatalf("bucket copy: %v %+v", err, res)
+	}
+}
