@@ -20,6 +20,7 @@ import (
 
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/internal/s3test"
+	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/shipping"
 )
 
@@ -220,5 +221,41 @@ func TestEvidenceExportFromBucket(t *testing.T) {
 	res, err := evidence.Verify(f, d.key.Public().(ed25519.PublicKey))
 	if err != nil || !res.OK() || res.Sessions != 1 {
 		t.Fatalf("bundle: %v %+v", err, res)
+	}
+}
+
+// The audit trail says which recordings the shipper removed: verify --all
+// without the bucket points at it, and a recording whose local copy went
+// without a recording.shipped event (someone deleted it after a
+// checkpoint was uploaded) is named.
+func TestVerifyAllShippedEvents(t *testing.T) {
+	d := newShippedData(t)
+	d.session(t, "shipped", true)
+	d.session(t, "removed", false)
+	d.ship(t, "shipped")
+	// "removed" was uploaded at its checkpoint, then its files deleted
+	// by hand.
+	cast := d.rows["removed"].Recording
+	for _, p := range []string{cast, recorder.CheckpointsPath(cast)} {
+		if _, err := d.s3.Client().FPutObject(t.Context(), "recordings", "node-a/"+filepath.Base(p), p, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	v := verdicts(d.verifyAll(t))
+	if s := v["removed"]; s.Verdict != verdictBad || !strings.Contains(s.Detail, "no recording.shipped audit event") {
+		t.Errorf("removed by hand: %+v", s)
+	}
+	if s := v["shipped"]; s.Verdict != verdictVerified {
+		t.Errorf("shipped: %+v", s)
+	}
+
+	local := verdicts(d.testData.verify(t)) // no config: local files only
+	if s := local["shipped"]; s.Verdict != verdictBad || !strings.Contains(s.Detail, "was shipped to bucket recordings") ||
+		!strings.Contains(s.Detail, "pass --config") {
+		t.Errorf("shipped, verified without the bucket: %+v", s)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -129,6 +130,10 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	shipped, err := eventsBySession(ctx, st, shipping.EventShipped)
+	if err != nil {
+		return nil, err
+	}
 
 	rows, err := st.ListSessions(ctx, store.SessionFilter{Limit: 1 << 40})
 	if err != nil {
@@ -158,7 +163,7 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	for _, id := range sorted {
 		row, hasRow := byID[id]
 		entry, inLog := logged[id]
-		c := checkSession(ctx, in, id, row, hasRow, entry, inLog, onDisk[id], retained[id])
+		c := checkSession(ctx, in, id, row, hasRow, entry, inLog, onDisk[id], retained[id], shipped[id])
 		r.Sessions = append(r.Sessions, c)
 		if c.Unshipped {
 			unshipped = append(unshipped, id)
