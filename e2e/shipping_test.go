@@ -3,12 +3,14 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bastion-ssh/bastion/internal/s3test"
+	"github.com/bastion-ssh/bastion/recorder"
 )
 
 // newShippingGateway starts a gateway whose recordings go to a bucket on
@@ -129,5 +131,65 @@ func TestBucketOutageSessionsContinue(t *testing.T) {
 	g.waitAudit(t, "recording.shipped", s.ID)
 	if out := g.cli(t, "verify", "--config", g.config, s.ID); !strings.Contains(out, "verified:") {
 		t.Errorf("verify from the bucket: %q", out)
+	}
+}
+
+// A bastion killed mid-session (SIGKILL: no close, no manifest) has
+// already shipped the session up to its last checkpoint, which verifies
+// from the bucket alone.
+func TestKilledMidSessionInBucket(t *testing.T) {
+	g, s3 := newShippingGateway(t, "")
+	ssh := exec.Command("ssh", append(append(g.sshOpts(g.alice), "-p", fmt.Sprint(g.port), "root@target@127.0.0.1"),
+		"echo started-$((6*7)); sleep 300")...)
+	if err := ssh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ssh.Process.Kill(); ssh.Wait() })
+	var s sessionRow
+	for deadline := time.Now().Add(30 * time.Second); s.ID == ""; {
+		for _, row := range g.sessions(t) {
+			if strings.HasPrefix(row.Command, "echo started") {
+				s = row
+			}
+		}
+		if s.ID == "" && time.Now().After(deadline) {
+			t.Fatal("the session did not start")
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	day, _ := filepath.Rel(filepath.Join(g.dir, "recordings"), filepath.Dir(g.castPath(s)))
+	objects := filepath.Join(s3.Dir(), "recordings", "node-a", day)
+	// The first checkpoint comes after recorder.DefaultCheckpointEvery.
+	deadline := time.Now().Add(recorder.DefaultCheckpointEvery + 60*time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(objects, s.ID+".checkpoints")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of %s in the bucket", s.ID)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	if err := g.proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	g.stop()
+
+	copyDir := t.TempDir()
+	for _, name := range []string{s.ID + ".cast", s.ID + ".checkpoints"} {
+		if r := runCmd(t, "cp", filepath.Join(objects, name), copyDir); r.code != 0 {
+			t.Fatalf("cp %s: %s", name, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(objects, s.ID+".manifest.json")); err == nil {
+		t.Fatal("a manifest for a session that never closed")
+	}
+	r := runCmd(t, bastionBin, "verify", "--key", filepath.Join(g.dir, "signing_key.pub"), filepath.Join(copyDir, s.ID+".cast"))
+	if !strings.Contains(r.stdout, "incomplete: verified up to event") || strings.Contains(r.stdout, "up to event 0 ") {
+		t.Fatalf("bucket copy: exit %d %s%s; want incomplete, verified up to a checkpoint", r.code, r.stdout, r.stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(copyDir, s.ID+".cast"))
+	if !strings.Contains(string(data), "started-42") {
+		t.Errorf("the bucket copy lacks the output before the checkpoint: %q", data)
 	}
 }
