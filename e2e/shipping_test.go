@@ -192,4 +192,19 @@ func TestKilledMidSessionInBucket(t *testing.T) {
 	if !strings.Contains(string(data), "started-42") {
 		t.Errorf("the bucket copy lacks the output before the checkpoint: %q", data)
 	}
+
+	// Started again on the same data directory, the bastion ships the
+	// rest of the cut-off recording and removes it from the disk.
+	again := exec.Command(bastionBin, "serve", "--config", g.config)
+	again.Stderr = g.stderr
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { again.Process.Signal(os.Interrupt); again.Wait() })
+	g.waitAudit(t, "recording.shipped", s.ID)
+	waitGone(t, 30*time.Second, g.castPath(s))
+	r = runCmd(t, bastionBin, "verify", "--config", g.config, s.ID)
+	if !strings.Contains(r.stdout, "incomplete: verified up to event") || !strings.Contains(r.stderr, "copy in bucket recordings") {
+		t.Errorf("verify after the restart: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
 }
