@@ -4,6 +4,7 @@
 GO        ?= go
 BIN       := bin/bastion
 APT_PKGS  := openssh-server openssh-client asciinema
+VERSITYGW_VERSION := v1.8.0
 export CGO_ENABLED := 1
 
 .PHONY: all build demo test test-unit test-e2e deps vet fmt bench bench-smoke bench-go measure clean package
@@ -14,8 +15,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/bastion
 
 # deps installs the system tools the tests drive (real sshd, ssh, scp,
-# sftp, asciinema, PostgreSQL for the store's second backend) when they
-# are missing. apt-get update runs once.
+# sftp, asciinema, PostgreSQL for the store's second backend, the
+# versitygw S3 server) when they are missing. apt-get update runs once.
 deps:
 	@missing=""; \
 	command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
@@ -31,6 +32,9 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# The recording-shipping tests run a real S3-compatible server.
+	@[ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || command -v versitygw >/dev/null 2>&1 || \
+		{ echo "installing: versitygw"; $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
 
 # demo says what it does: the first build compiles SQLite through cgo and
 # takes a few minutes on a small machine; later builds take seconds.

@@ -99,6 +99,8 @@ type Recording struct {
 	// RecordInput also records client keystrokes ("i" events). Off by
 	// default: passwords typed at prompts would land in the recording.
 	RecordInput bool `yaml:"record_input"`
+	// S3 ships recordings to object storage; not set: they stay local.
+	S3 S3 `yaml:"s3"`
 }
 
 // Limits are named timeouts; zero means the documented default.
@@ -239,6 +241,8 @@ func (c *Config) resolve(base string) {
 	abs(&c.SigningKey)
 	abs(&c.FingerprintSecret)
 	abs(&c.Recording.Dir)
+	abs(&c.Recording.S3.AccessKeyFile)
+	abs(&c.Recording.S3.SecretKeyFile)
 	abs(&c.Evidence.WitnessFile)
 	for i := range c.TrustedUserCAs {
 		abs(&c.TrustedUserCAs[i])
@@ -309,6 +313,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateStore(); err != nil {
+		return err
+	}
+	if err := c.validateRecordingS3(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

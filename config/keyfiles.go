@@ -34,6 +34,7 @@ func (c *Config) SecretFiles() []SecretFile {
 	if c.Store.Postgres != nil {
 		add("store.postgres.dsn_file", c.Store.Postgres.DSNFile)
 	}
+	add("recording.s3.secret_key_file", c.Recording.S3.SecretKeyFile)
 	for i, t := range c.Targets {
 		add(fmt.Sprintf("targets[%d].credential.key_file", i), t.Credential.KeyFile)
 	}

@@ -113,7 +113,7 @@ func TestReadmeDocumentsEveryConfigField(t *testing.T) {
 		t.Fatal("README.md has no Configuration reference section")
 	}
 	section, _, _ = strings.Cut(section, "\n#")
-	rows := regexp.MustCompile("(?m)^\\| `([a-z_.\\[\\]]+)` \\|").FindAllStringSubmatch(section, -1)
+	rows := regexp.MustCompile("(?m)^\\| `([a-z0-9_.\\[\\]]+)` \\|").FindAllStringSubmatch(section, -1)
 	documented := map[string]bool{}
 	for _, r := range rows {
 		documented[r[1]] = true

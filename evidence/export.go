@@ -36,6 +36,9 @@ type Options struct {
 	// Progress, if set, is called as members are written with the bytes
 	// written so far and the total expected.
 	Progress func(done, total int64)
+	// Fetch, if set, returns a local path to read a recording from when
+	// its file under RecordingsDir is gone: a copy from object storage.
+	Fetch func(ctx context.Context, castPath string) (string, error)
 }
 
 // Export writes a bundle of what st and the session log hold for o.Filter
@@ -87,7 +90,7 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Repo
 		}
 	}
 	err = st.EachSession(ctx, sf, func(s store.Session) error {
-		rec, err := exportSession(ctx, b, st, s, snap, logged, pub, o.RecordingsDir)
+		rec, err := exportSession(ctx, b, st, s, snap, logged, pub, o.RecordingsDir, o.Fetch)
 		if err != nil {
 			return err
 		}
@@ -192,7 +195,8 @@ func writeStatic(b *bundleWriter, authorizedKey, head []byte) error {
 
 // exportSession writes one session's members and returns its record.
 func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s store.Session, snap *recorder.LogSnapshot,
-	logged map[string]int64, pub ed25519.PublicKey, recordings string) (SessionRecord, error) {
+	logged map[string]int64, pub ed25519.PublicKey, recordings string,
+	fetch func(context.Context, string) (string, error)) (SessionRecord, error) {
 	rec := SessionRecord{ID: s.ID, Identity: s.Identity, SourceAddr: s.SourceAddr, Target: s.Target, Login: s.Login,
 		Kind: s.Kind, Command: s.Command, StartedAt: s.StartedAt, EndedAt: s.EndedAt, ExitStatus: s.ExitStatus,
 		ExitSignal: s.ExitSignal, EndReason: s.EndReason, DeletedAt: s.DeletedAt}
@@ -212,6 +216,14 @@ func exportSession(ctx context.Context, b *bundleWriter, st *store.Store, s stor
 	}
 	dir := "sessions/" + s.ID + "/"
 	cast, own := ownRecording(recordings, s)
+	if _, err := os.Lstat(cast); own && errors.Is(err, fs.ErrNotExist) && fetch != nil && s.DeletedAt == nil {
+		switch fetched, err := fetch(ctx, cast); {
+		case err == nil:
+			cast = fetched
+		case !errors.Is(err, fs.ErrNotExist):
+			return rec, err
+		}
+	}
 	res, verr := recorder.Verify(cast, pub)
 	switch {
 	case s.DeletedAt != nil:

@@ -56,6 +56,9 @@ func (w *Writer) Checkpoint() error {
 		return w.fail(fmt.Errorf("recorder: checkpoint %s: %w", CheckpointsPath(w.path), err))
 	}
 	w.cpEvents = c.Events
+	if w.onCP != nil {
+		w.onCP(w.path)
+	}
 	return nil
 }
 

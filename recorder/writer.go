@@ -54,6 +54,10 @@ type Options struct {
 	// on the real clock. Zero means DefaultCheckpointEvery; negative turns
 	// checkpoints off, and no checkpoints file is created.
 	CheckpointEvery time.Duration
+	// Checkpointed, if not nil, is called with the recording's path after
+	// each checkpoint is on stable storage, e.g. to ship the files as they
+	// stand. It runs while the writer waits and must return at once.
+	Checkpointed func(castPath string)
 }
 
 // Position is a point in a recording, for audit events to refer to.
@@ -82,6 +86,7 @@ type Writer struct {
 	start     time.Time
 	signer    crypto.Signer // nil: unsigned
 	key       string        // base64 public key of signer, or ""
+	onCP      func(string)  // Options.Checkpointed, or nil
 
 	// Periodic checkpoints; nil channels when they are off.
 	stop     chan struct{}
@@ -177,6 +182,7 @@ func newWriter(f file, path string, h Header, opts Options) (*Writer, error) {
 		clock:     clock,
 		start:     clock(),
 		signer:    opts.Signer,
+		onCP:      opts.Checkpointed,
 		cpEvents:  -1,
 		f:         f,
 		h:         sha256.New(),

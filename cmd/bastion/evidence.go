@@ -102,7 +102,16 @@ func cmdEvidenceExport(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("evidence export: %w", err)
 	}
 	defer os.Remove(tmp)
-	opts := evidence.Options{Filter: f, LogDir: logDir(dir), RecordingsDir: recordings, Key: key}
+	src, err := newRecordingSource(*df.config)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	opts := evidence.Options{Filter: f, LogDir: logDir(dir), RecordingsDir: recordings, Key: key,
+		Fetch: func(ctx context.Context, cast string) (string, error) {
+			path, _, err := src.open(ctx, cast)
+			return path, err
+		}}
 	if isTerminal(stderr) {
 		opts.Progress = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rexporting: %s of %s", byteSize(done), byteSize(total))

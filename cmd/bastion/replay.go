@@ -53,7 +53,16 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("replay: the view could not be audited: %w", err)
 		}
 	}
-	rec, err := replay.Open(path)
+	src, err := newRecordingSource(*df.config)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	local, _, err := src.open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	rec, err := replay.Open(local)
 	if err != nil {
 		return err
 	}
@@ -65,7 +74,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rec.AddMarkers(markers)
 	}
 	if *web {
-		return serveWebReplay(ctx, stdout, path, *listen, verifyForPage(df, *keyFile, path))
+		return serveWebReplay(ctx, stdout, local, *listen, verifyForPage(df, *keyFile, local))
 	}
 	if *cat {
 		return replay.Cat(stdout, rec)

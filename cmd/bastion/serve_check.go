@@ -56,6 +56,11 @@ func checkServe(file string) (*config.Config, error) {
 			return nil, fmt.Errorf("http.tls_cert/tls_key: %w", err)
 		}
 	}
+	if cfg.Recording.S3.Enabled() {
+		if _, _, err := cfg.Recording.S3.Keys(); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := policies.Load(cfg.Policy); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -75,6 +80,9 @@ func printCheck(w io.Writer, cfg *config.Config) {
 	}
 	if cfg.Store.Postgres != nil {
 		fmt.Fprint(w, "; PostgreSQL store not contacted")
+	}
+	if s := cfg.Recording.S3; s.Enabled() {
+		fmt.Fprintf(w, "; recordings shipped to bucket %s at %s, not contacted", s.Bucket, s.Endpoint)
 	}
 	fmt.Fprintln(w, ")")
 	if len(cfg.Targets) == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/server"
+	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -40,6 +41,7 @@ type stack struct {
 	// checkpoints enters the audit chain's head in the session log.
 	checkpoints *auditCheckpointer
 	review      *review
+	shipper     *shipping.Shipper // nil unless recording.s3 is set
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -108,6 +110,12 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, err
 	}
+	recordings, shipper, err := newRecordings(cfg, recorder.Options{Signer: signing}, metered, reg, log)
+	if err != nil {
+		st.Close()
+		sessionLog.Close()
+		return nil, fmt.Errorf("recording.s3: %w", err)
+	}
 	gate := &server.CommandGate{Broker: rv.broker, Store: masked, Policy: pw.Current}
 	srv, err := server.New(server.Config{
 		HostSigners: []ssh.Signer{hostKey},
@@ -120,7 +128,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		TargetNames:      cfg.TargetNames,
 		Upstream:         up,
 		Store:            masked,
-		Recordings:       server.FileRecordings(cfg.RecordingDir(), recorder.Options{Signer: signing}),
+		Recordings:       recordings,
 		SessionLog:       sessionLog,
 		FingerprintKey:   fpSecret,
 		RecordInput:      cfg.Recording.RecordInput,
@@ -147,7 +155,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv,
+	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
@@ -212,6 +220,11 @@ func (s *stack) run(ctx context.Context) error {
 		followChanges(gctx, s.store, s.review.broker, s.server)
 		return nil
 	})
+	if s.shipper != nil {
+		// Recordings closed after this stops stay on disk; the next
+		// start's Recover finds them.
+		g.Go(func() error { s.shipper.Run(gctx); return nil })
+	}
 	if s.api != nil {
 		s.logger.Info("certificate API listening", "url", s.api.URL())
 		g.Go(s.api.serve)

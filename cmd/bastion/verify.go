@@ -45,6 +45,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		rep, err := verifyAll(ctx, in)
+		in.source.close()
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,19 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	res, verr := recorder.Verify(path, pub)
+	src, err := newRecordingSource(*df.config)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	local, fromBucket, err := src.open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if fromBucket {
+		fmt.Fprintf(stderr, "verify: %s is not on this node; verifying the copy in bucket %s\n", path, src.bucket.Name())
+	}
+	res, verr := recorder.Verify(local, pub)
 	if *asJSON {
 		out := map[string]any{"file": path, "result": res, "ok": verr == nil}
 		if verr != nil {
@@ -86,6 +99,10 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // with: the tree heads saved outside it.
 func verifyInputFor(df dataFlags, dir string, pub ed25519.PublicKey, heads []string, witness string) (verifyInput, error) {
 	in := verifyInput{dataDir: dir, recordingsDir: filepath.Join(dir, "recordings"), pub: pub}
+	var err error
+	if in.source, err = newRecordingSource(*df.config); err != nil {
+		return in, err
+	}
 	if *df.config != "" {
 		cfg, err := config.Load(*df.config)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -26,7 +27,8 @@ type verifyInput struct {
 	heads         []savedHead
 	// store, if set, is the store --config names (PostgreSQL); else the
 	// data directory's database.
-	store *store.Config
+	store  *store.Config
+	source *recordingSource // reads shipped recordings from the bucket; nil: local only
 }
 
 // savedHead is a signed tree head kept outside the data directory.
@@ -61,10 +63,13 @@ const (
 )
 
 type sessionCheck struct {
-	ID       string   `json:"id"`
-	Verdict  string   `json:"verdict"`
-	Detail   string   `json:"detail"`
-	Problems []string `json:"problems,omitempty"`
+	ID      string `json:"id"`
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail"`
+	// Unshipped: recordings are shipped to a bucket, and this one's local
+	// files are not yet verified there.
+	Unshipped bool     `json:"unshipped,omitempty"`
+	Problems  []string `json:"problems,omitempty"`
 }
 
 func (r *verifyReport) problem(format string, args ...any) {
@@ -131,6 +136,10 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	shipped, err := eventsBySession(ctx, st, shipping.EventShipped)
+	if err != nil {
+		return nil, err
+	}
 
 	rows, err := st.ListSessions(ctx, store.SessionFilter{Limit: 1 << 40})
 	if err != nil {
@@ -156,14 +165,22 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 		sorted = append(sorted, id)
 	}
 	sort.Strings(sorted)
+	var unshipped []string
 	for _, id := range sorted {
 		row, hasRow := byID[id]
 		entry, inLog := logged[id]
-		c := checkSession(in, id, row, hasRow, entry, inLog, onDisk[id], retained[id])
+		c := checkSession(ctx, in, id, row, hasRow, entry, inLog, onDisk[id], retained[id], shipped[id])
 		r.Sessions = append(r.Sessions, c)
+		if c.Unshipped {
+			unshipped = append(unshipped, id)
+		}
 		for _, p := range c.Problems {
 			r.problem("session %s: %s", id, p)
 		}
+	}
+	if len(unshipped) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d recordings not yet shipped to bucket %s (on this node only): %s",
+			len(unshipped), in.source.bucket.Name(), strings.Join(unshipped, ", ")))
 	}
 	return r, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -27,8 +28,12 @@ const signedTimeSkew = 10 * time.Second
 // problem; a session whose files retention deleted (as the audit trail
 // says) is reported as such; one that never closed is verified to its last
 // checkpoint and reported incomplete.
-func checkSession(in verifyInput, id string, row store.Session, hasRow bool, entry recorder.LogEntry, inLog bool,
-	diskPath string, retained *store.Event) (c sessionCheck) {
+//
+// shipped is the session's recording.shipped audit event, if any: the
+// shipper removes a local copy only after writing one, so a recording
+// read from the bucket without it was removed by something else.
+func checkSession(ctx context.Context, in verifyInput, id string, row store.Session, hasRow bool, entry recorder.LogEntry, inLog bool,
+	diskPath string, retained, shipped *store.Event) (c sessionCheck) {
 	c.ID = id
 	bad := func(format string, args ...any) { c.Problems = append(c.Problems, fmt.Sprintf(format, args...)) }
 	defer func() {
@@ -65,6 +70,28 @@ func checkSession(in verifyInput, id string, row store.Session, hasRow bool, ent
 	if retained != nil {
 		bad("the audit trail says retention deleted it, but the database row says otherwise")
 	}
+	local, fromBucket, err := in.source.open(ctx, path)
+	if err != nil {
+		bad("recording %v", err)
+		return c
+	}
+	c.Unshipped = in.source.ships() && !fromBucket
+	if fromBucket && shipped == nil {
+		bad("its local copy is gone and the bucket holds it, but no %s audit event says it was shipped", shipping.EventShipped)
+	}
+	if _, err := os.Lstat(local); errors.Is(err, fs.ErrNotExist) && shipped != nil {
+		bad("recording %s was shipped to bucket %v (audit event %d): pass --config FILE to verify it there",
+			path, shipped.Detail["bucket"], shipped.Seq)
+		return c
+	}
+	defer func() {
+		if fromBucket {
+			c.Detail += " (read from the bucket)"
+		} else if c.Unshipped {
+			c.Detail += " (not yet shipped)"
+		}
+	}()
+	path = local
 	res, err := recorder.Verify(path, in.pub)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -202,7 +229,13 @@ func inside(dir, path string) bool {
 
 // retentionDeletions returns the retention.delete audit events by session.
 func retentionDeletions(ctx context.Context, st *store.Store) (map[string]*store.Event, error) {
-	evs, err := st.Events(ctx, store.EventFilter{Type: retentionDeleteEvent, Limit: 1 << 40})
+	return eventsBySession(ctx, st, retentionDeleteEvent)
+}
+
+// eventsBySession returns the audit events of type typ by session, the
+// last of each session's.
+func eventsBySession(ctx context.Context, st *store.Store, typ string) (map[string]*store.Event, error) {
+	evs, err := st.Events(ctx, store.EventFilter{Type: typ, Limit: 1 << 40})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,145 @@
+package shipping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
+)
+
+// Audit event types written by the shipper.
+const (
+	// EventShipped: every file of a closed recording is verified in the
+	// bucket; its local copies are removed next. Written before removal:
+	// a file whose shipping cannot be recorded is not removed.
+	EventShipped = "recording.shipped"
+	// EventShipFailed: one attempt to ship a recording failed; it will be
+	// retried. Reason is a stable code, Detail has the error.
+	EventShipFailed = "recording.ship_failed"
+)
+
+// Reasons of EventShipFailed.
+const (
+	ReasonUpload   = "upload"   // the bucket refused or could not be reached
+	ReasonMismatch = "mismatch" // the object read back differs from what was sent
+	ReasonLocal    = "local"    // a local file could not be read or removed
+	ReasonAudit    = "audit"    // the shipped event could not be written; nothing removed
+)
+
+// part is one local file of a recording, with the size to ship.
+type part struct {
+	local string
+	size  int64
+}
+
+// ship does one pass over the recording at rel (its .cast, relative to
+// Dir): it uploads and verifies each of its local files and, when final,
+// audits and removes them.
+func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
+	cast := filepath.Join(s.cfg.Dir, filepath.FromSlash(rel))
+	// The checkpoints file is measured before the recording: both only
+	// grow, so every checkpoint shipped covers bytes of the recording
+	// shipped with it, and the object verifies up to its last checkpoint.
+	files := []string{recorder.CheckpointsPath(cast), cast}
+	if final {
+		// The manifest last: in the bucket, it marks a complete recording.
+		files = append(files, recorder.ManifestPath(cast))
+	}
+	var parts []part
+	for _, f := range files {
+		st, err := os.Lstat(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // not written (checkpoints off, a crash), or shipped and removed before
+		}
+		if err != nil {
+			return &shipError{ReasonLocal, err}
+		}
+		if !st.Mode().IsRegular() {
+			return &shipError{ReasonLocal, fmt.Errorf("%s is not a regular file", f)}
+		}
+		parts = append(parts, part{f, st.Size()})
+	}
+	var sent []uploaded
+	for _, p := range parts {
+		u, err := s.cfg.Bucket.upload(ctx, p.local, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))), p.size)
+		if err != nil {
+			s.metrics.uploads.WithLabelValues("failed").Inc()
+			if errors.Is(err, ErrMismatch) {
+				return &shipError{ReasonMismatch, err}
+			}
+			return &shipError{ReasonUpload, err}
+		}
+		s.metrics.uploads.WithLabelValues("verified").Inc()
+		s.metrics.bytes.Add(float64(u.Bytes))
+		sent = append(sent, u)
+	}
+	if !final || len(parts) == 0 {
+		return nil
+	}
+	if err := s.cfg.Audit.Audit(ctx, store.Event{
+		Type: EventShipped, Outcome: store.OutcomeInfo, SessionID: sessionID(rel),
+		Reason: "verified", Detail: shippedDetail(s.cfg.Bucket.Name(), sent),
+	}); err != nil {
+		return &shipError{ReasonAudit, err}
+	}
+	for _, p := range parts {
+		if err := os.Remove(p.local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return &shipError{ReasonLocal, err}
+		}
+	}
+	s.metrics.shipped.Inc()
+	s.log.Info("recording shipped", "session", sessionID(rel), "bucket", s.cfg.Bucket.Name(), "files", len(sent))
+	return nil
+}
+
+// failed audits, counts and logs a failed attempt. An audit failure here
+// changes nothing: the attempt is retried either way and nothing was
+// removed, so it is only logged.
+func (s *Shipper) failed(ctx context.Context, rel string, attempt int, retry time.Duration, err error) {
+	s.metrics.failures.Inc()
+	reason := ReasonUpload
+	var se *shipError
+	if errors.As(err, &se) {
+		reason = se.reason
+	}
+	s.log.Warn("recording not shipped; will retry", "session", sessionID(rel), "attempt", attempt,
+		"retry_in", retry, "reason", reason, "err", err)
+	if aerr := s.cfg.Audit.Audit(ctx, store.Event{
+		Type: EventShipFailed, Outcome: store.OutcomeError, SessionID: sessionID(rel), Reason: reason,
+		Detail: map[string]any{"attempt": attempt, "retry_in_seconds": int64(retry.Seconds()),
+			"error": err.Error(), "recording": rel},
+	}); aerr != nil {
+		s.log.Error("audit of a failed shipment failed", "session", sessionID(rel), "err", aerr)
+	}
+}
+
+// shipError is a failed pass with the reason the audit event records.
+type shipError struct {
+	reason string
+	err    error
+}
+
+func (e *shipError) Error() string { return "shipping: " + e.err.Error() }
+func (e *shipError) Unwrap() error { return e.err }
+
+func shippedDetail(bucket string, sent []uploaded) map[string]any {
+	files := make([]map[string]any, len(sent))
+	for i, u := range sent {
+		files[i] = map[string]any{"key": u.Key, "bytes": u.Bytes, "sha256": u.SHA256}
+	}
+	return map[string]any{"bucket": bucket, "files": files}
+}
+
+// sessionID is the session a recording belongs to: its file name is
+// SESSION.cast.
+func sessionID(rel string) string {
+	return strings.TrimSuffix(path.Base(rel), ".cast")
+}
