@@ -84,6 +84,12 @@ type Config struct {
 	Retention Retention `yaml:"retention"`
 	// Slack brings held commands to reviewers (optional; see Slack).
 	Slack Slack `yaml:"slack"`
+	// ListenProxyProtocol names the load balancers that speak PROXY
+	// protocol to the SSH listener (optional; see ProxyProtocol).
+	ListenProxyProtocol ProxyProtocol `yaml:"listen_proxy_protocol"`
+	// Node names this bastion in recordings and audit events when several
+	// serve as one; empty means the host name.
+	Node string `yaml:"node"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -112,6 +118,9 @@ type Limits struct {
 	// MaxConnsPerSource bounds the connections open at once from one
 	// source IP (default 64; -1: unlimited).
 	MaxConnsPerSource int `yaml:"max_conns_per_source"`
+	// DrainTimeout is how long open sessions may go on after SIGTERM or
+	// SIGINT before they are ended (default 10s).
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
 // Target is one host behind the bastion.
@@ -182,6 +191,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.DialTimeout == 0 {
 		l.DialTimeout = 10 * time.Second
+	}
+	if l.DrainTimeout == 0 {
+		l.DrainTimeout = DefaultDrainTimeout
 	}
 	return l
 }
@@ -300,6 +312,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateSlack(); err != nil {
+		return err
+	}
+	if err := c.validateLoadBalancer(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -345,12 +345,13 @@ func (b *bastion) cli(t *testing.T, args ...string) string {
 }
 
 type auditEvent struct {
-	Type      string         `json:"type"`
-	Outcome   string         `json:"outcome"`
-	Identity  string         `json:"identity"`
-	SessionID string         `json:"session_id"`
-	Reason    string         `json:"reason"`
-	Detail    map[string]any `json:"detail"`
+	Type       string         `json:"type"`
+	Outcome    string         `json:"outcome"`
+	Identity   string         `json:"identity"`
+	SessionID  string         `json:"session_id"`
+	SourceAddr string         `json:"source_addr"`
+	Reason     string         `json:"reason"`
+	Detail     map[string]any `json:"detail"`
 }
 
 func (b *bastion) audit(t *testing.T, typ string) []auditEvent {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,11 @@ type Config struct {
 	// MaxConnsPerSource bounds the connections open at once from one
 	// source IP; zero means DefaultMaxConnsPerSource, negative unlimited.
 	MaxConnsPerSource int
+	// ProxyProtocolFrom are the load balancers (addresses and ranges) whose
+	// connections must open with a PROXY protocol v2 header naming the
+	// client; its address is then the connection's source everywhere. A
+	// header from any other peer is refused. Empty: nobody may send one.
+	ProxyProtocolFrom []netip.Prefix
 	// Commands judges each exec command before it reaches the target
 	// (allow, deny, or hold for review); if nil, every command the access
 	// rule admits is allowed.

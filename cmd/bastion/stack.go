@@ -128,6 +128,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		},
 		SweepInterval:     cfg.Limits.CertificateCheck,
 		MaxConnsPerSource: cfg.Limits.MaxConnsPerSource,
+		ProxyProtocolFrom: cfg.ListenProxyProtocol.Prefixes(),
 		Commands:          gate.Judge,
 		Approvals:         rv.broker,
 	})
