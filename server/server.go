@@ -127,9 +127,10 @@ type Server struct {
 	sources *sourceLimiter     // open connections per source IP
 	preauth *preauthAggregator // pre-authentication failures, counted
 
-	closing   chan struct{} // closed by Shutdown and Close
+	closing   chan struct{} // closed when the certificate sweep is to stop
 	closeOnce sync.Once
 	watchOnce sync.Once
+	draining  atomic.Bool // set by Shutdown: no new connection or channel (drain.go)
 
 	// masker is the compiled masker of the latest policy version seen:
 	// one per reload, the previous one dropped.
@@ -220,29 +221,6 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 func (s *Server) stopWatching() { s.closeOnce.Do(func() { close(s.closing) }) }
-
-// Shutdown stops accepting, then waits for live sessions to end or ctx to
-// expire; on expiry the remaining sessions are ended through their finish
-// path (ExitServerShutdown, an audit event each) and the connections closed.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopWatching()
-	err := s.ssh.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		for _, c := range s.liveConns() {
-			s.endConn(c, ErrShutdown)
-		}
-		s.sessions.Wait()
-		s.ssh.Close()
-	}
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	s.preauth.flush()
-	return err
-}
 
 // Close closes the listeners and every connection at once, then waits for
 // session handlers to finish writing their recordings and audit events.
