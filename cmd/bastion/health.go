@@ -32,7 +32,7 @@ const readyCheckTimeout = 2 * time.Second
 // readiness runs the /readyz checks.
 type readiness struct {
 	store      interface{ Ping(context.Context) error }
-	recordings string           // the recording directory
+	recordings string // the recording directory
 	policy     func() *policies.Policy
 	draining   func() bool
 	log        *slog.Logger
