@@ -178,6 +178,7 @@ type bastion struct {
 	hostKey ssh.PublicKey
 	stderr  *syncBuffer
 	stop    func() // stops the bastion (SIGINT) and waits for it; safe to call twice
+	proc    *exec.Cmd
 }
 
 type bastionOptions struct {
@@ -229,6 +230,7 @@ limits:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	b.proc = cmd
 	var once sync.Once
 	b.stop = func() {
 		once.Do(func() {

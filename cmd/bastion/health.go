@@ -133,12 +133,17 @@ func (r *readiness) handle(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", r.serveReady)
 }
 
-// probeWritable creates, writes, syncs and removes a file in dir, as a
-// recording would. A disk that hangs leaves the probe running in the
+// probeWritable creates, writes, syncs and removes a file in dir (making
+// dir if need be), as a recording would. A disk that hangs leaves the probe running in the
 // background; the check fails at ctx's deadline.
 func probeWritable(ctx context.Context, dir string) error {
 	done := make(chan error, 1)
 	go func() {
+		// Made as the first recording would make it.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			done <- err
+			return
+		}
 		f, err := os.CreateTemp(dir, ".readyz-*")
 		if err != nil {
 			done <- err

@@ -35,7 +35,11 @@ func get(t *testing.T, url string) (int, string) {
 func TestReadiness(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	okPolicy := func() *policies.Policy { return &policies.Policy{} }
-	gone := filepath.Join(t.TempDir(), "removed")
+	// Not a directory, so it cannot be made one.
+	gone := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(gone, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name       string
 		store      error
@@ -53,7 +57,7 @@ func TestReadiness(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.recordings
 			if dir == "" {
-				dir = t.TempDir()
+				dir = filepath.Join(t.TempDir(), "recordings") // made by the probe
 			}
 			var draining atomic.Bool
 			draining.Store(tc.draining)
@@ -94,7 +98,7 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("/readyz tells the network why: %q", body)
 			}
 			// The probe leaves nothing behind in the recording directory.
-			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			if entries, _ := os.ReadDir(dir); tc.failing != "recordings" && len(entries) != 0 {
 				t.Errorf("recording directory holds %d entries after the probe", len(entries))
 			}
 			// Metrics and profiles are not on the health listener.
