@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // balancerConfig trusts 127.0.0.2 as the load balancer; tests relay from
 // there (Linux answers on all of 127.0.0.0/8), while a client connecting
 // from 127.0.0.1 is an ordinary peer.
-const balancerConfig = "listen_proxy_protocol:\n  trusted: [127.0.0.2]\n"
+const balancerConfig = "listen_proxy_protocol:\n  trusted: [127.0.0.2]\nnode: bastion-a\n"
 
 func tcpAddr(s string) *net.TCPAddr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
 
@@ -54,12 +55,34 @@ func TestBehindLoadBalancer(t *testing.T) {
 		}
 		var rows []struct {
 			SourceAddr string `json:"source_addr"`
+			Recording  string `json:"recording"`
 		}
 		if err := json.Unmarshal([]byte(g.cli(t, "sessions", "list", "--json")), &rows); err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) == 0 || rows[0].SourceAddr != "203.0.113.9:4711" {
-			t.Errorf("sessions list: %+v", rows)
+			t.Fatalf("sessions list: %+v", rows)
+		}
+		// The recording and the audit trail name the node.
+		data, err := os.ReadFile(rows[0].Recording)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, _, _ := strings.Cut(string(data), "\n")
+		var h struct {
+			Bastion struct {
+				Node   string `json:"node"`
+				Source string `json:"source"`
+			} `json:"bastion"`
+		}
+		if err := json.Unmarshal([]byte(header), &h); err != nil || h.Bastion.Node != "bastion-a" || h.Bastion.Source != "203.0.113.9:4711" {
+			t.Errorf("recording header %s: %v", header, err)
+		}
+		for _, typ := range []string{"bastion.start", "session.start", "session.end"} {
+			evs := g.audit(t, typ)
+			if len(evs) == 0 || evs[0].Detail["node"] != "bastion-a" {
+				t.Errorf("%s events do not name the node: %+v", typ, evs)
+			}
 		}
 	})
 

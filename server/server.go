@@ -106,6 +106,9 @@ type Config struct {
 	Approvals ApprovalDesk
 	// Clock returns the current time; if nil, time.Now is used.
 	Clock func() time.Time
+	// Node names this bastion in recording headers, when several serve as
+	// one (optional).
+	Node string
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.

@@ -30,6 +30,7 @@ const stopTimeout = 10 * time.Second
 type stack struct {
 	cfg    *config.Config
 	store  *store.Store
+	trail  server.Store // the store's audit trail, each event naming this node
 	log    *recorder.Log
 	policy *policies.Watcher
 	server *server.Server
@@ -98,7 +99,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
-	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
+	trail := nodeStore{Store: metered, node: cfg.NodeName()}
+	masked := &maskedStore{next: trail, m: auditMasker(fpSecret)}
 	rv, err := newReview(cfg, st, masked, signing, log)
 	if err != nil {
 		st.Close()
@@ -132,20 +134,21 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		ProxyProtocolFrom: cfg.ListenProxyProtocol.Prefixes(),
 		Commands:          gate.Judge,
 		Approvals:         rv.broker,
+		Node:              cfg.NodeName(),
 	})
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
 		return nil, err
 	}
-	pw.OnReload = policyReloadHook(cfg.Policy, metered, reg, log)
+	pw.OnReload = policyReloadHook(cfg.Policy, trail, reg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv,
+	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
@@ -190,7 +193,7 @@ func (s *stack) run(ctx context.Context) error {
 	s.review.start(ctx)
 	defer s.review.close()
 	// A bastion that cannot write its audit trail does not serve.
-	if err := s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()}); err != nil {
+	if err := s.trail.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()}); err != nil {
 		return fmt.Errorf("audit trail: %w", err)
 	}
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
@@ -257,7 +260,7 @@ func (s *stack) stop() error {
 	for _, shut := range []func(context.Context) error{s.apiShutdown, s.diagShutdown, s.healthShutdown} {
 		err = errors.Join(err, shut(sctx))
 	}
-	if aerr := s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
+	if aerr := s.trail.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
 		err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr))
 	}
 	// The last checkpoint covers the stop event: a trail truncated
