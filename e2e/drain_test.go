@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bastion-ssh/bastion/certauth"
 )
 
 func readyz(port int) int {
@@ -21,21 +23,28 @@ func readyz(port int) int {
 	return resp.StatusCode
 }
 
-// SIGTERM drains: /readyz fails, new connections are refused, a running
-// session goes on until limits.drain_timeout and then ends with the
+// SIGTERM drains: /readyz fails, new connections are refused, an idle
+// connection is closed, a new session over an open one is refused, a
+// running session goes on until limits.drain_timeout and then ends with the
 // shutdown status, recorded and verifiable; the process exits 0 once the
 // stop is written.
 func TestSIGTERMDrains(t *testing.T) {
 	diag := freePort(t)
 	g := newGatewayOpts(t, t.TempDir(), bastionOptions{policy: testPolicy, limits: "  drain_timeout: 8s\n",
 		extra: fmt.Sprintf("diagnostics:\n  listen: 127.0.0.1:%d\n", diag)})
-	if code := readyz(diag); code != http.StatusOK {
-		t.Fatalf("/readyz before the drain = %d", code)
-	}
+	waitFor(t, "/readyz to pass before the drain", func() bool { return readyz(diag) == http.StatusOK })
+
+	// The running session goes over an OpenSSH ControlMaster, which a
+	// client could use to open more sessions during the drain; a second
+	// master has nothing running.
+	busy := startMaster(t, g, g.alice)
+	bob := newClient(t, g.userCA, certauth.UserRequest{Identity: "bob@example.com", Groups: []string{"ops"}})
+	idle := startMaster(t, g, bob)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := append(g.sshOpts(g.alice), "-p", fmt.Sprint(g.port), "root@target@127.0.0.1", "echo started; sleep 50; echo finished")
+	args := append(g.sshOpts(g.alice), "-o", "ControlMaster=no", "-o", "ControlPath="+busy.ctl,
+		"-p", fmt.Sprint(g.port), "root@target@127.0.0.1", "echo started; sleep 50; echo finished")
 	session := exec.CommandContext(ctx, "ssh", args...)
 	var out, errb syncBuffer
 	session.Stdout, session.Stderr = &out, &errb
@@ -54,6 +63,10 @@ func TestSIGTERMDrains(t *testing.T) {
 		r := g.ssh(t, g.alice, "root@target", "echo new")
 		return r.code == 255 && !strings.Contains(r.stdout, "new")
 	})
+	idle.waitExit(t) // closed: nothing ran on it
+	if r := busy.run(t, g, g.alice, "echo sneaked-in"); r.code != 253 || strings.Contains(r.stdout, "sneaked-in") {
+		t.Errorf("new session over an open connection during the drain: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
 	select {
 	case err := <-ended:
 		t.Fatalf("the running session ended before the drain deadline: %v %q", err, errb.String())
@@ -79,9 +92,9 @@ func TestSIGTERMDrains(t *testing.T) {
 	if out := g.cli(t, "verify", s.ID); !strings.Contains(out, "verified:") {
 		t.Errorf("verify: %s", out)
 	}
-	for _, typ := range []string{"session.shutdown", "connection.shutdown", "bastion.stop"} {
-		if len(g.audit(t, typ)) != 1 {
-			t.Errorf("%s events: %+v", typ, g.audit(t, typ))
+	for typ, n := range map[string]int{"session.shutdown": 2, "connection.shutdown": 2, "bastion.stop": 1} {
+		if len(g.audit(t, typ)) != n {
+			t.Errorf("%s events, want %d: %+v", typ, n, g.audit(t, typ))
 		}
 	}
 	if out := g.cli(t, "verify", "--all"); !strings.Contains(out, "verified") {

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/pires/go-proxyproto"
 	"golang.org/x/crypto/ssh"
@@ -258,7 +260,9 @@ func TestReadProxyHeader(t *testing.T) {
 		{"", ErrProxyHeaderMissing}, // a signature and then the end
 		{"", ErrProxyHeaderInvalid}, // version 1 again
 	} {
-		br := bufio.NewReader(bytes.NewReader(seeds[i]))
+		// One byte per read, into the smallest buffer: a header split at
+		// every boundary reads the same.
+		br := bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(seeds[i])), 16)
 		src, err := readProxyHeader(br)
 		if want.err != nil {
 			if !errors.Is(err, want.err) {
@@ -303,4 +307,23 @@ func FuzzReadProxyHeader(f *testing.F) {
 			t.Fatalf("the stream after the header is %q of %q", rest, data)
 		}
 	})
+}
+
+// A trusted peer that connects and says nothing holds its connection no
+// longer than the handshake timeout.
+func TestSilentBalancerTimesOut(t *testing.T) {
+	b := startTestBastionWith(t, nil, demoPolicy, trustProxies("127.0.0.1/32"), func(c *Config) { c.HandshakeTimeout = 200 * time.Millisecond })
+	c, err := net.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // the test's own bound, far above the server's
+	if n, err := c.Read(make([]byte, 64)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v: want the server to close the connection", n, err)
+	}
+	waitFor(t, func() bool { return len(b.store.eventsOf("connection.failed")) > 0 })
+	if got := b.failureCodes(); len(got) != 1 || got[0] != "proxy-header-missing from 127.0.0.1" {
+		t.Errorf("connection.failed = %q", got)
+	}
 }
