@@ -87,6 +87,12 @@ type Config struct {
 	// Store chooses the database: SQLite in the data directory (default)
 	// or PostgreSQL shared by several bastions.
 	Store Store `yaml:"store"`
+	// ListenProxyProtocol names the load balancers that speak PROXY
+	// protocol to the SSH listener (optional; see ProxyProtocol).
+	ListenProxyProtocol ProxyProtocol `yaml:"listen_proxy_protocol"`
+	// Node names this bastion in recordings and audit events when several
+	// serve as one; empty means the host name.
+	Node string `yaml:"node"`
 
 	// File is the path the config was loaded from (not in YAML).
 	File string `yaml:"-"`
@@ -117,6 +123,9 @@ type Limits struct {
 	// MaxConnsPerSource bounds the connections open at once from one
 	// source IP (default 64; -1: unlimited).
 	MaxConnsPerSource int `yaml:"max_conns_per_source"`
+	// DrainTimeout is how long open sessions may go on after SIGTERM or
+	// SIGINT before they are ended (default 10s).
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
 // Target is one host behind the bastion.
@@ -187,6 +196,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.DialTimeout == 0 {
 		l.DialTimeout = 10 * time.Second
+	}
+	if l.DrainTimeout == 0 {
+		l.DrainTimeout = DefaultDrainTimeout
 	}
 	return l
 }
@@ -316,6 +328,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateRecordingS3(); err != nil {
+		return err
+	}
+	if err := c.validateLoadBalancer(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

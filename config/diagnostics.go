@@ -15,10 +15,19 @@ type Diagnostics struct {
 	Listen string `yaml:"listen"`
 	// Pprof also serves /debug/pprof/ (off by default).
 	Pprof bool `yaml:"pprof"`
+	// HealthListen is a host:port, on any address, serving only /healthz
+	// and /readyz, for a load balancer on another machine. Empty: off
+	// (both are also on Listen).
+	HealthListen string `yaml:"health_listen"`
 }
 
 func (c *Config) validateDiagnostics() error {
 	d := c.Diagnostics
+	if d.HealthListen != "" {
+		if _, _, err := net.SplitHostPort(d.HealthListen); err != nil {
+			return invalid("diagnostics.health_listen", "want host:port, got %q", d.HealthListen)
+		}
+	}
 	if d.Listen == "" {
 		if d.Pprof {
 			return invalid("diagnostics.pprof", "needs diagnostics.listen")

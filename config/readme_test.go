@@ -22,7 +22,7 @@ var readmeHeadings = []string{
 	"bastion", "Quick tour", "Production", "Quick start", "Configuration reference",
 	"Certificates from OIDC", "Policy", "Monitoring", "Commands", "Exit codes",
 	"What is recorded, and where", "PHI masking", "File transfers", "Layout", "Testing",
-	"Known limits", "Vault signer",
+	"Known limits", "Vault signer", "Behind a load balancer",
 }
 
 func parseReadme(t *testing.T) ([]byte, ast.Node) {

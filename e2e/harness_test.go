@@ -178,7 +178,7 @@ type bastion struct {
 	hostKey ssh.PublicKey
 	stderr  *syncBuffer
 	stop    func() // stops the bastion (SIGINT) and waits for it; safe to call twice
-	proc    *os.Process
+	proc    *exec.Cmd
 }
 
 type bastionOptions struct {
@@ -230,7 +230,7 @@ limits:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	b.proc = cmd.Process
+	b.proc = cmd
 	var once sync.Once
 	b.stop = func() {
 		once.Do(func() {
@@ -347,12 +347,13 @@ func (b *bastion) cli(t *testing.T, args ...string) string {
 }
 
 type auditEvent struct {
-	Type      string         `json:"type"`
-	Outcome   string         `json:"outcome"`
-	Identity  string         `json:"identity"`
-	SessionID string         `json:"session_id"`
-	Reason    string         `json:"reason"`
-	Detail    map[string]any `json:"detail"`
+	Type       string         `json:"type"`
+	Outcome    string         `json:"outcome"`
+	Identity   string         `json:"identity"`
+	SessionID  string         `json:"session_id"`
+	SourceAddr string         `json:"source_addr"`
+	Reason     string         `json:"reason"`
+	Detail     map[string]any `json:"detail"`
 }
 
 func (b *bastion) audit(t *testing.T, typ string) []auditEvent {

@@ -170,7 +170,7 @@ func TestKilledMidSessionInBucket(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // polling interval
 	}
-	if err := g.proc.Kill(); err != nil {
+	if err := g.proc.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	g.stop()

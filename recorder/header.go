@@ -34,6 +34,9 @@ type Meta struct {
 	Target    string   `json:"target"`           // target host
 	Login     string   `json:"login"`            // login name on the target
 	Kind      Kind     `json:"kind"`
+	// Node is the bastion that recorded the session, when several serve
+	// as one; recordings made before it existed have none.
+	Node string `json:"node,omitempty"`
 }
 
 // Header is the first line of a recording.

@@ -175,6 +175,7 @@ func (ss *session) openRecording() error {
 			Target:    ss.route.target.Name,
 			Login:     ss.route.login,
 			Kind:      ss.kind,
+			Node:      ss.s.cfg.Node,
 		},
 	}
 	if ss.pty != nil {

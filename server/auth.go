@@ -61,7 +61,15 @@ func (s *Server) verifiedKey(c *connState, conn ssh.ConnMetadata, key ssh.Public
 	if c == nil {
 		return nil, errors.New("server: connection state missing")
 	}
-	ev.Outcome, ev.Identity = store.OutcomeAllowed, id.Name
+	ev.Identity = id.Name
+	if s.draining.Load() {
+		// The listener is closed; a handshake that was under way when the
+		// drain began gets no connection to run sessions on (drain.go).
+		ev.Outcome, ev.Reason = store.OutcomeDenied, ErrShutdown.Error()
+		s.preauth.record(ev, "draining")
+		return nil, &ssh.BannerError{Err: ErrShutdown, Message: "bastion: this node is shutting down; connect again\r\n"}
+	}
+	ev.Outcome = store.OutcomeAllowed
 	ev.Detail["permits"] = permitsOf(cert).String()
 	// The auth callback has no context; audit bounds the write itself.
 	if err := s.audit(context.Background(), ev); err != nil {

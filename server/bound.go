@@ -42,10 +42,22 @@ var ErrRevocationUnknown = errors.New("server: revocation status unavailable")
 // revocationLookupTimeout bounds one revocation lookup.
 const revocationLookupTimeout = 5 * time.Second
 
-// onConnect takes a new TCP connection: the per-source limit first (flood.go),
-// then the connection's state, and a handshake deadline, so that a client
-// that connects and says nothing does not hold a slot forever.
+// onConnect takes a new TCP connection: its PROXY protocol header if it
+// comes from a trusted load balancer (proxyheader.go), the per-source limit
+// on the client's address (flood.go), then the connection's state, and a
+// handshake deadline, so that a client that connects and says nothing does
+// not hold a slot forever.
 func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
+	deadline := s.now().Add(s.cfg.HandshakeTimeout)
+	peer := nc.RemoteAddr().String()
+	nc, err := s.acceptProxyHeader(nc, deadline)
+	if err != nil {
+		// Counted against the balancer: there is no client address to name.
+		code := proxyReasonCode(err)
+		s.preauth.record(store.Event{Type: "connection.failed", Outcome: store.OutcomeDenied,
+			SourceAddr: peer, Reason: code + ": " + printable(err.Error())}, code)
+		return nil
+	}
 	source := nc.RemoteAddr().String()
 	if !s.sources.acquire(source) {
 		s.preauth.count(source, "connection.limited", "per-source connection limit reached")
@@ -59,7 +71,7 @@ func (s *Server) onConnect(ctx gliderssh.Context, nc net.Conn) net.Conn {
 	tc.active.Store(s.now().UnixNano())
 	c.nc = tc
 	ctx.SetValue(connStateKey{}, c)
-	hc := &handshakeConn{Conn: tc, ctx: ctx, deadline: s.now().Add(s.cfg.HandshakeTimeout)}
+	hc := &handshakeConn{Conn: tc, ctx: ctx, deadline: deadline}
 	if err := tc.SetDeadline(hc.deadline); err != nil {
 		return nil // the connection is already gone
 	}

@@ -38,6 +38,7 @@ type connState struct {
 	live     map[*session]struct{}
 	agent    bool  // a session was allowed agent forwarding
 	ended    error // why the bastion ended the connection; no new channel after it
+	channels int   // session and forwarding channels being handled
 }
 
 // connStateKey holds a connection's *connState in its gliderlabs context.
@@ -256,4 +257,26 @@ func (c *connState) certExpiry() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(int64(c.cert.ValidBefore), 0)
+}
+
+// openChannel and closeChannel count the channels being handled, so that a
+// drain can close a connection as soon as nothing runs on it; closeChannel
+// reports whether none is left.
+func (c *connState) openChannel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.channels++
+}
+
+func (c *connState) closeChannel() (idle bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.channels--
+	return c.channels == 0
+}
+
+func (c *connState) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.channels == 0
 }

@@ -4,7 +4,10 @@
 // connection from then on (bound.go: every channel re-checks it, and a
 // periodic sweep ends connections whose certificate expired or was
 // revoked; permits.go: its permit-* extensions are enforced). Before
-// authentication a client costs bounded resources and evidence (flood.go).
+// authentication a client costs bounded resources and evidence (flood.go);
+// behind a load balancer its address comes from a PROXY protocol header,
+// believed only from the configured balancers (proxyheader.go). Shutdown
+// drains: nothing new is taken, running sessions get a deadline (drain.go).
 // Its SSH user name says where to go, LOGIN@TARGET (address.go, route.go).
 //
 // Each session channel goes through admission (admission.go: one policy

@@ -171,6 +171,8 @@ func handshakeReason(err error) string {
 	var authErr *ssh.ServerAuthError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, ErrProxyHeaderUntrusted):
+		return proxyReasonCode(err)
 	case errors.As(err, &authErr):
 		return "auth-failed"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):

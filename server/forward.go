@@ -33,6 +33,8 @@ func (s *Server) handleDirectTCPIP(_ *gliderssh.Server, conn *ssh.ServerConn, nc
 		return
 	}
 	cs.bind(conn)
+	cs.openChannel()
+	defer s.channelClosed(cs)
 	dest, err := parsePayload[directTCPIP](nc.ExtraData())
 	if err != nil {
 		nc.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")

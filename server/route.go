@@ -20,10 +20,11 @@ type route struct {
 
 // route resolves the connection's user name to a target and login and asks
 // the policy snapshot pol. The certificate is re-checked first: a revoked
-// or expired certificate reaches no target.
+// or expired certificate reaches no target, and neither does anything new
+// while the bastion drains.
 func (s *Server) route(c *connState, user string, pol *policies.Policy) (route, *endCause) {
 	var rt route
-	if err := s.certProblem(c); err != nil {
+	if err := s.channelProblem(c); err != nil {
 		ref := endCauseFor(err, false)
 		return rt, &ref
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,11 @@ type Config struct {
 	// MaxConnsPerSource bounds the connections open at once from one
 	// source IP; zero means DefaultMaxConnsPerSource, negative unlimited.
 	MaxConnsPerSource int
+	// ProxyProtocolFrom are the load balancers (addresses and ranges) whose
+	// connections must open with a PROXY protocol v2 header naming the
+	// client; its address is then the connection's source everywhere. A
+	// header from any other peer is refused. Empty: nobody may send one.
+	ProxyProtocolFrom []netip.Prefix
 	// Commands judges each exec command before it reaches the target
 	// (allow, deny, or hold for review); if nil, every command the access
 	// rule admits is allowed.
@@ -100,6 +106,9 @@ type Config struct {
 	Approvals ApprovalDesk
 	// Clock returns the current time; if nil, time.Now is used.
 	Clock func() time.Time
+	// Node names this bastion in recording headers, when several serve as
+	// one (optional).
+	Node string
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -121,10 +130,11 @@ type Server struct {
 	sources *sourceLimiter     // open connections per source IP
 	preauth *preauthAggregator // pre-authentication failures, counted
 
-	closing   chan struct{} // closed by Shutdown and Close
+	closing   chan struct{} // closed when the certificate sweep is to stop
 	recheck   chan struct{} // Recheck asks the sweep to run now (capacity 1)
 	closeOnce sync.Once
 	watchOnce sync.Once
+	draining  atomic.Bool // set by Shutdown: no new connection or channel (drain.go)
 
 	// masker is the compiled masker of the latest policy version seen:
 	// one per reload, the previous one dropped.
@@ -216,29 +226,6 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 func (s *Server) stopWatching() { s.closeOnce.Do(func() { close(s.closing) }) }
-
-// Shutdown stops accepting, then waits for live sessions to end or ctx to
-// expire; on expiry the remaining sessions are ended through their finish
-// path (ExitServerShutdown, an audit event each) and the connections closed.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopWatching()
-	err := s.ssh.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		for _, c := range s.liveConns() {
-			s.endConn(c, ErrShutdown)
-		}
-		s.sessions.Wait()
-		s.ssh.Close()
-	}
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	s.preauth.flush()
-	return err
-}
 
 // Close closes the listeners and every connection at once, then waits for
 // session handlers to finish writing their recordings and audit events.

@@ -94,6 +94,8 @@ func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh
 		return
 	}
 	cs.bind(conn)
+	cs.openChannel()
+	defer s.channelClosed(cs)
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		return
@@ -103,9 +105,10 @@ func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh
 	defer ss.cancel(nil)
 	ss.log = s.log.With("session", ss.id, "source", cs.source, "identity", cs.identity)
 	// Each channel re-checks the certificate: a connection opened before a
-	// revocation or expiry runs nothing after it. The refusal is answered
+	// revocation or expiry runs nothing after it, nor anything new while the
+	// bastion drains. The refusal is answered
 	// at the start request, so the client reads why and gets its status.
-	ss.certErr = s.certProblem(cs)
+	ss.certErr = s.channelProblem(cs)
 	ss.run(reqs)
 }
 

@@ -16,17 +16,19 @@ import (
 	"github.com/bastion-ssh/bastion/config"
 )
 
-// diagServer serves /metrics and, when enabled, /debug/pprof/ on the
-// loopback address the config names (config refuses any other).
+// diagServer serves /metrics, /healthz and /readyz (health.go) and, when
+// enabled, /debug/pprof/ on the loopback address the config names (config
+// refuses any other).
 type diagServer struct {
 	srv *http.Server
 	ln  net.Listener
 }
 
-func newDiagServer(cfg config.Diagnostics, reg *prometheus.Registry, log *slog.Logger) (*diagServer, error) {
+func newDiagServer(cfg config.Diagnostics, reg *prometheus.Registry, ready *readiness, log *slog.Logger) (*diagServer, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	ready.handle(mux)
 	if cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -10,12 +10,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/policies"
 )
 
 func TestDiagnosticsServesMetricsAndPprofOnlyWhenAsked(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, pprofOn := range []bool{false, true} {
-		d, err := newDiagServer(config.Diagnostics{Listen: "127.0.0.1:0", Pprof: pprofOn}, prometheus.NewRegistry(), log)
+		d, err := newDiagServer(config.Diagnostics{Listen: "127.0.0.1:0", Pprof: pprofOn}, prometheus.NewRegistry(), newReadiness(pingStore{}, t.TempDir(), func() *policies.Policy { return &policies.Policy{} }, func() bool { return false }, log), log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,6 +37,9 @@ func TestDiagnosticsServesMetricsAndPprofOnlyWhenAsked(t *testing.T) {
 		want := http.StatusNotFound
 		if pprofOn {
 			want = http.StatusOK
+		}
+		if code, body := get("/readyz"); code != http.StatusOK || !strings.Contains(body, `"ready":true`) {
+			t.Errorf("pprof=%v: /readyz = %d %q", pprofOn, code, body)
 		}
 		if code, _ := get("/debug/pprof/goroutine?debug=1"); code != want {
 			t.Errorf("pprof=%v: /debug/pprof/goroutine = %d, want %d", pprofOn, code, want)

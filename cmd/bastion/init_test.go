@@ -53,7 +53,7 @@ func TestInitThenCheck(t *testing.T) {
 		}
 	}
 	check := runOK(t, "serve", "--check", "--config", filepath.Join(dir, "config.yaml"))
-	if !strings.Contains(check, "OK") || !strings.Contains(check, "no targets yet") {
+	if !strings.Contains(check, "OK") || !strings.Contains(check, "no targets yet") || !strings.Contains(check, "; signing key SHA256:") {
 		t.Errorf("serve --check output:\n%s", check)
 	}
 }

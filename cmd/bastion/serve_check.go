@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/policies"
@@ -85,6 +87,13 @@ func printCheck(w io.Writer, cfg *config.Config) {
 		fmt.Fprintf(w, "; recordings shipped to bucket %s at %s, not contacted", s.Bucket, s.Endpoint)
 	}
 	fmt.Fprintln(w, ")")
+	// Nodes serving as one share one signing key (README: Behind a load
+	// balancer); comparing this line across them shows that they do.
+	if key, err := certauth.LoadEd25519(cfg.SigningKey); err == nil {
+		if pub, err := ssh.NewPublicKey(key.Public()); err == nil {
+			fmt.Fprintf(w, "node %s; signing key %s\n", cfg.NodeName(), ssh.FingerprintSHA256(pub))
+		}
+	}
 	if len(cfg.Targets) == 0 {
 		fmt.Fprintf(w, "note: no targets yet: nobody can reach anything until targets are added to %s\n", cfg.File)
 	}

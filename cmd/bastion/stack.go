@@ -23,21 +23,23 @@ import (
 	"github.com/bastion-ssh/bastion/store"
 )
 
-// shutdownGrace is how long live sessions get to finish on SIGINT/SIGTERM
-// before their connections are closed.
-const shutdownGrace = 10 * time.Second
+// stopTimeout bounds what follows the drain (server/drain.go): the HTTP
+// listeners' shutdown, the stop event and the last audit checkpoint.
+const stopTimeout = 10 * time.Second
 
 // stack is one running bastion built from a config.
 type stack struct {
 	cfg    *config.Config
 	store  *store.Store
+	trail  server.Store // the store's audit trail, each event naming this node
 	log    *recorder.Log
 	policy *policies.Watcher
 	server *server.Server
 	ln     net.Listener
 	logger *slog.Logger
-	api    *apiServer  // nil unless http.listen is set
-	diag   *diagServer // nil unless diagnostics.listen is set
+	api    *apiServer    // nil unless http.listen is set
+	diag   *diagServer   // nil unless diagnostics.listen is set
+	health *healthServer // nil unless diagnostics.health_listen is set
 	// checkpoints enters the audit chain's head in the session log.
 	checkpoints *auditCheckpointer
 	review      *review
@@ -103,7 +105,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
-	masked := &maskedStore{next: metered, m: auditMasker(fpSecret)}
+	trail := nodeStore{Store: metered, node: cfg.NodeName()}
+	masked := &maskedStore{next: trail, m: auditMasker(fpSecret)}
 	rv, err := newReview(cfg, st, masked, signing, log)
 	if err != nil {
 		st.Close()
@@ -140,22 +143,24 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		},
 		SweepInterval:     cfg.Limits.CertificateCheck,
 		MaxConnsPerSource: cfg.Limits.MaxConnsPerSource,
+		ProxyProtocolFrom: cfg.ListenProxyProtocol.Prefixes(),
 		Commands:          gate.Judge,
 		Approvals:         rv.broker,
+		Node:              cfg.NodeName(),
 	})
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
 		return nil, err
 	}
-	pw.OnReload = policyReloadHook(cfg.Policy, metered, reg, log)
+	pw.OnReload = policyReloadHook(cfg.Policy, trail, reg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &stack{cfg: cfg, store: st, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
+	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
@@ -164,8 +169,15 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		}
 		s.api.srv.Handler = rv.withSlack(s.api.srv.Handler)
 	}
+	ready := newReadiness(st, cfg.RecordingDir(), pw.Current, srv.Draining, log)
 	if cfg.Diagnostics.Listen != "" {
-		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, log); err != nil {
+		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, ready, log); err != nil {
+			s.closeAll()
+			return nil, err
+		}
+	}
+	if cfg.Diagnostics.HealthListen != "" {
+		if s.health, err = newHealthServer(cfg.Diagnostics.HealthListen, ready, log); err != nil {
 			s.closeAll()
 			return nil, err
 		}
@@ -179,6 +191,9 @@ func (s *stack) closeAll() {
 	if s.api != nil {
 		s.api.ln.Close()
 	}
+	if s.diag != nil {
+		s.diag.ln.Close()
+	}
 	s.store.Close()
 	s.log.Close()
 }
@@ -190,7 +205,7 @@ func (s *stack) run(ctx context.Context) error {
 	s.review.start(ctx)
 	defer s.review.close()
 	// A bastion that cannot write its audit trail does not serve.
-	if err := s.store.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()}); err != nil {
+	if err := s.trail.Audit(ctx, store.Event{Type: "bastion.start", Outcome: store.OutcomeInfo, Reason: s.ln.Addr().String()}); err != nil {
 		return fmt.Errorf("audit trail: %w", err)
 	}
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
@@ -233,31 +248,67 @@ func (s *stack) run(ctx context.Context) error {
 		s.logger.Info("diagnostics listening", "addr", s.diag.ln.Addr().String(), "pprof", s.cfg.Diagnostics.Pprof)
 		g.Go(s.diag.serve)
 	}
+	if s.health != nil {
+		s.logger.Info("health checks listening", "addr", s.health.ln.Addr().String())
+		g.Go(s.health.serve)
+	}
 	g.Go(func() error {
 		<-gctx.Done()
-		// A fresh context: the parent is already cancelled, and the grace
-		// period is what bounds the shutdown.
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		err := s.server.Shutdown(sctx)
-		if s.api != nil {
-			err = errors.Join(err, s.api.shutdown(sctx))
-		}
-		if s.diag != nil {
-			err = errors.Join(err, s.diag.shutdown(sctx))
-		}
-		if aerr := s.store.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
-			err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr))
-		}
-		// The last checkpoint covers the stop event: a trail truncated
-		// while the bastion is down is caught.
-		if cerr := s.checkpoints.checkpoint(sctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil
-		}
-		return err
+		return s.stop()
 	})
 	return g.Wait()
+}
+
+// stop drains the SSH server (server/drain.go: /readyz fails first, then
+// nothing new is accepted, and open sessions get limits.drain_timeout), then
+// stops the HTTP listeners and writes the stop event and a last audit
+// checkpoint. An error means something was not written; a drain whose
+// deadline ended sessions is not one (each was ended and recorded).
+func (s *stack) stop() error {
+	drain := s.cfg.Limits.WithDefaults().DrainTimeout
+	s.logger.Info("draining", "deadline", drain.String())
+	// Fresh contexts: the parent is already cancelled. The drain has its
+	// own deadline, and what follows gets its own bound rather than what
+	// the drain left over.
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := s.server.Shutdown(dctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	for _, shut := range []func(context.Context) error{s.apiShutdown, s.diagShutdown, s.healthShutdown} {
+		err = errors.Join(err, shut(sctx))
+	}
+	if aerr := s.trail.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr))
+	}
+	// The last checkpoint covers the stop event: a trail truncated
+	// while the bastion is down is caught.
+	if cerr := s.checkpoints.checkpoint(sctx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	return err
+}
+
+func (s *stack) apiShutdown(ctx context.Context) error {
+	if s.api == nil {
+		return nil
+	}
+	return s.api.shutdown(ctx)
+}
+
+func (s *stack) diagShutdown(ctx context.Context) error {
+	if s.diag == nil {
+		return nil
+	}
+	return s.diag.shutdown(ctx)
+}
+
+func (s *stack) healthShutdown(ctx context.Context) error {
+	if s.health == nil {
+		return nil
+	}
+	return s.health.shutdown(ctx)
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bastion-ssh/bastion/policies"
+)
+
+// pingStore is the store's Ping, answering err.
+type pingStore struct{ err error }
+
+func (p pingStore) Ping(context.Context) error { return p.err }
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestReadiness(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	okPolicy := func() *policies.Policy { return &policies.Policy{} }
+	// Not a directory, so it cannot be made one.
+	gone := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(gone, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		store      error
+		recordings string
+		policy     func() *policies.Policy
+		draining   bool
+		failing    string // the one check that fails; "" for none
+	}{
+		{name: "ready", policy: okPolicy},
+		{name: "store-down", store: errors.New("database is on fire"), policy: okPolicy, failing: "store"},
+		{name: "recordings-unwritable", recordings: gone, policy: okPolicy, failing: "recordings"},
+		{name: "no-policy", policy: func() *policies.Policy { return nil }, failing: "policy"},
+		{name: "draining", policy: okPolicy, draining: true, failing: "draining"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.recordings
+			if dir == "" {
+				dir = filepath.Join(t.TempDir(), "recordings") // made by the probe
+			}
+			var draining atomic.Bool
+			draining.Store(tc.draining)
+			r := newReadiness(pingStore{tc.store}, dir, tc.policy, draining.Load, log)
+			h, err := newHealthServer("127.0.0.1:0", r, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go h.serve()
+			t.Cleanup(func() { h.shutdown(context.Background()) })
+			base := "http://" + h.ln.Addr().String()
+
+			if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "ok\n" {
+				t.Errorf("/healthz = %d %q; it says the process answers, ready or not", code, body)
+			}
+			code, body := get(t, base+"/readyz")
+			var rep readyReport
+			if err := json.Unmarshal([]byte(body), &rep); err != nil {
+				t.Fatalf("/readyz body %q: %v", body, err)
+			}
+			wantCode := http.StatusOK
+			if tc.failing != "" {
+				wantCode = http.StatusServiceUnavailable
+			}
+			if code != wantCode || rep.Ready != (tc.failing == "") {
+				t.Errorf("/readyz = %d %+v, want %d", code, rep, wantCode)
+			}
+			for _, name := range []string{"draining", "store", "recordings", "policy"} {
+				want := "ok"
+				if name == tc.failing {
+					want = "failing"
+				}
+				if rep.Checks[name] != want {
+					t.Errorf("check %s = %q, want %q", name, rep.Checks[name], want)
+				}
+			}
+			if strings.Contains(body, "fire") || strings.Contains(body, gone) {
+				t.Errorf("/readyz tells the network why: %q", body)
+			}
+			// The probe leaves nothing behind in the recording directory.
+			if entries, _ := os.ReadDir(dir); tc.failing != "recordings" && len(entries) != 0 {
+				t.Errorf("recording directory holds %d entries after the probe", len(entries))
+			}
+			// Metrics and profiles are not on the health listener.
+			if code, _ := get(t, base+"/metrics"); code != http.StatusNotFound {
+				t.Errorf("/metrics on the health listener = %d", code)
+			}
+		})
+	}
+}
