@@ -52,9 +52,24 @@ type Handler struct {
 	Poster  *Poster
 	// Now is the clock; if nil, time.Now is used.
 	Now func() time.Time
+	// Replays, if set, remembers the signed requests seen in the store
+	// every bastion shares (store.Store), so that a request captured and
+	// sent to another bastion behind the same load balancer is refused as
+	// a replay too. If nil, each bastion remembers its own.
+	Replays ReplayCache
 
-	replays replays
+	replays replays // used when Replays is nil
 }
+
+// ReplayCache records one-time values until they expire, and says whether
+// a value is new; store.Store implements it.
+type ReplayCache interface {
+	MarkTokenUsed(ctx context.Context, issuer, id string, expires time.Time) (first bool, err error)
+}
+
+// replayIssuer is the name signed requests are recorded under in a
+// ReplayCache, apart from login tokens.
+const replayIssuer = "slack-interactivity"
 
 // ServeHTTP checks, in order: method, size, signature and timestamp (before
 // the body is parsed), replay, payload, user; then decides. Each refusal is
@@ -85,7 +100,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, reason, "")
 		return
 	}
-	if !h.replays.first(r.Header.Get("X-Slack-Signature"), now) {
+	first, err := h.firstSeen(r.Context(), r.Header.Get("X-Slack-Signature"), now)
+	if err != nil {
+		// Whether it is a replay cannot be told: refused (fail closed).
+		refuse(http.StatusServiceUnavailable, "replay_check_failed", "")
+		return
+	}
+	if !first {
 		refuse(http.StatusConflict, "replay", "")
 		return
 	}
@@ -137,4 +158,13 @@ func (h *Handler) refused(ctx context.Context, src, reason, slackUser string) er
 	}
 	return h.Audit.Audit(ctx, store.Event{Type: "slack.interaction", Outcome: store.OutcomeDenied,
 		SourceAddr: host, Reason: reason, Detail: d})
+}
+
+// firstSeen reports whether this signed request is new, and remembers it
+// for as long as its timestamp would pass (older ones are stale anyway).
+func (h *Handler) firstSeen(ctx context.Context, sig string, now time.Time) (bool, error) {
+	if h.Replays == nil {
+		return h.replays.first(sig, now), nil
+	}
+	return h.Replays.MarkTokenUsed(ctx, replayIssuer, sig, now.Add(2*MaxSkew))
 }

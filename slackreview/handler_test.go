@@ -286,3 +286,46 @@ func TestPostRetriesThenGivesUp(t *testing.T) {
 		t.Errorf("gave up %d times; events %+v", gaveUp, ev)
 	}
 }
+
+// A signed press captured and sent to another bastion sharing the store
+// is refused there as a replay, and decides nothing twice.
+func TestSlackReplayToAnotherNode(t *testing.T) {
+	a := newRig(t)
+	a.handler.Replays = a.st
+	stB, err := store.Open(filepath.Join(a.st.DataDir(), "s.db")) // node B, on the same database
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stB.Close() })
+	nodeB := &slackreview.Handler{Secret: secret, Decider: approvals.New(stB, []byte("k")), Audit: stB, Replays: stB,
+		Users: a.handler.Users}
+	srvB := httptest.NewServer(nodeB)
+	t.Cleanup(srvB.Close)
+
+	req := a.open(t, 2)
+	first := a.press("UCAROL", slackreview.ActionApprove, req.ID)
+	body := slacktest.Press{UserID: "UCAROL", ActionID: slackreview.ActionApprove, RequestID: req.ID,
+		ResponseURL: a.slack.ResponseURL(req.ID)}.Payload()
+	toB, _ := http.NewRequest(http.MethodPost, srvB.URL+slackreview.Path, strings.NewReader(string(body)))
+	toB.Header = first.Header.Clone()
+	if code := a.send(t, first); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	if code := a.send(t, toB); code != http.StatusConflict {
+		t.Errorf("the replay on node B: %d", code)
+	}
+	if got := a.state(t, req.ID); len(got.Decisions) != 1 || got.State != approvals.StatePending {
+		t.Errorf("request %+v", got)
+	}
+	// Refused as a replay, before the broker is asked (which would refuse
+	// carol's second approval with a reason of its own).
+	var replays int
+	for _, e := range a.refusals(t) {
+		if e.Reason == "replay" {
+			replays++
+		}
+	}
+	if replays != 1 {
+		t.Errorf("%d replay refusals audited, want 1: %+v", replays, a.refusals(t))
+	}
+}

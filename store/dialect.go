@@ -11,9 +11,9 @@ import (
 // database/sql. What differs between the two is kept here: placeholders
 // (SQLite takes "?", PostgreSQL "$1"), the few statements that have no
 // common form, and how a writer serialises with writers in other
-// processes. Every query in the package goes through handle or txn below, which
-// rewrite placeholders, so the rest of the package is written once, with
-// "?".
+// processes. Every query in the package goes through handle or txn below,
+// which rewrite placeholders, so the rest of the package is written once,
+// with "?".
 
 // Backend names, as Store.Backend reports them.
 const (

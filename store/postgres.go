@@ -27,7 +27,7 @@ func connectPostgres(ctx context.Context, c Config) (*Store, error) {
 	}
 	cfg, err := pgx.ParseConfig(c.PostgresDSN)
 	if err != nil {
-		// pgx's message quotes no password; the DSN itself is never shown.
+		// pgx's message shows the string with its password masked.
 		return nil, fmt.Errorf("store: postgres connection string: %w", err)
 	}
 	if cfg.ConnectTimeout == 0 {

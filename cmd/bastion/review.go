@@ -39,7 +39,7 @@ func newReview(cfg *config.Config, st *store.Store, masked *maskedStore, signing
 	for id, u := range cfg.Slack.Users {
 		users[id] = slackreview.User{Identity: u.Identity, Groups: u.Groups}
 	}
-	rv.handler = &slackreview.Handler{Secret: secret, Users: users, Decider: rv.broker, Audit: st, Poster: rv.poster}
+	rv.handler = &slackreview.Handler{Secret: secret, Users: users, Decider: rv.broker, Audit: st, Poster: rv.poster, Replays: st}
 	return rv, nil
 }
 
