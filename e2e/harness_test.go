@@ -178,7 +178,7 @@ type bastion struct {
 	hostKey ssh.PublicKey
 	stderr  *syncBuffer
 	stop    func() // stops the bastion (SIGINT) and waits for it; safe to call twice
-	proc    *exec.Cmd
+	proc    *exec.Cmd // the `bastion serve` process, for tests that signal it themselves
 }
 
 type bastionOptions struct {
