@@ -177,8 +177,8 @@ type bastion struct {
 	userCA  *certauth.Authority
 	hostKey ssh.PublicKey
 	stderr  *syncBuffer
-	stop    func() // stops the bastion (SIGINT) and waits for it; safe to call twice
-	proc    *exec.Cmd
+	stop    func()    // stops the bastion (SIGINT) and waits for it; safe to call twice
+	proc    *exec.Cmd // the `bastion serve` process, for tests that signal it themselves
 }
 
 type bastionOptions struct {

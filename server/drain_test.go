@@ -161,3 +161,30 @@ func TestDrainEndsWhenSessionsEnd(t *testing.T) {
 		t.Errorf("%d sessions ended by the shutdown", n)
 	}
 }
+
+// The certificate sweep keeps running while the bastion drains: a session
+// whose certificate is revoked meanwhile is ended as revoked, without
+// waiting for the drain's deadline.
+func TestRevocationEndsSessionDuringDrain(t *testing.T) {
+	b := startTestBastionWith(t, nil, demoPolicy, func(c *Config) { c.SweepInterval = 20 * time.Millisecond })
+	c := b.dial(t, "alice@example.com", "demo@demo")
+	running, _ := startLong(t, c)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // not reached
+	defer cancel()
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- b.server.Shutdown(ctx) }()
+	waitFor(t, b.server.Draining)
+	b.revoked.Store(true)
+	select {
+	case err := <-running:
+		if statusOf(err) != ExitCertificateRevoked {
+			t.Errorf("session: %v, want exit status %d", err, ExitCertificateRevoked)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a revoked certificate's session ran on during the drain")
+	}
+	if err := <-shutdown; err != nil {
+		t.Errorf("Shutdown = %v, want nil (the drain ended with its last session)", err)
+	}
+}

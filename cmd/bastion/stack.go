@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -23,9 +24,13 @@ import (
 	"github.com/bastion-ssh/bastion/store"
 )
 
-// stopTimeout bounds what follows the drain (server/drain.go): the HTTP
-// listeners' shutdown, the stop event and the last audit checkpoint.
-const stopTimeout = 10 * time.Second
+// What follows the drain (server/drain.go) is bounded: the HTTP listeners'
+// requests in flight get httpStopTimeout, then the stop event and the last
+// audit checkpoint get stopTimeout of their own.
+const (
+	httpStopTimeout = 5 * time.Second
+	stopTimeout     = 10 * time.Second
+)
 
 // stack is one running bastion built from a config.
 type stack struct {
@@ -105,7 +110,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	// Metrics are counted whether or not anything serves them.
 	reg := prometheus.NewRegistry()
 	metered := newMeteredStore(st, reg)
-	trail := nodeStore{Store: metered, node: cfg.NodeName()}
+	node := cfg.NodeName()
+	trail := nodeStore{Store: metered, node: node}
 	masked := &maskedStore{next: trail, m: auditMasker(fpSecret)}
 	rv, err := newReview(cfg, st, masked, signing, log)
 	if err != nil {
@@ -146,7 +152,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		ProxyProtocolFrom: cfg.ListenProxyProtocol.Prefixes(),
 		Commands:          gate.Judge,
 		Approvals:         rv.broker,
-		Node:              cfg.NodeName(),
+		Node:              node,
 	})
 	if err != nil {
 		st.Close()
@@ -276,11 +282,13 @@ func (s *stack) stop() error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}
+	hctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
+	defer cancel()
+	for _, srv := range s.httpServers() {
+		err = errors.Join(err, stopHTTP(hctx, srv))
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	for _, shut := range []func(context.Context) error{s.apiShutdown, s.diagShutdown, s.healthShutdown} {
-		err = errors.Join(err, shut(sctx))
-	}
 	if aerr := s.trail.Audit(sctx, store.Event{Type: "bastion.stop", Outcome: store.OutcomeInfo}); aerr != nil {
 		err = errors.Join(err, fmt.Errorf("audit trail: %w", aerr))
 	}
@@ -292,23 +300,28 @@ func (s *stack) stop() error {
 	return err
 }
 
-func (s *stack) apiShutdown(ctx context.Context) error {
-	if s.api == nil {
-		return nil
+// httpServers are the stack's HTTP listeners that are on.
+func (s *stack) httpServers() []*http.Server {
+	var out []*http.Server
+	if s.api != nil {
+		out = append(out, s.api.srv)
 	}
-	return s.api.shutdown(ctx)
+	if s.diag != nil {
+		out = append(out, s.diag.srv)
+	}
+	if s.health != nil {
+		out = append(out, s.health.srv)
+	}
+	return out
 }
 
-func (s *stack) diagShutdown(ctx context.Context) error {
-	if s.diag == nil {
-		return nil
+// stopHTTP stops an HTTP listener: requests in flight get until ctx's
+// deadline, then their connections are closed. Cutting a slow request
+// short writes nothing less, so it is not an error.
+func stopHTTP(ctx context.Context, srv *http.Server) error {
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return srv.Close()
 	}
-	return s.diag.shutdown(ctx)
-}
-
-func (s *stack) healthShutdown(ctx context.Context) error {
-	if s.health == nil {
-		return nil
-	}
-	return s.health.shutdown(ctx)
+	return err
 }
