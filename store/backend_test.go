@@ -10,7 +10,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	pgtest.Stop()
+	pgtest.StopShared()
 	os.Exit(code)
 }
 

@@ -49,6 +49,8 @@ type Server struct {
 	exited <-chan struct{}
 	log    string
 	next   atomic.Int64 // numbers the databases NewDatabase creates
+
+	stopOnce sync.Once
 }
 
 var (
@@ -57,8 +59,8 @@ var (
 	sharedErr  error
 )
 
-// Shared returns the package's one server, started on first use; Stop
-// stops it (call it from TestMain after m.Run). If it cannot start, t
+// Shared returns the package's one server, started on first use;
+// StopShared stops it (call it from TestMain after m.Run). If it cannot start, t
 // fails (or skips, when the binaries are missing and RequireEnv is unset).
 func Shared(t testing.TB) *Server {
 	t.Helper()
@@ -67,19 +69,20 @@ func Shared(t testing.TB) *Server {
 	return shared
 }
 
-// Stop stops the shared server, if it was started.
-func Stop() {
+// StopShared stops the shared server, if it was started.
+func StopShared() {
 	if shared != nil {
-		shared.stop()
+		shared.Stop()
 	}
 }
 
-// Start starts a server of the test's own, stopped in t.Cleanup.
+// Start starts a server of the test's own, stopped in t.Cleanup (or
+// earlier by Stop, to see what its clients do when it is gone).
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s, err := start()
 	check(t, err)
-	t.Cleanup(s.stop)
+	t.Cleanup(s.Stop)
 	return s
 }
 
@@ -241,8 +244,11 @@ func (s *Server) run(bin string, cred *syscall.Credential, data string) error {
 	}
 }
 
-// stop shuts the server down (SIGINT: PostgreSQL's fast shutdown), kills
-// it if it does not stop in time, and removes its directory.
+// Stop shuts the server down (SIGINT: PostgreSQL's fast shutdown), kills
+// it if it does not stop in time, and removes its directory. Calls after
+// the first do nothing.
+func (s *Server) Stop() { s.stopOnce.Do(s.stop) }
+
 func (s *Server) stop() {
 	defer os.RemoveAll(s.dir)
 	s.cmd.Process.Signal(syscall.SIGINT) //nolint:errcheck // it may be gone already
