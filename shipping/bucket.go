@@ -83,17 +83,12 @@ type uploaded struct {
 	SHA256 string // hex
 }
 
-// upload puts the first size bytes of the file at local under key, then
-// reads the object back and compares its SHA-256 with that of the bytes
-// sent. Only a nil error means the bucket holds exactly those bytes.
-func (b *Bucket) upload(ctx context.Context, local, key string, size int64) (uploaded, error) {
+// upload puts the first size bytes of f under key, then reads the object
+// back and compares its SHA-256 with that of the bytes sent. Only a nil
+// error means the bucket holds exactly those bytes.
+func (b *Bucket) upload(ctx context.Context, f io.ReaderAt, key string, size int64) (uploaded, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	f, err := os.Open(local)
-	if err != nil {
-		return uploaded{}, err
-	}
-	defer f.Close()
 	sent := sha256.New()
 	body := io.TeeReader(io.NewSectionReader(f, 0, size), sent)
 	if _, err := b.client.PutObject(ctx, b.name, key, body, size, minio.PutObjectOptions{

@@ -16,7 +16,9 @@
 // fails is retried with exponential backoff, without end, and each failure
 // is audited and counted. Pending work needs no queue on disk: any
 // recording file still in the local directory is work not yet done, and
-// [Shipper.Recover] finds it at start.
+// [Shipper.Recover] finds it at start. It also locks the directory: a
+// second bastion on the same directory would take the first one's open
+// recordings for ones left by a crash.
 //
 // Object keys are the recording's path relative to the local recording
 // directory (YYYY/MM/DD/SESSION.cast and its siblings) after a

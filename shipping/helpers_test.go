@@ -76,7 +76,13 @@ func (e *env) startBackoff(audit Auditor, minBackoff, maxBackoff time.Duration) 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Run(ctx) })
-	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
+	stop := sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+		if err := s.Close(); err != nil {
+			e.t.Error(err)
+		}
+	})
 	e.t.Cleanup(stop)
 	return s, stop
 }
@@ -132,11 +138,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// localFiles lists the files left in the recording directory.
+// localFiles lists the files left in the recording directory, but for
+// the shipper's lock.
 func (e *env) localFiles() []string {
 	var out []string
 	filepath.WalkDir(e.dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && d.Name() != lockName {
 			out = append(out, p)
 		}
 		return nil

@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, s *Shipper) *metrics {
 	reg.MustRegister(m.uploads, m.bytes, m.shipped, m.failures,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "bastion_recordings_unshipped",
-			Help: "Recordings with local data not yet verified in the bucket (open sessions included).",
+			Help: "Recordings with shipping work waiting or under way: closed ones not yet shipped, open ones whose last checkpoint is not yet in the bucket.",
 		}, func() float64 { n, _ := s.backlog(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "bastion_recordings_unshipped_oldest_seconds",

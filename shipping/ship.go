@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
 )
@@ -69,7 +71,11 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	}
 	var sent []uploaded
 	for _, p := range parts {
-		u, err := s.cfg.Bucket.upload(ctx, p.local, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))), p.size)
+		u, err := s.uploadFile(ctx, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
+		var se *shipError
+		if errors.As(err, &se) {
+			return err
+		}
 		if err != nil {
 			s.metrics.uploads.WithLabelValues("failed").Inc()
 			if errors.Is(err, ErrMismatch) {
@@ -98,6 +104,17 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	s.metrics.shipped.Inc()
 	s.log.Info("recording shipped", "session", sessionID(rel), "bucket", s.cfg.Bucket.Name(), "files", len(sent))
 	return nil
+}
+
+// uploadFile ships one part. A file that cannot be opened as the regular
+// file it was a moment ago (a symlink put in its place) is a local error.
+func (s *Shipper) uploadFile(ctx context.Context, p part, key string) (uploaded, error) {
+	f, err := os.OpenFile(p.local, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return uploaded{}, &shipError{ReasonLocal, err}
+	}
+	defer f.Close()
+	return s.cfg.Bucket.upload(ctx, f, key, p.size)
 }
 
 // failed audits, counts and logs a failed attempt. An audit failure here

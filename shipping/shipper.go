@@ -61,6 +61,8 @@ type Shipper struct {
 	metrics *metrics
 	wake    chan struct{} // buffered(1): a job became due
 
+	lock *os.File // held from Recover to Close
+
 	mu   sync.Mutex
 	jobs map[string]*job // by path relative to Dir, of the .cast file; guarded by mu
 }
@@ -100,21 +102,26 @@ func New(cfg Config) (*Shipper, error) {
 	return s, nil
 }
 
-// Recover queues every recording found in the local directory as closed:
-// at start no session is open, so each is either closed and not yet
-// shipped, or was cut off by a crash and will never grow again. It must
-// run before any recording is opened.
+// Recover takes the recording directory for this shipper alone (or
+// returns ErrDirInUse), then queues every recording found in it as
+// closed: at start no session is open, so each is either closed and not
+// yet shipped, or was cut off by a crash and will never grow again. It
+// must run once, before any recording is opened.
 func (s *Shipper) Recover() error {
+	if s.lock == nil {
+		lock, err := lockDir(s.cfg.Dir)
+		if err != nil {
+			return err
+		}
+		s.lock = lock
+	}
 	var found []string
 	err := filepath.WalkDir(s.cfg.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p == s.cfg.Dir {
-				return filepath.SkipDir // nothing recorded yet
-			}
 			return err
 		}
 		if d.Type().IsRegular() && strings.HasPrefix(d.Name(), ".") {
-			return nil // a temporary file of an interrupted write
+			return nil // the lock, or a temporary file of an interrupted write
 		}
 		switch {
 		case !d.Type().IsRegular():
@@ -143,6 +150,17 @@ func (s *Shipper) Recover() error {
 		s.log.Info("recordings waiting to be shipped", "count", len(found))
 	}
 	return nil
+}
+
+// Close gives up the recording directory. Call it after Run returned. A
+// nil Shipper has nothing to close.
+func (s *Shipper) Close() error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // Checkpointed queues the recording at castPath to be shipped as it

@@ -240,3 +240,17 @@ func TestShipMultipart(t *testing.T) {
 		t.Fatalf("bucket copy: %v %+v", err, res)
 	}
 }
+
+// Two bastions given the same recording directory would take each
+// other's open recordings for crashed ones: the second does not start.
+func TestSecondShipperOnDirRefused(t *testing.T) {
+	e := newEnv(t)
+	e.start(e.store)
+	other, err := New(Config{Bucket: e.bucket, Dir: e.dir, Audit: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Recover(); !errors.Is(err, ErrDirInUse) {
+		t.Fatalf("second shipper on %s: %v, want ErrDirInUse", e.dir, err)
+	}
+}

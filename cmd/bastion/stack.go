@@ -157,6 +157,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
+		shipper.Close()
 		return nil, err
 	}
 	pw.OnReload = policyReloadHook(cfg.Policy, trail, reg, log)
@@ -164,6 +165,7 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		st.Close()
 		sessionLog.Close()
+		shipper.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
@@ -202,12 +204,14 @@ func (s *stack) closeAll() {
 	}
 	s.store.Close()
 	s.log.Close()
+	s.shipper.Close()
 }
 
 // run serves until ctx ends, then shuts down gracefully.
 func (s *stack) run(ctx context.Context) error {
 	defer s.store.Close()
 	defer s.log.Close()
+	defer s.shipper.Close() // after the errgroup below: Run has returned
 	s.review.start(ctx)
 	defer s.review.close()
 	// A bastion that cannot write its audit trail does not serve.
