@@ -197,25 +197,31 @@ func (ss *session) copyInput() {
 		}
 		return true
 	}
+	// note takes input on its way to the target; false ends the copy.
+	note := func(p []byte) bool {
+		if ss.pty != nil {
+			// Noted before forwarding, so the echo cannot overtake it.
+			ss.keys.add(p)
+		}
+		if sftpIn != nil {
+			if ferr := sftpIn.feed(p); ferr != nil {
+				ss.endSFTP(ferr)
+				return false
+			}
+		}
+		// Input is recorded masked, and before it reaches the target.
+		return inMask == nil || recordInput(inMask.Write(p))
+	}
 	buf := make([]byte, copyBufferStart)
 	for {
 		n, err := ss.ch.Read(buf)
 		if n > 0 && ss.sguard != nil {
-			n = copy(buf, ss.admitInput(buf[:n])) // shellguard.go: held while a verdict is out
-		}
-		if n > 0 && ss.pty != nil {
-			// Noted before forwarding, so the echo cannot overtake it.
-			ss.keys.add(buf[:n])
-		}
-		if n > 0 {
-			if sftpIn != nil {
-				if ferr := sftpIn.feed(buf[:n]); ferr != nil {
-					ss.endSFTP(ferr)
-					return
-				}
+			// shellguard_input.go: forwarded, kept behind a verdict, or dropped under review
+			if !ss.sguard.input(buf[:n], note) {
+				return
 			}
-			// Input is recorded masked, and before it reaches the target.
-			if inMask != nil && !recordInput(inMask.Write(buf[:n])) {
+		} else if n > 0 {
+			if !note(buf[:n]) {
 				return
 			}
 			if _, werr := ss.up.Write(buf[:n]); werr != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,11 +31,12 @@ const (
 	// hook (login files included). Without its hello the shell is not
 	// guarded, so the session ends.
 	helloTimeout = 60 * time.Second
-	// maxTypedAhead bounds keystrokes kept while a quick verdict is out.
+	// maxTypedAhead bounds the keystrokes kept behind a submit while a
+	// verdict is out, and the typed-ahead text the hook hands back.
 	maxTypedAhead = 64 << 10
-	// doneTimeout bounds how long keystrokes stay held after a verdict
-	// when the hook does not report that it read it (a background job's
-	// hook whose verdict the prompt took instead): then they are sent.
+	// doneTimeout bounds how long a submit waits after a verdict when the
+	// hook does not report that it read it (a background job's hook whose
+	// verdict the prompt took instead): then it is sent.
 	doneTimeout = 2 * time.Second
 	// ctrlC withdraws a held command.
 	ctrlC = 0x03
@@ -57,18 +57,25 @@ type shellGuard struct {
 	scan  *shellhook.Scanner
 	hello *time.Timer
 
-	mu        sync.Mutex
-	helloSeen bool
-	login     bool   // the login files run: nothing is held for review
-	held      bool   // a verdict is out: keystrokes wait in typed
-	review    bool   // held for review: keystrokes are dropped, Ctrl-C withdraws
-	withdraw  func() // cancels the review's wait
-	typed     []byte
-	awaitDone *time.Timer // set from a verdict until the hook's "typed" report
 	// echoes are the last verdicts sent: one that reaches the terminal
 	// while echo is on (between two of the hook's reads of typed-ahead
-	// lines) is taken out of the output.
+	// lines) is taken out of the output. Owned by the stdout pipe's
+	// goroutine, which both answers requests and reads the output.
 	echoes [][]byte
+
+	// mu also serializes the guard's writes to the target's input
+	// (keystrokes, verdicts, keystrokes typed again), so that a verdict
+	// is never split by keystrokes: the channel cuts a write into packets
+	// when its window is short, and two writers' packets interleave.
+	mu        sync.Mutex
+	helloSeen bool
+	login     bool        // the login files run: nothing is held for review
+	held      bool        // a verdict is out: a submit waits in typed (shellguard_input.go)
+	review    bool        // held for review: keystrokes are dropped, Ctrl-C withdraws
+	withdraw  func()      // cancels the review's wait
+	typed     []byte      // a submit typed while a verdict is out, and all typed after it
+	overflow  bool        // typed reached maxTypedAhead: the rest is dropped
+	awaitDone *time.Timer // set from a verdict until the hook's "typed" report
 }
 
 // guardShell is the admission step for pty shells: refused under
@@ -140,30 +147,6 @@ func (ss *session) stdoutSource() io.Reader {
 	return &guardedOutput{g: ss.sguard, buf: make([]byte, copyBufferStart)}
 }
 
-// admitInput filters the client's keystrokes: all pass, except while a
-// verdict is out (kept, then sent after it) or a command is held for
-// review (dropped; Ctrl-C withdraws the request).
-func (ss *session) admitInput(p []byte) []byte {
-	g := ss.sguard
-	if g == nil {
-		return p
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch {
-	case !g.held:
-		return p
-	case g.review:
-		if bytes.IndexByte(p, ctrlC) >= 0 && g.withdraw != nil {
-			g.withdraw()
-			g.withdraw = nil
-		}
-	case len(g.typed)+len(p) <= maxTypedAhead:
-		g.typed = append(g.typed, p...)
-	}
-	return nil
-}
-
 // guardedOutput reads the target's output in order: the bytes before a
 // request are delivered before the request is judged.
 type guardedOutput struct {
@@ -204,8 +187,6 @@ func (r *guardedOutput) Read(p []byte) (int, error) {
 }
 
 func (g *shellGuard) dropEchoes(out []byte) []byte {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	for _, e := range g.echoes {
 		out = bytes.ReplaceAll(out, e, nil)
 	}
@@ -280,29 +261,6 @@ func (g *shellGuard) answer(req shellhook.Request) {
 	if len(g.echoes) > 4 {
 		g.echoes = g.echoes[1:]
 	}
-}
-
-// release ends a hold once the hook read its verdict: first the
-// keystrokes the hook read ahead of the verdict, typed again, then those
-// held here meanwhile. Under mu, so no new keystroke overtakes them. The
-// typed-ahead text came from the client in the first place; a forged
-// "typed" request can only type what the user could, and every command
-// it leads to still passes the hook.
-func (g *shellGuard) release(typedAhead string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.awaitDone == nil {
-		return // no verdict out: a report nobody asked for (forged) changes nothing
-	}
-	g.awaitDone.Stop()
-	g.awaitDone = nil
-	if typedAhead != "" && len(typedAhead) <= maxTypedAhead {
-		_, _ = g.ss.up.Write([]byte(strings.ReplaceAll(typedAhead, "\n", "\r"))) // a target gone is seen by the output pipe
-	}
-	if len(g.typed) > 0 {
-		_, _ = g.ss.up.Write(g.typed)
-	}
-	g.held, g.typed = false, nil
 }
 
 // judge asks the session's command judge about cmd, as for exec.

@@ -40,6 +40,8 @@ func Launch(nonce string) string {
 //     that unset, a special builtin, is found before any function, and
 //     removes functions named like the builtins it calls: a user function
 //     called "read" or "builtin" cannot answer in its place;
+//   - turns xtrace off while it runs (and back on after), so that the
+//     challenge is never traced to the terminal or BASH_XTRACEFD;
 //   - draws the challenge from SRANDOM and refuses when two draws agree
 //     (SRANDOM unset and assigned a constant);
 //   - writes the request as read's prompt: read turns echo off before it
@@ -47,7 +49,9 @@ func Launch(nonce string) string {
 //   - reads lines from the terminal until one ends with its challenge
 //     (keystrokes typed ahead end up before it), and then always hands
 //     what it read before the verdict back to the bastion ("typed"),
-//     which types it again before anything typed since;
+//     which types it again before anything typed since; only a whole
+//     line is a verdict: a read cut short by end of file (Ctrl-D typed
+//     after a line's start) is not, whatever it ends with;
 //   - needs the terminal in the foreground: with job control, a pipeline's
 //     first command takes the terminal before bash runs the hook for the
 //     next, whose read then fails; so the hook turns job control off
@@ -63,7 +67,10 @@ const script = `__bastion_hook() {
   POSIXLY_CORRECT=y
   __bastion_ok=
   __bastion_r=
-  if [[ :$SHELLOPTS: == *:posix:* ]] && unset -f builtin command read printf return && set +m; then
+  __bastion_x=
+  if [[ :$SHELLOPTS: == *:posix:* ]] && unset -f builtin command read printf return set && set +m; then
+    [[ $- == *x* ]] && __bastion_x=1
+    set +x
     [[ $__bastion_p ]] || unset POSIXLY_CORRECT
     __bastion_c=$SRANDOM$SRANDOM
     __bastion_d=$SRANDOM$SRANDOM
@@ -72,13 +79,14 @@ const script = `__bastion_hook() {
       __bastion_t=
       while [[ $__bastion_r != *"#$__bastion_c:"[01] ]]; do
         __bastion_t+=$__bastion_r$'\n'
-        IFS= read -rs __bastion_r </dev/tty 2>/dev/tty || break
+        IFS= read -rs __bastion_r </dev/tty 2>/dev/tty || { __bastion_t+=$__bastion_r; __bastion_r=; break; }
       done
       __bastion_t+=${__bastion_r%"#$__bastion_c:"[01]}
       [[ $__bastion_r == *"#$__bastion_c:1" ]] && __bastion_ok=1
       printf '\e]7771;@NONCE@;typed;%s\a' "${__bastion_t@Q}" >/dev/tty
     fi
   fi
+  [[ $__bastion_x ]] && set -x
   [[ $__bastion_ok ]]
 }
 readonly -f __bastion_hook

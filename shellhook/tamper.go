@@ -11,8 +11,15 @@ import (
 // one (unset BASH_COMMAND, SRANDOM=1, readonly POSIXLY_CORRECT, a new
 // definition of the hook) is a tamper, whatever it does with it: bash
 // reports a plain variable once BASH_COMMAND was unset, so the next
-// command would be judged by a name of the user's choosing.
-var protected = []string{"BASH_COMMAND", "SRANDOM", "POSIXLY_CORRECT", "SHELLOPTS", "BASHOPTS", "__bastion_hook"}
+// command would be judged by a name of the user's choosing. The hook's
+// own variables (__bastion_c, ...) are its state: made a nameref to
+// "a[$(cmd)]", assigning one would run cmd inside the trap, where bash
+// runs no DEBUG trap. PS4 is expanded for every line xtrace prints, the
+// trap's own included (before the hook can turn xtrace off), so a
+// command substitution in it would run unjudged the same way.
+// BASH_CMDS is bash's table of where each command name runs from:
+// BASH_CMDS[ls]=/bin/rm makes the hook see "ls" and the shell run rm.
+var protected = []string{"BASH_COMMAND", "SRANDOM", "POSIXLY_CORRECT", "SHELLOPTS", "BASHOPTS", "__bastion_", "PS4", "BASH_CMDS"}
 
 // shells start an interactive shell the hook does not live in.
 var shells = []string{"bash", "sh", "dash", "zsh", "ksh", "mksh", "yash", "fish", "tcsh", "csh", "busybox",
@@ -163,6 +170,12 @@ func tampersCall(args []*syntax.Word) string {
 		for i, a := range rest {
 			if !restLit[i] || !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "nfd") {
 				return "enable would change the builtins the hook relies on"
+			}
+		}
+	case "hash":
+		for i, a := range rest {
+			if !restLit[i] || (strings.HasPrefix(a, "-") && strings.Contains(a, "p")) {
+				return "hash -p would run another program under a command's name"
 			}
 		}
 	case "printf":

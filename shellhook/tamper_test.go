@@ -10,6 +10,8 @@ func TestTampers(t *testing.T) {
 		"declare -n r=$V", "enable -n read", "enable -f x.so y", "bash", "bash -i", "exec bash", "sh", "zsh -l",
 		"tmux", "screen", "su", "script", "/bin/bash --norc", "{trap,-,DEBUG}", "tra? - DEBUG", "x=1 bash",
 		"printf -v $V x", "__bastion_hook() { :; }", "unset -f __bastion_hook", "echo 'unclosed",
+		"declare -n __bastion_c='a[$(rm x)]'", "__bastion_ok=1", "PS4='$(rm x)'", "export PS4", "read -r PS4",
+		"hash -p /bin/rm ls", "builtin hash -dp /bin/rm ls", "hash $O", "BASH_CMDS[ls]=/bin/rm",
 	}
 	for _, c := range tampers {
 		if Tampers(c) == "" {
@@ -18,7 +20,7 @@ func TestTampers(t *testing.T) {
 	}
 	fine := []string{"ls -la", "set -o vi", "set -x", "shopt -s histappend", "trap -p", "export PATH=$PATH:/x",
 		"local x=\"$1\"", "bash -c 'echo hi'", "sh script.sh", "echo trap", "vim f", "top", "printf '%s\\n' \"$x\"",
-		"cd /tmp && ls", "enable -a", "su -c id", `[ -n "$x" ]`, "[[ -n $x ]]"}
+		"cd /tmp && ls", "enable -a", "hash", "hash -r", "hash -t ls", "su -c id", `[ -n "$x" ]`, "[[ -n $x ]]"}
 	for _, c := range fine {
 		if why := Tampers(c); why != "" {
 			t.Errorf("%q seen as a tamper: %s", c, why)
