@@ -541,6 +541,12 @@ func (t *term) csi(f byte) {
 	case 'u':
 		t.x, t.y = t.sx, t.sy
 	}
+	if f == 'K' || f == 'J' || f == 'X' {
+		// What the erase left of the cursor's row may show a value the
+		// erased characters kept apart ("123-45-67890", then the 0
+		// erased): the row is read again.
+		t.rows[t.y].touched = true
+	}
 }
 
 func clearCells(c []cell) {
