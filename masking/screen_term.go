@@ -440,8 +440,11 @@ func (t *term) csi(f byte) {
 		}
 		return
 	}
-	if f == 'm' {
-		return // colours: the masker reads through them too
+	if f == 'm' || f == 'K' && t.arg(0, 0) == 0 && !t.wrap && t.x >= t.rows[t.y].used {
+		// Colours, and an erase to the end of the row where nothing is
+		// (grep --color ends each match so): the screen shows what it
+		// showed, and the masker reads through both.
+		return
 	}
 	t.mark()
 	defer t.mark() // the row the cursor moved to
