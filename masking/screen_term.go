@@ -116,6 +116,10 @@ type term struct {
 	utf    [utf8.UTFMax]byte
 	utfN   int
 	utfSrc int64
+
+	plain      []plainLine // scratch of skipPlain
+	plainNext  int64       // stream offset before which skipPlain is not tried
+	plainPause int         // bytes it pauses after a run it could not skip
 }
 
 func newTerm(w, h int) *term {
@@ -252,6 +256,9 @@ func (t *term) lostRows(from, to int) bool {
 // feed runs b, which starts at stream offset off, through the model.
 func (t *term) feed(b []byte, off int64) {
 	for i := 0; i < len(b); i++ {
+		if off+int64(i) >= t.plainNext && t.atFreshRow() {
+			i += t.skipPlain(b[i:], off+int64(i))
+		}
 		c := b[i]
 		switch t.state {
 		case stGround:
