@@ -147,11 +147,16 @@ func (t *term) newRow() *row {
 	return &row{} // cells are allocated when the row is first written
 }
 
-// line returns the cells of row y, allocating them on first use.
-func (t *term) line(y int) []cell {
+// line returns the cells of row y, at least n of them (n <= t.w). A row
+// holds cells only up to the columns written so far, growing as needed:
+// most rows of the large model hold a line far shorter than its width.
+// Cells from the row's used mark on are blank.
+func (t *term) line(y, n int) []cell {
 	r := t.rows[y]
-	if r.cells == nil {
-		r.cells = make([]cell, t.w)
+	if len(r.cells) < n {
+		c := make([]cell, min(t.w, max(n, 2*len(r.cells))))
+		copy(c, r.cells)
+		r.cells = c
 	}
 	return r.cells
 }
@@ -515,7 +520,7 @@ func (t *term) csi(f byte) {
 	case '@':
 		row := t.rows[t.y]
 		row.used = min(t.w, row.used+n)
-		r := t.line(t.y)
+		r := t.line(t.y, max(row.used, min(t.x+n, t.w)))
 		if to := min(t.x+n, t.w); to < row.used { // cells from used on are blank
 			copy(r[to:row.used], r[t.x:])
 		}
@@ -688,8 +693,8 @@ func (t *term) printASCII(b []byte, src int64) {
 			continue
 		}
 		row := t.rows[t.y]
-		cells := t.line(t.y)
 		n := min(len(b), t.w-1-t.x) // the last column goes through print
+		cells := t.line(t.y, t.x+n)
 		if t.x != row.end {
 			row.tricky = true
 		}
@@ -738,7 +743,11 @@ func (t *term) print(r rune, src int64, n uint8) {
 			t.lineFeed()
 		}
 	}
-	cells := t.line(t.y)
+	need := t.x + wd
+	if t.insert {
+		need = t.w // the rest of the row shifts right
+	}
+	cells := t.line(t.y, need)
 	if row := t.rows[t.y]; t.x != row.end || cells[t.x].ch != 0 {
 		row.tricky = true
 	}
