@@ -146,9 +146,9 @@ func BenchmarkMaskerKeystroke(b *testing.B) {
 
 // BenchmarkPipeline is what an output stream costs on the server: Paced
 // (string payloads, deadlines, the Stream) and the Screen of its terminal,
-// on terminal output (a pty of 80x24), and on the text download of `make
-// bench` (base64 lines from a command without a pty, in the reads of a
-// bulk transfer).
+// on terminal output (a pty of 80x24), and on the downloads of `make
+// bench` (base64 lines, and NUL bytes from /dev/zero, from a command
+// without a pty, in the reads of a bulk transfer).
 func BenchmarkPipeline(b *testing.B) {
 	m := newTestMasker(b, Config{})
 	terminal := func() []byte { return terminalOutput(1 << 20) }
@@ -161,6 +161,7 @@ func BenchmarkPipeline(b *testing.B) {
 		{"terminal/chunk=4096", terminal, 4096, 80, 24},
 		{"terminal/chunk=32768", terminal, 32768, 80, 24},
 		{"base64/chunk=262144", base64Lines, 256 << 10, 0, 0},
+		{"zero/chunk=262144", func() []byte { return make([]byte, 1<<20) }, 256 << 10, 0, 0},
 	} {
 		chunk := tc.chunk
 		b.Run(tc.name, func(b *testing.B) {

@@ -14,7 +14,7 @@ import (
 func mixedOutput(rng *rand.Rand, n int) []byte {
 	var b strings.Builder
 	for b.Len() < n {
-		switch rng.IntN(19) {
+		switch rng.IntN(20) {
 		case 0:
 			b.WriteString("\x1b[" + fmt.Sprint(1+rng.IntN(30)) + "A") // cursor up over kept rows
 		case 1:
@@ -41,6 +41,8 @@ func mixedOutput(rng *rand.Rand, n int) []byte {
 			b.WriteString(strings.Repeat("\x1b[1;31m\x1b[0m", 8) + "too many colours\r\n") // 72: tricky
 		case 13:
 			b.WriteString("\x1b[999;1H") // the last row, below a scrolling region if one is set
+		case 14:
+			b.WriteString("\x00\x00\x07\x0e\x0f\x7f 123\x00") // controls that show nothing
 		case 11:
 			b.WriteString([]string{"\x1b[4h", "\x1b[4l"}[rng.IntN(2)]) // insert mode
 		default:
@@ -139,6 +141,24 @@ func TestPrintableWord(t *testing.T) {
 			if got := printableWord(binary.LittleEndian.Uint64(w)); got != want {
 				t.Fatalf("printableWord(%q) = %v", w, got)
 			}
+		}
+	}
+}
+
+// TestMarkOnly checks the controls feed passes over in runs: each does
+// what control does with it, which is only to make the row tricky.
+func TestMarkOnly(t *testing.T) {
+	for c := range 256 {
+		if !markOnly[c] {
+			continue
+		}
+		a, b := newTerm(80, 24), newTerm(80, 24)
+		a.feed([]byte("123-45"), 0)
+		b.feed([]byte("123-45"), 0)
+		a.control(byte(c))
+		b.mark()
+		if d := termDiff(a, b); d != "" || a.state != b.state {
+			t.Errorf("control %#x: %s", c, d)
 		}
 	}
 }

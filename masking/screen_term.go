@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -280,6 +281,15 @@ func (t *term) feed(b []byte, off int64) {
 				i = j - 1
 				continue
 			}
+			if markOnly[c] { // a run of them marks the row once (NUL output)
+				j := i + 1
+				for j < len(b) && markOnly[b[j]] {
+					j++
+				}
+				t.mark()
+				i = j - 1
+				continue
+			}
 			t.control(c)
 		case stEsc:
 			t.escBytes()
@@ -333,6 +343,16 @@ func (t *term) utf8Byte(c byte, src int64) {
 		}
 	}
 }
+
+// markOnly reports the controls that show nothing and only make the
+// cursor's row tricky (control's default case).
+var markOnly = func() (m [256]bool) {
+	for c := range 0x20 {
+		m[c] = !strings.ContainsRune("\r\n\v\f\b\t\x1b", rune(c))
+	}
+	m[0x7f] = true
+	return m
+}()
 
 func (t *term) control(c byte) {
 	switch c {
