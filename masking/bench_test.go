@@ -83,18 +83,7 @@ func BenchmarkMasker(b *testing.B) {
 // BenchmarkMaskerBase64 is the text download of `make bench`: base64 lines,
 // long runs of letters and digits broken by '+', '/' and newlines.
 func BenchmarkMaskerBase64(b *testing.B) {
-	raw := make([]byte, 3<<18)
-	rng := rand.New(rand.NewPCG(3, 5))
-	for i := range raw {
-		raw[i] = byte(rng.Uint32())
-	}
-	enc := base64.StdEncoding.EncodeToString(raw)
-	var lines strings.Builder
-	for len(enc) > 76 {
-		lines.WriteString(enc[:76] + "\n")
-		enc = enc[76:]
-	}
-	data := []byte(lines.String())
+	data := base64Lines()
 	m := newTestMasker(b, Config{})
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -106,6 +95,22 @@ func BenchmarkMaskerBase64(b *testing.B) {
 		}
 		out = s.AppendFlush(out[:0])
 	}
+}
+
+// base64Lines is 1 MiB of base64 in lines of 76 characters.
+func base64Lines() []byte {
+	raw := make([]byte, 3<<18)
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range raw {
+		raw[i] = byte(rng.Uint32())
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	var lines strings.Builder
+	for len(enc) > 76 {
+		lines.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	return []byte(lines.String())
 }
 
 // BenchmarkMaskerWrite measures Write, which allocates its result.
@@ -140,18 +145,33 @@ func BenchmarkMaskerKeystroke(b *testing.B) {
 }
 
 // BenchmarkPipeline is what an output stream costs on the server: Paced
-// (string payloads, deadlines, the Stream) and the Screen of its terminal.
+// (string payloads, deadlines, the Stream) and the Screen of its terminal,
+// on terminal output (a pty of 80x24), and on the downloads of `make
+// bench` (base64 lines, and NUL bytes from /dev/zero, from a command
+// without a pty, in the reads of a bulk transfer).
 func BenchmarkPipeline(b *testing.B) {
-	data := terminalOutput(1 << 20)
 	m := newTestMasker(b, Config{})
-	for _, chunk := range []int{4096, 32768} {
-		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
+	terminal := func() []byte { return terminalOutput(1 << 20) }
+	for _, tc := range []struct {
+		name       string
+		data       func() []byte
+		chunk      int
+		cols, rows int
+	}{
+		{"terminal/chunk=4096", terminal, 4096, 80, 24},
+		{"terminal/chunk=32768", terminal, 32768, 80, 24},
+		{"base64/chunk=262144", base64Lines, 256 << 10, 0, 0},
+		{"zero/chunk=262144", func() []byte { return make([]byte, 1<<20) }, 256 << 10, 0, 0},
+	} {
+		chunk := tc.chunk
+		b.Run(tc.name, func(b *testing.B) {
+			data := tc.data()
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			var out []byte
 			now := time.Unix(0, 0)
 			for b.Loop() {
-				p, sc := m.NewPaced(), m.NewScreen(80, 24)
+				p, sc := m.NewPaced(), m.NewScreen(tc.cols, tc.rows)
 				var off int64
 				for i := 0; i < len(data); i += chunk {
 					out = p.AppendWrite(out[:0], now, data[i:min(i+chunk, len(data))])

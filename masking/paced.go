@@ -37,14 +37,18 @@ func (m *Masker) NewPaced() *Paced {
 func (p *Paced) Stream() *Stream { return p.s }
 
 // AppendWrite adds b, received at now, and appends to dst what may be
-// emitted.
+// emitted. dst must not overlap b.
 func (p *Paced) AppendWrite(dst []byte, now time.Time, b []byte) []byte {
 	was := p.strs.holding()
-	p.in = p.strs.appendWrite(p.in[:0], b)
+	in := b // most output holds no string sequence: no copy
+	if !p.strs.passes(b) {
+		p.in = p.strs.appendWrite(p.in[:0], b)
+		in = p.in
+	}
 	if !was && p.strs.holding() {
 		p.strSince = now
 	}
-	dst = p.s.AppendWrite(dst, p.in)
+	dst = p.s.AppendWrite(dst, in)
 	p.last = now
 	p.note(now)
 	return dst

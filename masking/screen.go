@@ -21,8 +21,10 @@ import "sync"
 // time, so a value drawn down a column or with its context word on another
 // row is not seen; and a program that draws each digit in a separate frame,
 // seconds apart, at different positions, still shows the digits one after
-// another. Cost: every output byte runs through the model, and each chunk
-// rescans the rows it changed that hold a digit, '@' or non-ASCII text.
+// another. Cost: every output byte runs through the model, except lines
+// printed in sequence that scroll off within the chunk that printed them
+// (see skipPlain), and each chunk rescans the rows it changed otherwise
+// than by printing in sequence that hold a digit, '@' or non-ASCII text.
 //
 // One Screen may serve several streams that end on the same terminal (a
 // session's stdout and stderr): it is safe for concurrent use.

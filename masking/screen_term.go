@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -116,6 +117,10 @@ type term struct {
 	utf    [utf8.UTFMax]byte
 	utfN   int
 	utfSrc int64
+
+	plain      []plainLine // scratch of skipPlain
+	plainNext  int64       // stream offset before which skipPlain is not tried
+	plainPause int         // bytes it pauses after a run it could not skip
 }
 
 func newTerm(w, h int) *term {
@@ -143,11 +148,16 @@ func (t *term) newRow() *row {
 	return &row{} // cells are allocated when the row is first written
 }
 
-// line returns the cells of row y, allocating them on first use.
-func (t *term) line(y int) []cell {
+// line returns the cells of row y, at least n of them (n <= t.w). A row
+// holds cells only up to the columns written so far, growing as needed:
+// most rows of the large model hold a line far shorter than its width.
+// Cells from the row's used mark on are blank.
+func (t *term) line(y, n int) []cell {
 	r := t.rows[y]
-	if r.cells == nil {
-		r.cells = make([]cell, t.w)
+	if len(r.cells) < n {
+		c := make([]cell, min(t.w, max(n, 2*len(r.cells))))
+		copy(c, r.cells)
+		r.cells = c
 	}
 	return r.cells
 }
@@ -252,6 +262,9 @@ func (t *term) lostRows(from, to int) bool {
 // feed runs b, which starts at stream offset off, through the model.
 func (t *term) feed(b []byte, off int64) {
 	for i := 0; i < len(b); i++ {
+		if off+int64(i) >= t.plainNext && t.atFreshRow() {
+			i += t.skipPlain(b[i:], off+int64(i))
+		}
 		c := b[i]
 		switch t.state {
 		case stGround:
@@ -265,6 +278,15 @@ func (t *term) feed(b []byte, off int64) {
 					j++
 				}
 				t.printASCII(b[i:j], off+int64(i))
+				i = j - 1
+				continue
+			}
+			if markOnly[c] { // a run of them marks the row once (NUL output)
+				j := i + 1
+				for j < len(b) && markOnly[b[j]] {
+					j++
+				}
+				t.mark()
 				i = j - 1
 				continue
 			}
@@ -321,6 +343,16 @@ func (t *term) utf8Byte(c byte, src int64) {
 		}
 	}
 }
+
+// markOnly reports the controls that show nothing and only make the
+// cursor's row tricky (control's default case).
+var markOnly = func() (m [256]bool) {
+	for c := range 0x20 {
+		m[c] = !strings.ContainsRune("\r\n\v\f\b\t\x1b", rune(c))
+	}
+	m[0x7f] = true
+	return m
+}()
 
 func (t *term) control(c byte) {
 	switch c {
@@ -440,8 +472,11 @@ func (t *term) csi(f byte) {
 		}
 		return
 	}
-	if f == 'm' {
-		return // colours: the masker reads through them too
+	if f == 'm' || f == 'K' && t.arg(0, 0) == 0 && !t.wrap && t.x >= t.rows[t.y].used {
+		// Colours, and an erase to the end of the row where nothing is
+		// (grep --color ends each match so): the screen shows what it
+		// showed, and the masker reads through both.
+		return
 	}
 	t.mark()
 	defer t.mark() // the row the cursor moved to
@@ -505,7 +540,7 @@ func (t *term) csi(f byte) {
 	case '@':
 		row := t.rows[t.y]
 		row.used = min(t.w, row.used+n)
-		r := t.line(t.y)
+		r := t.line(t.y, max(row.used, min(t.x+n, t.w)))
 		if to := min(t.x+n, t.w); to < row.used { // cells from used on are blank
 			copy(r[to:row.used], r[t.x:])
 		}
@@ -540,6 +575,12 @@ func (t *term) csi(f byte) {
 		t.sx, t.sy = t.x, t.y
 	case 'u':
 		t.x, t.y = t.sx, t.sy
+	}
+	if f == 'K' || f == 'J' || f == 'X' {
+		// What the erase left of the cursor's row may show a value the
+		// erased characters kept apart ("123-45-67890", then the 0
+		// erased): the row is read again.
+		t.rows[t.y].touched = true
 	}
 }
 
@@ -672,8 +713,8 @@ func (t *term) printASCII(b []byte, src int64) {
 			continue
 		}
 		row := t.rows[t.y]
-		cells := t.line(t.y)
 		n := min(len(b), t.w-1-t.x) // the last column goes through print
+		cells := t.line(t.y, t.x+n)
 		if t.x != row.end {
 			row.tricky = true
 		}
@@ -722,7 +763,11 @@ func (t *term) print(r rune, src int64, n uint8) {
 			t.lineFeed()
 		}
 	}
-	cells := t.line(t.y)
+	need := t.x + wd
+	if t.insert {
+		need = t.w // the rest of the row shifts right
+	}
+	cells := t.line(t.y, need)
 	if row := t.rows[t.y]; t.x != row.end || cells[t.x].ch != 0 {
 		row.tricky = true
 	}

@@ -52,6 +52,16 @@ func TestScreenTricks(t *testing.T) {
 		{"long-osc-between", []string{"123-45-\x1b]0;" + strings.Repeat("t", 300) + "\a6789\r\n"}, "123-45-6789"},
 		{"after-wrapped-line", []string{strings.Repeat("x", 100) + "\n123-45-\x1b[8G6789\n"}, "123-45-6789"},
 		{"cursor-back", []string{"6789\x1b[4D\x1b[7@123-45-\r\n"}, "123-45-6789"},
+		// An erase to the end of the row where nothing is changes nothing
+		// on the screen and is read through as text; any other erase
+		// leaves a row that may show a value the erased characters kept
+		// apart.
+		{"erase-nothing-between", []string{"123-45-\x1b[K6789\r\n"}, "123-45-6789"},
+		{"erase-nothing-split", []string{"123-45-\x1b[K", "6789\x1b[K", "\r\n"}, "123-45-6789"},
+		{"erase-after-backspace", []string{"123-45-67890\b\x1b[K\r\n"}, "123-45-6789"},
+		{"erase-chars", []string{"123-45-67890\b\x1b[X\r\n"}, "123-45-6789"},
+		{"erase-display", []string{"123-45-67890\b\x1b[J\r\n"}, "123-45-6789"},
+		{"erase-under-pending-wrap", []string{strings.Repeat("x", 67) + " 123-45-67890\x1b[K\r\n"}, "123-45-6789"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,9 +43,15 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 		c := p[i]
 		switch f.state {
 		case sfGround:
-			if c == 0x1b {
-				f.state = sfEsc
+			if c != 0x1b {
+				k := bytes.IndexByte(p[i:], 0x1b)
+				if k < 0 {
+					k = len(p) - i
+				}
+				i += k - 1 // the loop steps onto the ESC, or past the end
+				continue
 			}
+			f.state = sfEsc
 		case sfEsc:
 			f.state = sfGround
 			if isStringIntro(c) {
@@ -99,6 +105,17 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 	dst = append(dst, p[start:]...)
 	f.off += int64(len(p))
 	return dst
+}
+
+// passes reports whether p goes on unchanged, as it does when it neither
+// starts nor continues a sequence (no ESC, and none open), and then takes
+// it as appendWrite would.
+func (f *stringFilter) passes(p []byte) bool {
+	if f.state != sfGround || bytes.IndexByte(p, 0x1b) >= 0 {
+		return false
+	}
+	f.off += int64(len(p))
+	return true
 }
 
 // holding reports whether a string sequence is held.

@@ -58,7 +58,7 @@ func chunks(s []byte, size int) [][]byte {
 
 func BenchmarkWriterOutput(b *testing.B) {
 	stream := terminalStream(4 << 20)
-	for _, size := range []int{64, 4096} {
+	for _, size := range []int{64, 4096, 32 << 10} {
 		b.Run(fmt.Sprintf("chunk=%d", size), func(b *testing.B) {
 			cs := chunks(stream, size)
 			dir := b.TempDir()

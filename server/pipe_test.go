@@ -3,15 +3,12 @@ package server
 import (
 	"bytes"
 	"errors"
-	"github.com/bastion-ssh/bastion/masking"
-	"io"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/bastion-ssh/bastion/masking"
 	"github.com/bastion-ssh/bastion/recorder"
 )
 
@@ -88,37 +85,6 @@ func TestCompleteUTF8(t *testing.T) {
 			t.Errorf("completeUTF8(%q) = %d, want %d", in, got, want)
 		}
 	}
-}
-
-// BenchmarkOutputPipe is the proxy's output hot path: record to a real
-// recording file, then deliver.
-func BenchmarkOutputPipe(b *testing.B) {
-	for _, size := range []int{64, 4096, 32 << 10} {
-		b.Run(byteSize(size), func(b *testing.B) {
-			w, err := recorder.Create(filepath.Join(b.TempDir(), "bench.cast"),
-				recorder.Header{Session: recorder.Meta{SessionID: "bench"}}, recorder.Options{CheckpointEvery: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer w.Close(recorder.ExitInfo{})
-			chunk := bytes.Repeat([]byte("drwxr-xr-x 2 root root 4096 Jan  1 00:00 \x1b[34mdir\x1b[0m\r\n"), size/48+1)[:size]
-			p := &outputPipe{rec: w, dst: io.Discard}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := p.write(chunk); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-func byteSize(n int) string {
-	if n >= 1024 {
-		return strconv.Itoa(n/1024) + "KiB"
-	}
-	return strconv.Itoa(n) + "B"
 }
 
 func (f *orderCheck) Offset() recorder.Position { return recorder.Position{} }

@@ -64,7 +64,7 @@ func (r *results) note(format string, args ...any) {
 // runAll runs every scenario: idle sessions once, on a fresh bastion, the
 // others once per round, alternating which path goes first.
 func (b *bench) runAll(ctx context.Context) error {
-	for _, s := range sides { // warm-up: page cache, first handshakes
+	for _, s := range transferSides { // warm-up: page cache, first handshakes
 		if _, err := b.sshTrue(ctx, s); err != nil {
 			return fmt.Errorf("warm-up %s: %w", s, err)
 		}
@@ -86,11 +86,11 @@ func (b *bench) runAll(ctx context.Context) error {
 			break
 		}
 		roundStart := time.Now()
-		order := slices.Clone(sides)
+		order, xferOrder := slices.Clone(sides), rotate(transferSides, round)
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
-		logf(b.opt.log, "round %d/%d (%s first)", round+1, b.opt.rounds, order[0])
+		logf(b.opt.log, "round %d/%d (%s first; transfers %s first)", round+1, b.opt.rounds, order[0], xferOrder[0])
 		for _, st := range b.steps() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -98,7 +98,11 @@ func (b *bench) runAll(ctx context.Context) error {
 			if !b.runs(st.name) {
 				continue
 			}
-			if err := st.run(ctx, order); err != nil {
+			o := order
+			if st.transfer {
+				o = xferOrder
+			}
+			if err := st.run(ctx, o); err != nil {
 				return fmt.Errorf("round %d: %s: %w", round+1, st.name, err)
 			}
 		}
@@ -118,29 +122,38 @@ func (b *bench) runs(name string) bool {
 }
 
 type step struct {
-	name string
-	run  func(context.Context, []side) error
+	name     string
+	run      func(context.Context, []side) error
+	transfer bool // also through the jump host
 }
 
 func (b *bench) steps() []step {
 	return []step{
-		{"download", b.downloadScenario},
-		{"upload", b.uploadScenario},
-		{"scp", b.scpScenario},
-		{"keystroke", b.keystrokeScenario},
-		{"setup", b.setupScenario},
-		{"certificates", b.certScenario},
+		{"download", b.downloadScenario, true},
+		{"upload", b.uploadScenario, true},
+		{"scp", b.scpScenario, true},
+		{"keystroke", b.keystrokeScenario, false},
+		{"setup", b.setupScenario, false},
+		{"certificates", b.certScenario, false},
 	}
 }
 
-// quiesce waits until no connection is left on the target (the sshd
-// listener has reaped every per-connection process, so its cutime/cstime
-// are complete) and the bastion's CPU counter has stopped moving.
+// rotate returns sides started at round modulo their number, so that each
+// path goes first in turn.
+func rotate(s []side, round int) []side {
+	k := round % len(s)
+	return append(slices.Clone(s[k:]), s[:k]...)
+}
+
+// quiesce waits until no connection is left on the target and the jump
+// host (each sshd listener has reaped every per-connection process, so its
+// cutime/cstime are complete) and the bastion's CPU counter has stopped
+// moving.
 func (b *bench) quiesce(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for hasChildren(b.e.sshd.pid) {
+	for hasChildren(b.e.sshd.pid) || hasChildren(b.e.jump.pid) {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("target still has sessions after %s", timeout)
+			return fmt.Errorf("target or jump host still has sessions after %s", timeout)
 		}
 		if err := sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
@@ -175,12 +188,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// serverCPU is the CPU time the server side of a path has used so far: the
-// bastion process, or the sshd listener with every descendant it reaped.
+// serverCPU is the CPU time the server side of a path has used so far:
+// the bastion process, or an sshd listener (the target's on the direct
+// path, the jump host's on the jump path) with every descendant it reaped.
 func (b *bench) serverCPU(s side) (time.Duration, error) {
-	if s == viaBastion {
+	switch s {
+	case viaBastion:
 		st, err := readStat(b.e.bastion.pid)
 		return st.self(), err
+	case viaJump:
+		st, err := readStat(b.e.jump.pid)
+		return st.total(), err
 	}
 	st, err := readStat(b.e.sshd.pid)
 	return st.total(), err

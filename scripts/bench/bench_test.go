@@ -59,6 +59,9 @@ func TestQuickBench(t *testing.T) {
 		if !sp.bastionOnly && (rw.Direct == nil || *rw.Direct <= 0) {
 			t.Errorf("%s: direct value %v, want a positive number", sp.scenario, rw.Direct)
 		}
+		if sp.jump && (rw.Jump == nil || *rw.Jump <= 0 || rw.JumpRatio == nil) {
+			t.Errorf("%s: jump host value %v, want a positive number and a ratio", sp.scenario, rw.Jump)
+		}
 		if sp.goal != noGoal && rw.Met == nil {
 			t.Errorf("%s: goal %q not evaluated", sp.scenario, rw.Goal)
 		}

@@ -34,19 +34,25 @@ func (e *env) clientCredentials(userCA, targetCA ssh.Signer) error {
 	return sign(targetCA, certauth.UserRequest{Login: "root"}, e.directCert)
 }
 
-// sshOpts are the options every ssh and scp of a path gets.
+// sshOpts are the options every ssh and scp of a path gets. The jump
+// path is the direct one with -J: its hop takes the same options from a
+// configuration file.
 func (e *env) sshOpts(s side, cipher string) []string {
-	cert, kh := e.directCert, filepath.Join(e.dir, "known_hosts.direct")
-	if s == viaBastion {
+	cert, kh, conf := e.directCert, filepath.Join(e.dir, "known_hosts.direct"), "/dev/null"
+	var hop []string
+	switch s {
+	case viaBastion:
 		cert, kh = e.bastionCert, filepath.Join(e.dir, "known_hosts.bastion")
+	case viaJump:
+		conf, hop = e.jumpConfigs[cipher], []string{"-J", jumpHost}
 	}
-	return []string{
-		"-F", "/dev/null", "-c", cipher,
+	return append(hop,
+		"-F", conf, "-c", cipher,
 		"-o", "Compression=no", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-		"-o", "IdentityFile=" + e.clientKey, "-o", "CertificateFile=" + cert,
-		"-o", "UserKnownHostsFile=" + kh, "-o", "StrictHostKeyChecking=yes",
+		"-o", "IdentityFile="+e.clientKey, "-o", "CertificateFile="+cert,
+		"-o", "UserKnownHostsFile="+kh, "-o", "StrictHostKeyChecking=yes",
 		"-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
-	}
+	)
 }
 
 // port is where the client connects on a path.

@@ -7,7 +7,9 @@
 //
 // It needs root (the target sshd switches users) and /usr/sbin/sshd, ssh and
 // scp (`make deps` installs them). BENCH_ROUNDS=N overrides the number of
-// rounds; BENCH_KEEP=1 keeps the work directory (logs, configs, database).
+// rounds, BENCH_MIB=N the size of the transfers; BENCH_ONLY=download,upload
+// runs only the named scenarios; BENCH_KEEP=1 keeps the work directory
+// (logs, configs, database).
 //
 // # Set-up
 //
@@ -24,6 +26,20 @@
 // The bastion's own leg to the target uses its default cipher preference
 // (it has no setting for it). The bastion also serves its certificate API
 // (see below).
+//
+// # The jump host
+//
+// What a user weighs the bastion against is the jump host they already
+// have. Every transfer scenario (downloads, uploads, scp) therefore also
+// runs through a third path: a second stock sshd on loopback, trusting the
+// target CA, that allows nothing but forwarding to the target (`ssh -J`).
+// The hop gets the same options and pinned cipher from an ssh
+// configuration file, because options on ssh's command line apply to the
+// destination only. On that path the client encrypts twice (the inner
+// connection to the target travels inside the outer one to the jump
+// host), and the jump host's sshd decrypts and re-encrypts the outer layer
+// only: it records and masks nothing. The three paths take turns going
+// first, round after round.
 //
 // # Measurements
 //
@@ -44,7 +60,8 @@
 // A 16 MiB upload (quick mode) measures mostly that; 256 MiB (full
 // mode) measures throughput with a smaller share of it.
 //
-// CPU per GiB compares the bastion process with the sshd processes that
+// CPU per GiB compares the middle boxes: the bastion process, and the jump
+// host's sshd processes; for reference, the target's sshd processes that
 // serve the same transfer directly. The bastion is one process: its
 // utime+stime from /proc/PID/stat, before and after. sshd forks processes
 // per connection (listener → monitor → session process → shell), which
@@ -55,8 +72,10 @@
 // command ends with the shell builtin `times`, which prints the CPU of the
 // shell and of the command it ran (head, cat); that workload is subtracted,
 // leaving only sshd's own work: key exchange, authentication, encryption
-// and copying. Between measurements the harness waits until the listener
-// has no children and the bastion's CPU counter stops moving.
+// and copying. The jump host's listener is read the same way, with nothing
+// to subtract: it runs no command. Between measurements the harness waits
+// until both listeners have no children and the bastion's CPU counter stops
+// moving.
 //
 // Idle sessions: N `ssh -tt … 'echo ready; exec sleep 600'` through the
 // bastion; once every client has printed "ready" (so each session is open

@@ -88,6 +88,13 @@ func optionsFromEnv() (options, error) {
 		}
 		o.rounds = n
 	}
+	if v := os.Getenv("BENCH_MIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("BENCH_MIB=%q: want a positive number of MiB", v)
+		}
+		o.xferBytes, o.textBytes = int64(n)<<20, int64(n)<<20
+	}
 	o.keepWorkDir = os.Getenv("BENCH_KEEP") == "1"
 	o.profile = os.Getenv("BENCH_PROFILE") == "1"
 	if v := os.Getenv("BENCH_ONLY"); v != "" {

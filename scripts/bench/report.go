@@ -32,6 +32,7 @@ type rowSpec struct {
 	limit       float64
 	format      string // for the values
 	bastionOnly bool   // nothing to compare on the direct path
+	jump        bool   // measured through the jump host too
 	na          string // not measurable yet: printed instead of numbers
 	note        string
 }
@@ -41,20 +42,22 @@ func rowSpecs(o options) []rowSpec {
 	for _, c := range ciphers {
 		cn := cipherName(c)
 		specs = append(specs,
-			rowSpec{scenario: "download /dev/zero " + cn, unit: "MB/s", metric: "download.zero." + cn + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f"},
-			rowSpec{scenario: "  server CPU per GiB " + cn, unit: "s/GiB", metric: "download.zero." + cn + ".cpu", goal: atMostRatio, limit: 1.0, format: "%.3f",
-				note: "bastion process vs sshd processes (net of the remote command)"})
+			rowSpec{scenario: "download /dev/zero " + cn, unit: "MB/s", metric: "download.zero." + cn + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f", jump: true},
+			rowSpec{scenario: "  server CPU per GiB " + cn, unit: "s/GiB", metric: "download.zero." + cn + ".cpu", goal: atMostRatio, limit: 1.0, format: "%.3f", jump: true,
+				note: "the middle box: bastion process, jump host's sshd processes; direct: the target's sshd processes net of the remote command"})
 	}
 	cn := cipherName(ciphers[0])
 	specs = append(specs,
-		rowSpec{scenario: "download base64 text " + cn, unit: "MB/s", metric: "download.text." + cn + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f"},
-		rowSpec{scenario: "  server CPU per GiB " + cn, unit: "s/GiB", metric: "download.text." + cn + ".cpu", goal: atMostRatio, limit: 1.0, format: "%.3f"})
+		rowSpec{scenario: "download base64 text " + cn, unit: "MB/s", metric: "download.text." + cn + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f", jump: true},
+		rowSpec{scenario: "  server CPU per GiB " + cn, unit: "s/GiB", metric: "download.text." + cn + ".cpu", goal: atMostRatio, limit: 1.0, format: "%.3f", jump: true})
 	for _, c := range ciphers {
-		specs = append(specs, rowSpec{scenario: "upload (pipe to cat) " + cipherName(c), unit: "MB/s", metric: "upload." + cipherName(c) + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f"})
+		specs = append(specs,
+			rowSpec{scenario: "upload (pipe to cat) " + cipherName(c), unit: "MB/s", metric: "upload." + cipherName(c) + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f", jump: true},
+			rowSpec{scenario: "  server CPU per GiB " + cipherName(c), unit: "s/GiB", metric: "upload." + cipherName(c) + ".cpu", format: "%.3f", jump: true})
 	}
 	for _, c := range ciphers {
-		specs = append(specs, rowSpec{scenario: "scp upload " + cipherName(c), unit: "MB/s", metric: "scp." + cipherName(c) + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f",
-			note: "whole command, connection set-up included"})
+		specs = append(specs, rowSpec{scenario: "scp upload " + cipherName(c), unit: "MB/s", metric: "scp." + cipherName(c) + ".MBps", goal: atLeastRatio, limit: 0.8, format: "%.1f", jump: true,
+			note: "whole command, connection set-up included (two handshakes through the jump host)"})
 	}
 	seq, par := fmt.Sprintf("%d in a row", o.seqPerRound()), fmt.Sprintf("%d at once", o.parSessions)
 	specs = append(specs,
@@ -98,18 +101,20 @@ func (g rowSpec) goalText() string {
 
 // row is one line of the results, as printed and as written to JSON.
 type row struct {
-	Scenario string   `json:"scenario"`
-	Unit     string   `json:"unit"`
-	Metric   string   `json:"metric,omitempty"`
-	Direct   *float64 `json:"direct"`
-	Bastion  *float64 `json:"bastion"`
-	Ratio    *float64 `json:"ratio,omitempty"` // bastion / direct
-	Added    *float64 `json:"added,omitempty"` // bastion − direct
-	Goal     string   `json:"goal,omitempty"`
-	Met      *bool    `json:"met"` // null: no goal, or nothing measured
-	Note     string   `json:"note,omitempty"`
-	format   string
-	kind     goalKind
+	Scenario  string   `json:"scenario"`
+	Unit      string   `json:"unit"`
+	Metric    string   `json:"metric,omitempty"`
+	Direct    *float64 `json:"direct"`
+	Jump      *float64 `json:"jump,omitempty"` // through the OpenSSH jump host
+	Bastion   *float64 `json:"bastion"`
+	Ratio     *float64 `json:"ratio,omitempty"`      // bastion / direct
+	JumpRatio *float64 `json:"ratio_jump,omitempty"` // bastion / jump
+	Added     *float64 `json:"added,omitempty"`      // bastion − direct
+	Goal      string   `json:"goal,omitempty"`
+	Met       *bool    `json:"met"` // null: no goal, or nothing measured
+	Note      string   `json:"note,omitempty"`
+	format    string
+	kind      goalKind
 }
 
 // report is the whole result of a run.
@@ -147,7 +152,8 @@ func (b *bench) report(elapsed time.Duration) *report {
 		Method: []string{
 			"medians across rounds; percentiles per round, then their median; A/B order alternates each round",
 			"throughput: downloads from first byte to end of output, uploads from when the remote command has started (it prints a line before reading; only then is ssh's stdin fed) to ssh's exit, scp whole command",
-			"server CPU: bastion utime+stime from /proc/PID/stat; sshd: listener utime+stime+cutime+cstime once it has reaped every per-connection process, minus the remote command's CPU reported by the shell builtin `times`",
+			"jump host: transfers also run through a second stock sshd on loopback that only forwards to the target (ssh -J, same cipher on both hops); the client then encrypts twice, the jump sshd decrypts and re-encrypts the outer hop",
+			"server CPU: the middle box of each path, per GiB: bastion utime+stime from /proc/PID/stat; jump host: its sshd listener's utime+stime+cutime+cstime once it has reaped every per-connection process; direct: the same for the target's sshd, minus the remote command's CPU reported by the shell builtin `times`",
 			"idle memory: bastion VmRSS growth with all sessions open; sshd: summed PSS of its per-connection processes",
 			"recording: size of the session's .cast file per byte of command output",
 			"certificates over HTTP: the harness's OpenID provider issues a JWT access token (client credentials); concurrent HTTP/1.1 keep-alive clients POST it with a public key to /v1/certificate over HTTPS; one untimed request per client first",
@@ -173,6 +179,13 @@ func (b *bench) makeRow(sp rowSpec) row {
 	}
 	if v, ok := b.res.median(sp.metric, direct); ok && !sp.bastionOnly {
 		rw.Direct = &v
+	}
+	if v, ok := b.res.median(sp.metric, viaJump); ok && sp.jump {
+		rw.Jump = &v
+		if rw.Bastion != nil && v != 0 {
+			r := *rw.Bastion / v
+			rw.JumpRatio = &r
+		}
 	}
 	if rw.Direct != nil && rw.Bastion != nil {
 		added := *rw.Bastion - *rw.Direct
@@ -205,7 +218,7 @@ func (b *bench) makeRow(sp rowSpec) row {
 
 func (r *report) print(w io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(w, "\nbastion vs direct OpenSSH: %s mode, %d round(s), medians; transfers %d MiB\n",
+	fmt.Fprintf(w, "\nbastion vs direct OpenSSH and an OpenSSH jump host (ssh -J): %s mode, %d round(s), medians; transfers %d MiB\n",
 		r.Mode, r.Rounds, r.Sizes["transfer_bytes"]>>20)
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, Linux %s, %s, %s, load %s\n",
 		m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.OpenSSH, m.Go, m.LoadAvg)
@@ -214,7 +227,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tunit\tdirect\tbastion\tratio\tgoal\tmet?")
+	fmt.Fprintln(tw, "scenario\tunit\tdirect\tjump\tbastion\tvs direct\tvs jump\tgoal\tmet?")
 	met, goals := 0, 0
 	for _, rw := range r.Rows {
 		if rw.Met != nil {
@@ -223,8 +236,8 @@ func (r *report) print(w io.Writer) {
 				met++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", indent(rw), rw.Unit, rw.cell(rw.Direct, false), rw.cell(rw.Bastion, true),
-			rw.ratioCell(), rw.Goal, rw.metCell())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", indent(rw), rw.Unit, rw.cell(rw.Direct, false), rw.cell(rw.Jump, false),
+			rw.cell(rw.Bastion, true), rw.ratioCell(), rw.jumpRatioCell(), rw.Goal, rw.metCell())
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ngoals met: %d of %d; run took %s\n", met, goals, time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Second))
@@ -265,6 +278,13 @@ func (rw row) ratioCell() string {
 		return fmt.Sprintf("%.2f×", *rw.Ratio)
 	}
 	return "—"
+}
+
+func (rw row) jumpRatioCell() string {
+	if rw.JumpRatio == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", *rw.JumpRatio)
 }
 
 func (rw row) metCell() string {

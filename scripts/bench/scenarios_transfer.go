@@ -21,7 +21,7 @@ import (
 type xfer struct {
 	bytes     int64
 	elapsed   time.Duration // data phase (downloads, uploads) or whole command (scp)
-	serverCPU time.Duration // bastion process, or sshd net of the remote command
+	serverCPU time.Duration // bastion process, jump sshd, or target sshd net of the remote command
 	clientCPU time.Duration // the ssh client, for reference
 	recording int64         // .cast bytes (bastion only)
 }
@@ -268,7 +268,8 @@ func feed(w *os.File, n int64) error {
 
 // finishCPU waits for the path to go idle and charges it the CPU used
 // since cpu0; on the direct path the remote command's own CPU (from
-// `times`) is taken out, leaving sshd's.
+// `times`) is taken out, leaving sshd's. The jump host runs no command:
+// its sshd's CPU is all forwarding.
 func (b *bench) finishCPU(ctx context.Context, s side, cpu0 time.Duration, stderr string, x *xfer) error {
 	if err := b.quiesce(ctx, 30*time.Second); err != nil {
 		return err

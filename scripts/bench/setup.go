@@ -32,19 +32,26 @@ const benchPolicy = `access:
     logins: [root]
 `
 
-// side is one of the two paths from the client to the target.
+// side is one of the paths from the client to the target.
 type side int
 
 const (
-	direct side = iota
-	viaBastion
+	direct     side = iota
+	viaBastion      // the bastion, recording and masking
+	viaJump         // a stock sshd as jump host (`ssh -J`): the anchor for transfers
 )
 
+// sides are the paths every scenario compares; transfers add viaJump.
 var sides = []side{direct, viaBastion}
 
+var transferSides = []side{direct, viaJump, viaBastion}
+
 func (s side) String() string {
-	if s == viaBastion {
+	switch s {
+	case viaBastion:
 		return "bastion"
+	case viaJump:
+		return "jump"
 	}
 	return "direct"
 }
@@ -61,7 +68,8 @@ type env struct {
 
 	sshd    *server
 	bastion *server
-	dataDir string // the bastion's data directory
+	jump    *server // the OpenSSH jump host
+	dataDir string  // the bastion's data directory
 	logFile *os.File
 
 	provider *devoidc.Server // the OpenID provider the certificate API trusts
@@ -70,8 +78,9 @@ type env struct {
 	apiRoots *x509.CertPool  // trusts the API's self-signed certificate
 
 	clientKey   string
-	bastionCert string // from the bastion's user CA: identity, group ops
-	directCert  string // from the target CA: principal root
+	bastionCert string            // from the bastion's user CA: identity, group ops
+	directCert  string            // from the target CA: principal root
+	jumpConfigs map[string]string // cipher → ssh -F file naming the jump host
 
 	textFile string // base64 text for the text download
 	scpSrc   string // the file scp uploads
@@ -113,6 +122,9 @@ func (e *env) setup(ctx context.Context) error {
 	if err := e.clientCredentials(keys["user_ca"], keys["target_ca"]); err != nil {
 		return err
 	}
+	if err := e.startJump(ctx, keys["target_ca"].PublicKey()); err != nil {
+		return fmt.Errorf("jump host: %w", err)
+	}
 	return e.dataFiles()
 }
 
@@ -149,8 +161,9 @@ func goTool() string {
 }
 
 // close ends everything the run started: clients first, then the bastion
-// (gracefully, so it closes its recordings), then sshd and whatever
-// per-connection processes it still has, then the OpenID provider.
+// (gracefully, so it closes its recordings), then the jump host and the
+// target sshd with whatever per-connection processes they still have,
+// then the OpenID provider.
 func (e *env) close() {
 	e.closeOnce.Do(func() {
 		e.procs.killAll()
@@ -163,17 +176,9 @@ func (e *env) close() {
 				<-b.done
 			}
 		}
-		if s := e.sshd; s != nil {
-			left := descendants(s.pid)
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			for _, p := range left {
-				_ = syscall.Kill(p.pid, syscall.SIGKILL)
-			}
-			select {
-			case <-s.done:
-			case <-time.After(5 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
+		for _, s := range []*server{e.jump, e.sshd} {
+			if s != nil {
+				stopSSHD(s)
 			}
 		}
 		if e.provider != nil {
@@ -190,4 +195,20 @@ func (e *env) close() {
 			}
 		}
 	})
+}
+
+// stopSSHD ends an sshd listener and the per-connection processes it
+// still has.
+func stopSSHD(s *server) {
+	left := descendants(s.pid)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	for _, p := range left {
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
 }
