@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -146,5 +147,64 @@ func TestPostgresApprovalThroughAnotherNode(t *testing.T) {
 	}
 	if len(rep.Audit.Problems) != 0 || rep.Audit.Chained < 10 || rep.Audit.Checkpoints < 1 {
 		t.Errorf("the shared audit chain, verified on node B: %+v", rep.Audit)
+	}
+}
+
+// Sessions running at once on two nodes leave one audit trail: every
+// session is listed from either node, and the shared chain verifies.
+func TestPostgresConcurrentSessionsOnTwoNodes(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	nodes := []*gateway{pgNode(t, dsn, testPolicy), pgNode(t, dsn, testPolicy)}
+	const perNode = 4
+	results := make(chan result, 2*perNode)
+	for n, g := range nodes {
+		for i := range perNode {
+			// Not g.ssh: its failures end the test, which only the test's
+			// own goroutine may do.
+			args := append(g.sshOpts(g.alice), "-p", fmt.Sprint(g.port), "root@target@127.0.0.1",
+				fmt.Sprintf("echo node-%d-session-%d", n, i))
+			go func() {
+				var out, errb strings.Builder
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // as runCmd
+				defer cancel()
+				cmd := exec.CommandContext(ctx, "ssh", args...)
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				code := 0
+				if err := cmd.Run(); err != nil {
+					code = -1
+					if ee, ok := err.(*exec.ExitError); ok {
+						code = ee.ExitCode()
+					}
+				}
+				results <- result{stdout: out.String(), stderr: errb.String(), code: code}
+			}()
+		}
+	}
+	for range 2 * perNode {
+		if r := <-results; r.code != 0 || !strings.Contains(r.stdout, "-session-") {
+			t.Errorf("session: exit %d %q %q", r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, g := range nodes {
+		var sessions []sessionRow
+		if r := runCmd(t, bastionBin, "sessions", "list", "--json", "--config", g.config); r.code != 0 ||
+			json.Unmarshal([]byte(r.stdout), &sessions) != nil || len(sessions) != 2*perNode {
+			t.Errorf("sessions list from %s: %d sessions, exit %d %s", g.config, len(sessions), r.code, r.stderr)
+		}
+		r := runCmd(t, bastionBin, "verify", "--all", "--json", "--config", g.config)
+		var rep struct {
+			Audit struct {
+				Chained  int
+				Problems []string
+			} `json:"audit"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("verify --all: %v: %s%s", err, r.stdout, r.stderr)
+		}
+		// Each session writes several events (start, end, ...) on top of
+		// both nodes' start events.
+		if len(rep.Audit.Problems) != 0 || rep.Audit.Chained < 2*perNode*2 {
+			t.Errorf("the shared audit chain from %s: %+v", g.config, rep.Audit)
+		}
 	}
 }
