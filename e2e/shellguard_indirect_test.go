@@ -43,10 +43,6 @@ func indirectAttempts() []attempt {
 		a("completion-command", "complete -C 'rm @C' zz\r", "zz \t\t\x15\r", "complete -r zz\r"),
 		a("time", "time rm @C\r"),
 		a("negation", "! rm @C\r"),
-		// A coprocess's hook reads the terminal beside the prompt, and
-		// may keep reading when the prompt took its verdict: Ctrl-C
-		// ends it (README, "The guard cannot see").
-		a("coproc", "coproc rm @C\r", "\x03"),
 		a("setsid", "setsid rm @C\r"),
 		a("timeout", "timeout 5 rm @C\r"),
 		a("nohup", "nohup rm @C\r"),
