@@ -38,7 +38,7 @@ func TestGuardedShellForgedRequests(t *testing.T) {
 	step("read the nonce", `N=$(declare -f | grep -o '7771;[0-9a-f]*' | head -1); echo "nonce-${#N}"`+"\r", "nonce-37")
 
 	before := refusals(t, rg.gateway)
-	out := step("forged request", `printf '\e]%s;cmd;123;%s\a' "$N" "'rm @C'"; read -r v; echo "got[$v]"`+"\r", "got[")
+	out := step("forged request", `printf '\e]%s;cmd;123;%s\a' "$N" "'rm @C'"; read -r v; echo "got[$v]"`+"\r", "got[#")
 	if !strings.Contains(out, "got[#123:0]") {
 		t.Errorf("the forged request's verdict did not land in the forger's own input: %q", lastBytes(out, 1500))
 	}

@@ -69,13 +69,16 @@ type shellGuard struct {
 	// when its window is short, and two writers' packets interleave.
 	mu        sync.Mutex
 	helloSeen bool
-	login     bool        // the login files run: nothing is held for review
-	held      bool        // a verdict is out: a submit waits in typed (shellguard_input.go)
-	review    bool        // held for review: keystrokes are dropped, Ctrl-C withdraws
-	withdraw  func()      // cancels the review's wait
-	typed     []byte      // a submit typed while a verdict is out, and all typed after it
-	overflow  bool        // typed reached maxTypedAhead: the rest is dropped
-	awaitDone *time.Timer // set from a verdict until the hook's "typed" report
+	login     bool   // the login files run: nothing is held for review
+	held      bool   // a command is being judged or its verdict is out (shellguard_input.go)
+	review    bool   // held for review: keystrokes are dropped, Ctrl-C withdraws
+	withdraw  func() // cancels the review's wait
+	typed     []byte // a submit typed while a verdict is out, and all typed after it
+	overflow  bool   // typed reached maxTypedAhead: the rest is dropped
+	// interrupted: a Ctrl-C reached the target while the hook waited for
+	// its verdict; bash abandons the hook, which will not report.
+	interrupted bool
+	awaitDone   *time.Timer // set from a verdict until the hook's "typed" report
 }
 
 // guardShell is the admission step for pty shells: refused under
@@ -108,9 +111,8 @@ func (ss *session) guardShell() *endCause {
 	if err != nil {
 		return &endCause{code: ExitInternal, event: "session.failed", msg: "internal error; shell refused", err: err}
 	}
-	// Held from the start: keystrokes typed while the login files run
-	// are sent after the first verdict, so the hook does not read them
-	// as one.
+	// Held from the start: a line submitted while the login files run
+	// is sent after the first verdict, never into a hook's read.
 	ss.sguard = &shellGuard{ss: ss, nonce: nonce, scan: shellhook.NewScanner(nonce), held: true}
 	return nil
 }
@@ -227,7 +229,7 @@ func (g *shellGuard) answer(req shellhook.Request) {
 	}
 	g.mu.Lock()
 	ready := g.helloSeen
-	g.held, g.review = true, false
+	g.held, g.review, g.interrupted = true, false, false
 	g.mu.Unlock()
 	run := false
 	switch {
@@ -248,15 +250,21 @@ func (g *shellGuard) answer(req shellhook.Request) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// Keystrokes stay held until the hook reports what it read ahead of
-	// the verdict (release), so that they reach the shell in order.
+	// From here keystrokes wait until the hook reports what it read ahead
+	// of the verdict (release), so that they reach the shell in order;
+	// unless a Ctrl-C interrupted the hook, which then reports nothing.
 	v := shellhook.Verdict(req.Challenge, run)
 	_, _ = g.ss.up.Write(v) // a target gone is seen by the output pipe
 	g.review, g.withdraw = false, nil
 	if g.awaitDone != nil {
 		g.awaitDone.Stop()
+		g.awaitDone = nil
 	}
-	g.awaitDone = time.AfterFunc(doneTimeout, func() { g.release("") })
+	if g.interrupted {
+		g.flush("")
+	} else {
+		g.awaitDone = time.AfterFunc(doneTimeout, func() { g.release("") })
+	}
 	g.echoes = append(g.echoes, append(bytes.TrimSuffix(v, []byte("\n")), '\r', '\n'))
 	if len(g.echoes) > 4 {
 		g.echoes = g.echoes[1:]

@@ -10,15 +10,21 @@ import (
 //
 // The hook reads its verdict from the terminal, so whatever reaches the
 // terminal before the verdict is read by the hook (with echo off) and
-// handed back in its "typed" report, to be typed again. Keystrokes that
-// do not submit a line go to the target at once, whatever the guard is
-// doing: a key is never held for a verdict. A submit (Enter, Ctrl-J)
-// typed while a verdict is out waits until the hook reported what it read
-// ahead of the verdict, and so does everything typed after it: the
-// text typed again goes first, and no line is submitted without it. A key
-// that overtakes that text can only do so within the line being edited,
-// on the screen before its Enter is sent. While a command is held for
-// review, keys are dropped and Ctrl-C withdraws the request.
+// handed back in its "typed" report, to be typed again ahead of anything
+// typed since. So:
+//
+//   - while a command is being judged, a key that does not submit a line
+//     goes to the target at once (the hook reads it and hands it back); a
+//     submit (Enter, Ctrl-J) waits, and so does everything typed after it:
+//     no line is submitted into a hook's read;
+//   - from the verdict until the hook's report (one round trip to the
+//     target), keys wait, so that none overtakes the text typed again;
+//     when the hook does not report (a background job's hook), they wait
+//     doneTimeout at most, and after a Ctrl-C that interrupted the hook,
+//     not at all;
+//   - while a command is held for review, keys are dropped and Ctrl-C
+//     withdraws the request;
+//   - at any other time, keys pass.
 
 // submits reports where p first submits a line: CR (Enter; the terminal
 // maps it to LF) or LF (Ctrl-J), or -1.
@@ -44,13 +50,17 @@ func (g *shellGuard) input(p []byte, note func([]byte) bool) bool {
 	pass := p
 	switch {
 	case !g.held:
-	case len(g.typed) > 0:
+	case len(g.typed) > 0 || g.awaitDone != nil:
 		pass = nil
 		g.keep(p)
-	case submits(p) >= 0:
-		i := submits(p)
-		pass = p[:i]
-		g.keep(p[i:])
+	default:
+		if i := submits(p); i >= 0 {
+			pass = p[:i]
+			g.keep(p[i:])
+		}
+		if bytes.IndexByte(pass, ctrlC) >= 0 {
+			g.interrupted = true
+		}
 	}
 	if len(pass) == 0 {
 		return true
@@ -59,8 +69,8 @@ func (g *shellGuard) input(p []byte, note func([]byte) bool) bool {
 	return err == nil
 }
 
-// keep adds keystrokes to those waiting behind a submit. Past
-// maxTypedAhead (a paste of more than 64 KiB while a verdict is out)
+// keep adds keystrokes to those waiting. Past maxTypedAhead (a paste of
+// more than 64 KiB while a verdict is out)
 // the rest is dropped, and the user told.
 func (g *shellGuard) keep(p []byte) {
 	if g.overflow || len(g.typed)+len(p) > maxTypedAhead {
@@ -87,6 +97,12 @@ func (g *shellGuard) release(typedAhead string) {
 	}
 	g.awaitDone.Stop()
 	g.awaitDone = nil
+	g.flush(typedAhead)
+}
+
+// flush ends a hold: the typed-ahead text the hook handed back, then the
+// keystrokes kept here. Under mu.
+func (g *shellGuard) flush(typedAhead string) {
 	if typedAhead != "" && len(typedAhead) <= maxTypedAhead {
 		_, _ = g.ss.up.Write([]byte(strings.ReplaceAll(typedAhead, "\n", "\r"))) // a target gone is seen by the output pipe
 	}

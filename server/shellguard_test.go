@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,36 +35,43 @@ func (c *targetInput) take() string {
 	return s
 }
 
-// guardWithVerdictOut is a guard whose hook was just sent a verdict and
-// has not reported reading it yet.
-func guardWithVerdictOut(t *testing.T) (*shellGuard, *targetInput) {
+// guardJudging is a guard whose hook asked about a command that is being
+// judged.
+func guardJudging(t *testing.T) (*shellGuard, *targetInput) {
 	up := &targetInput{}
 	ss := &session{up: up, ch: up}
 	g := &shellGuard{ss: ss, held: true}
-	timer := time.AfterFunc(time.Hour, func() {})
-	t.Cleanup(func() { timer.Stop() })
-	g.awaitDone = timer
 	ss.sguard = g
 	return g, up
+}
+
+// verdictOut is what answer does when it sends a verdict.
+func verdictOut(t *testing.T, g *shellGuard) {
+	timer := time.AfterFunc(time.Hour, func() {})
+	t.Cleanup(func() { timer.Stop() })
+	g.mu.Lock()
+	g.awaitDone = timer
+	g.mu.Unlock()
 }
 
 func noted(noted *[]string) func([]byte) bool {
 	return func(p []byte) bool { *noted = append(*noted, string(p)); return true }
 }
 
-// While a verdict is out, a key that does not submit a line reaches the
-// target at once; a submit, and all typed after it, waits for the hook's
-// report, and goes after the text the hook read ahead of the verdict.
-func TestShellGuardOnlySubmitWaits(t *testing.T) {
-	g, up := guardWithVerdictOut(t)
+// While a command is being judged, a key that does not submit a line
+// reaches the target at once; a submit, and all typed after it, waits.
+// From the verdict to the hook's report everything waits, and then goes
+// after the text the hook read ahead of the verdict, in the order typed.
+func TestShellGuardOnlySubmitWaitsForJudge(t *testing.T) {
+	g, up := guardJudging(t)
 	var seen []string
 	note := noted(&seen)
 	g.input([]byte("ls -l"), note)
 	if got := up.take(); got != "ls -l" {
-		t.Fatalf("a key that submits nothing was held: %q reached the target", got)
+		t.Fatalf("a key that submits nothing was held while judging: %q reached the target", got)
 	}
-	g.input([]byte("\x1b[D\x7f\x03"), note) // editing and Ctrl-C submit nothing either
-	if got := up.take(); got != "\x1b[D\x7f\x03" {
+	g.input([]byte("\x1b[D\x7f"), note) // editing submits nothing either
+	if got := up.take(); got != "\x1b[D\x7f" {
 		t.Fatalf("editing keys were held: %q reached the target", got)
 	}
 	g.input([]byte("a\rb"), note)
@@ -71,30 +79,45 @@ func TestShellGuardOnlySubmitWaits(t *testing.T) {
 		t.Fatalf("with a submit: %q reached the target, want the keys before it", got)
 	}
 	g.input([]byte("c"), note)
+	verdictOut(t, g)
 	g.input([]byte("\n"), note) // Ctrl-J
+	g.input([]byte("d"), note)
 	if got := up.take(); got != "" {
-		t.Fatalf("keys typed after a waiting submit overtook it: %q", got)
+		t.Fatalf("keys overtook a waiting submit or the hook's report: %q", got)
 	}
 	g.release("xy\nz")
-	if got := up.take(); got != "xy\rz"+"\rbc\n" {
+	if got := up.take(); got != "xy\rz"+"\rbc\nd" {
 		t.Fatalf("after the hook's report the target got %q", got)
 	}
 	if g.held {
 		t.Fatal("still held after the hook's report")
 	}
-	g.input([]byte("d\r"), note)
-	if got := up.take(); got != "d\r" {
-		t.Fatalf("no verdict out: %q reached the target", got)
+	g.input([]byte("e\r"), note)
+	if got := up.take(); got != "e\r" {
+		t.Fatalf("nothing judged: %q reached the target", got)
 	}
-	if want := []string{"ls -l", "\x1b[D\x7f\x03", "a\rb", "c", "\n", "d\r"}; len(seen) != len(want) {
+	if want := []string{"ls -l", "\x1b[D\x7f", "a\rb", "c", "\n", "d", "e\r"}; strings.Join(seen, "|") != strings.Join(want, "|") {
 		t.Fatalf("noted %q, want every keystroke once, as typed: %q", seen, want)
+	}
+}
+
+// A Ctrl-C that reaches the hook while it waits makes bash abandon it: no
+// report will come, so nothing waits for one.
+func TestShellGuardCtrlCEndsTheWait(t *testing.T) {
+	g, up := guardJudging(t)
+	g.input([]byte("\x03"), func([]byte) bool { return true })
+	if got := up.take(); got != "\x03" {
+		t.Fatalf("Ctrl-C while judging: %q reached the target", got)
+	}
+	if !g.interrupted {
+		t.Fatal("a Ctrl-C into the hook's read was not noted")
 	}
 }
 
 // While a command is held for review, keys reach nothing (not even the
 // recording); Ctrl-C withdraws the request, once.
 func TestShellGuardReviewDropsKeys(t *testing.T) {
-	g, up := guardWithVerdictOut(t)
+	g, up := guardJudging(t)
 	var seen []string
 	withdrawn := 0
 	g.review, g.withdraw = true, func() { withdrawn++ }
