@@ -22,7 +22,7 @@ const (
 	plainPauseMax = 64 << 10
 )
 
-// plainLine is a line in a run that plainLines found: where it ends in the
+// plainLine is a line in a run that plainRun found: where it ends in the
 // chunk and how many rows it takes.
 type plainLine struct {
 	end, rows int
@@ -44,15 +44,17 @@ func (t *term) atFreshRow() bool {
 // that scroll off before the run of plain lines they start ends. A plain
 // line is printable ASCII, colour sequences (SGR) and erases to the end of
 // the row where nothing is yet (EL, not under a pending wrap), both of
-// which the model passes over, with at most escTricky bytes of them, ended
-// by CR LF (or by LF where the model returns the cursor on it). It prints in sequence, from
-// the left edge, wrapping at the right one (without autowrap it must fit),
-// so each of its rows stays not tricky, and the line feeds that end it
-// scroll the screen. The last lines of the run that take the screen's
-// height are kept: they stay on the screen, or scroll off only as the run
-// ends, and feed draws them; the lines before them are skipped. Their rows
-// would have been scrolled off unread: everything after them up to then
-// is plain lines too.
+// which the model passes over, with at most escTricky bytes of them,
+// ended by CR LF (or by LF where the model returns the cursor on it). It
+// prints in sequence, from the left edge, wrapping at the right one
+// (without autowrap it must fit), so each of its rows stays not tricky,
+// and the line feeds that end it scroll the screen. The last lines of the
+// run that take the screen's height are kept: they stay on the screen, or
+// scroll off only as the run ends, and feed draws them; the lines before
+// them are skipped. Their rows would have been scrolled off unread:
+// everything after them up to then is plain lines too. The rows on the
+// screen before the run scroll off during the kept lines instead, and are
+// read as before.
 func (t *term) skipPlain(b []byte, off int64) int {
 	skip, run := t.plainRun(b)
 	if skip > 0 {

@@ -33,7 +33,7 @@ func TestQuickBench(t *testing.T) {
 	opt.outDir = t.TempDir()
 	var table, progress bytes.Buffer
 	opt.stdout, opt.log = &table, &progress
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
 	rep, err := run(ctx, opt)
