@@ -257,7 +257,7 @@ func TestClusterTwoNodes(t *testing.T) {
 		// The row keeps the path relative to the data directory, so each
 		// node lists it under its own.
 		day, _ := filepath.Rel(filepath.Join(c.b.dir, "recordings"), filepath.Dir(c.b.castPath(row)))
-		// A checkpoint ships the checkpoints, then the recording: both
+		// A checkpoint ships the recording, then its checkpoints: both
 		// objects are there once the first checkpoint has shipped whole.
 		objects := filepath.Join(c.s3.Dir(), "recordings", "cluster", day, row.ID)
 		deadline := time.Now().Add(recorder.DefaultCheckpointEvery + 60*time.Second)
