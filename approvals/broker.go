@@ -269,11 +269,23 @@ func (b *Broker) Wait(ctx context.Context, id string) (store.Approval, error) {
 		if err != nil {
 			return a, err
 		}
-		if a.State != StatePending {
-			return a, nil
-		}
 		left := a.Deadline.Sub(b.now())
-		if left <= 0 {
+		switch {
+		case a.State == StateApproved:
+			// A decision commits the row before its audit event, and
+			// another bastion's commit wakes this one at once: wait for
+			// the events that Use will count, until the deadline (a row
+			// approved without them is refused there).
+			n, err := b.auditedApprovals(ctx, id)
+			if err != nil {
+				return a, err
+			}
+			if n >= a.Needed || left <= 0 {
+				return a, nil
+			}
+		case a.State != StatePending:
+			return a, nil
+		case left <= 0:
 			return b.expire(ctx, id)
 		}
 		timer := time.NewTimer(left)

@@ -48,3 +48,37 @@ func TestBrokerAttackForgedApprovalRow(t *testing.T) {
 		t.Fatal("a hand-approved request was spent: the command would run without any reviewer's decision")
 	}
 }
+
+// A decision made on another bastion commits the request's row before its
+// audit event, and that commit wakes the waiter here at once. The waiter
+// must not take the row alone for an approval (Use would refuse it, and
+// the command with it): it waits for the decision's event.
+func TestWaitForTheDecisionEvent(t *testing.T) {
+	b, st, _ := newBroker(t)
+	ctx := context.Background()
+	a := open(t, b, 1)
+	now := time.Now().UTC()
+	if _, err := st.UpdateApproval(ctx, a.ID, func(x *store.Approval) (*store.ApprovalDecision, error) {
+		x.State, x.ClosedAt = StateApproved, &now
+		return &store.ApprovalDecision{Reviewer: carol.Identity, Channel: carol.Channel, Approve: true, Reason: "ok", At: now}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Before the event: still waiting when the caller gives up (the row
+	// reads approved from the start, so a waiter taking it returns at once).
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if got, err := b.Wait(short, a.ID); err == nil {
+		t.Fatalf("Wait returned %s before the decision's audit event", got.State)
+	}
+	if err := st.Audit(ctx, store.Event{Type: "approval.decide", Outcome: store.OutcomeAllowed, SessionID: a.SessionID,
+		Identity: carol.Identity, Reason: "approve", Detail: map[string]any{"request": a.ID, "decision": "approve"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Wait(ctx, a.ID); err != nil || got.State != StateApproved {
+		t.Fatalf("Wait after the event = %s, %v", got.State, err)
+	}
+	if _, err := b.Use(ctx, a.ID, request(1)); err != nil {
+		t.Errorf("Use after the event: %v", err)
+	}
+}

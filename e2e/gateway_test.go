@@ -57,7 +57,7 @@ func newGatewayWith(t *testing.T, dir, extra, policy string) *gateway {
 func newGatewayOpts(t *testing.T, dir string, o bastionOptions) *gateway {
 	t.Helper()
 	requireTools(t, "ssh")
-	ca := writeKey(t, filepath.Join(dir, "target_ca"))
+	ca := ensureKey(t, filepath.Join(dir, "target_ca"))
 	d := startSSHD(t, ca.PublicKey())
 	if o.sshdConfig != "" {
 		d = startSSHDWith(t, ca.PublicKey(), o.sshdConfig)
@@ -94,6 +94,7 @@ type sessionRow struct {
 	ExitSignal string `json:"exit_signal"`
 	Recording  string `json:"recording"`
 	EndedAt    string `json:"ended_at"`
+	Node       string `json:"node"`
 }
 
 func (g *gateway) sessions(t *testing.T) []sessionRow {

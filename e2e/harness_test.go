@@ -77,6 +77,20 @@ func writeKey(t *testing.T, path string) ssh.Signer {
 	return s
 }
 
+// ensureKey returns the key at path, generating it first if there is none
+// (nodes of one cluster are given copies of the same keys).
+func ensureKey(t *testing.T, path string) ssh.Signer {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		return writeKey(t, path)
+	}
+	s, err := certauth.LoadKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -194,12 +208,10 @@ type bastionOptions struct {
 
 func startBastion(t *testing.T, dir string, o bastionOptions) *bastion {
 	t.Helper()
-	hostKey := writeKey(t, filepath.Join(dir, "host_key"))
-	userCA := writeKey(t, filepath.Join(dir, "user_ca"))
-	writeKey(t, filepath.Join(dir, "signing_key"))
-	if _, err := os.Stat(filepath.Join(dir, "target_ca")); err != nil {
-		writeKey(t, filepath.Join(dir, "target_ca"))
-	}
+	hostKey := ensureKey(t, filepath.Join(dir, "host_key"))
+	userCA := ensureKey(t, filepath.Join(dir, "user_ca"))
+	ensureKey(t, filepath.Join(dir, "signing_key"))
+	ensureKey(t, filepath.Join(dir, "target_ca"))
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(o.policy), 0o600); err != nil {
 		t.Fatal(err)
 	}

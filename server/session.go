@@ -232,7 +232,7 @@ func (ss *session) row() store.Session {
 	return store.Session{
 		ID: ss.id, ConnID: ss.cs.id, Identity: ss.cs.identity, SourceAddr: ss.cs.source,
 		Target: ss.route.target.Name, Login: ss.route.login, Kind: string(ss.kind), Command: ss.shownCmd,
-		StartedAt: ss.s.now(), Recording: ss.recPath,
+		StartedAt: ss.s.now(), Recording: ss.recPath, Node: ss.s.cfg.Node,
 	}
 }
 

@@ -77,3 +77,40 @@ func TestReadBackMismatchKeepsLocalCopy(t *testing.T) {
 		t.Errorf("failed uploads = %v", got)
 	}
 }
+
+// refusingProxy stands in for a node that dies between two uploads: it
+// forwards to the real server but refuses every upload of a recording
+// (.cast), as if the process had ended before sending it.
+func refusingProxy(t *testing.T, target string) string {
+	t.Helper()
+	u, _ := url.Parse("http://" + target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".cast") {
+			http.Error(w, "refused by the test", http.StatusForbidden)
+			return
+		}
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// A checkpoint's upload that stops after one object never leaves the
+// bucket with checkpoints covering more than the recording beside them:
+// the recording goes first, so its failure leaves no checkpoints either.
+func TestCheckpointsNeverAheadOfTheRecording(t *testing.T) {
+	e := newEnv(t)
+	b, err := OpenBucket(BucketConfig{Endpoint: refusingProxy(t, e.s3.Addr), Bucket: "recordings", Region: s3test.Region,
+		AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Prefix: "node-a/", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bucket = b
+	s, _ := e.start(e.store)
+	e.record(s, "s1")
+	eventually(t, "the refused upload is audited", func() bool { return len(e.events(EventShipFailed)) >= 1 })
+	if ok, err := b.exists(t.Context(), b.Key("2026/11/30/s1.checkpoints")); err != nil || ok {
+		t.Errorf("checkpoints in the bucket without their recording (%v, %v)", ok, err)
+	}
+}

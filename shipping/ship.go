@@ -69,6 +69,13 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		}
 		parts = append(parts, part{f, st.Size()})
 	}
+	// Uploaded in the other order, the recording first: a node that dies
+	// between the two leaves a recording longer than its checkpoints say
+	// (it verifies up to the last of them), never checkpoints past the
+	// recording's end in the bucket (which read as a truncated recording).
+	if len(parts) >= 2 && parts[1].local == cast {
+		parts[0], parts[1] = parts[1], parts[0]
+	}
 	var sent []uploaded
 	for _, p := range parts {
 		u, err := s.uploadFile(ctx, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))

@@ -203,4 +203,8 @@ CREATE INDEX IF NOT EXISTS approval_decisions_id ON approval_decisions(approval_
 	{version: 6, name: "recording paths relative to the data directory", step: func(ctx context.Context, s *Store, t txn) error {
 		return s.relativizeRecordings(ctx, t)
 	}},
+	{version: 7, name: "the node that ran each session", columns: []addedColumn{
+		// Empty on sessions from before nodes were named.
+		{"sessions", "node", "TEXT NOT NULL DEFAULT ''"},
+	}},
 }

@@ -34,6 +34,9 @@ type Session struct {
 	// DeletedAt is when retention deleted the recording (the row stays).
 	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
 	DeletedReason string     `json:"deleted_reason,omitempty"`
+	// Node is the bastion that ran the session (config node); empty on
+	// sessions from before nodes were named.
+	Node string `json:"node,omitempty"`
 }
 
 // SessionEnd is what is known when a session ends.
@@ -50,10 +53,10 @@ const timeFormat = time.RFC3339Nano
 // CreateSession inserts a new session row.
 func (s *Store) CreateSession(ctx context.Context, x Session) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions
-		(id, conn_id, identity, source_addr, target, login, kind, command, started_at, recording)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, conn_id, identity, source_addr, target, login, kind, command, started_at, recording, node)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.ID, x.ConnID, x.Identity, x.SourceAddr, x.Target, x.Login, x.Kind, x.Command,
-		x.StartedAt.UTC().Format(timeFormat), s.storedRecording(x.Recording))
+		x.StartedAt.UTC().Format(timeFormat), s.storedRecording(x.Recording), x.Node)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -80,7 +83,7 @@ func (s *Store) EndSession(ctx context.Context, id string, e SessionEnd) error {
 
 const sessionColumns = `id, conn_id, identity, source_addr, target, login, kind, command,
 	started_at, ended_at, exit_status, exit_signal, end_reason, recording, recording_size,
-	deleted_at, deleted_reason`
+	deleted_at, deleted_reason, node`
 
 // Session returns one session by id.
 func (s *Store) Session(ctx context.Context, id string) (Session, error) {
@@ -169,7 +172,7 @@ func (s *Store) scanSessions(rows *sql.Rows, fn func(Session) error) error {
 		var deleted sql.NullString
 		if err := rows.Scan(&x.ID, &x.ConnID, &x.Identity, &x.SourceAddr, &x.Target, &x.Login,
 			&x.Kind, &x.Command, &started, &ended, &exit, &x.ExitSignal, &x.EndReason,
-			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason); err != nil {
+			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason, &x.Node); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
 		x.Recording = s.RecordingPath(x.Recording)

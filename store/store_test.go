@@ -26,7 +26,8 @@ func testSessionsAndAudit(t *testing.T, b backend) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i, id := range []string{"a-1", "b-1"} {
 		err := s.CreateSession(ctx, Session{ID: id, ConnID: id[:1], Identity: "alice@example.com", SourceAddr: "127.0.0.1:1",
-			Target: "db", Login: "postgres", Kind: "exec", Command: "true", StartedAt: t0.Add(time.Duration(i) * time.Minute)})
+			Target: "db", Login: "postgres", Kind: "exec", Command: "true", StartedAt: t0.Add(time.Duration(i) * time.Minute),
+			Node: map[string]string{"a-1": "bastion-a"}[id]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,11 +43,12 @@ func testSessionsAndAudit(t *testing.T, b backend) {
 		t.Errorf("ending an unknown session: %v", err)
 	}
 	list, err := s.ListSessions(ctx, SessionFilter{})
-	if err != nil || len(list) != 2 || list[0].ID != "b-1" {
+	if err != nil || len(list) != 2 || list[0].ID != "b-1" || list[0].Node != "" {
 		t.Fatalf("list = %+v, %v (want newest first)", list, err)
 	}
 	got, err := s.Session(ctx, "a-1")
-	if err != nil || got.ExitStatus == nil || *got.ExitStatus != 3 || got.RecordingSize != 99 || got.EndedAt == nil || !got.StartedAt.Equal(t0) {
+	if err != nil || got.ExitStatus == nil || *got.ExitStatus != 3 || got.RecordingSize != 99 || got.EndedAt == nil || !got.StartedAt.Equal(t0) ||
+		got.Node != "bastion-a" {
 		t.Errorf("session = %+v, %v", got, err)
 	}
 	if _, err := s.Session(ctx, "nope"); !errors.Is(err, ErrNotFound) {

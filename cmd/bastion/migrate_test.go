@@ -47,12 +47,12 @@ func TestMigrateCommand(t *testing.T) {
 				return out.String()
 			}
 			for range 2 { // a dry run changes nothing
-				if out := migrate("--dry-run"); !strings.Contains(out, c.backend+" store: 6 migrations pending") ||
+				if out := migrate("--dry-run"); !strings.Contains(out, c.backend+" store: 7 migrations pending") ||
 					!strings.Contains(out, "1  sessions, audit events and revocations") {
 					t.Fatalf("dry run:\n%s", out)
 				}
 			}
-			if out := migrate(); !strings.Contains(out, "6 migrations applied") {
+			if out := migrate(); !strings.Contains(out, "7 migrations applied") {
 				t.Fatalf("migrate:\n%s", out)
 			}
 			if out := migrate("--dry-run"); !strings.Contains(out, "schema up to date") {

@@ -66,9 +66,13 @@ func cmdSessionsList(ctx context.Context, args []string, stdout io.Writer) error
 // unless raw.
 func printSessionTable(w io.Writer, list []store.Session, raw display) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
+	fmt.Fprintln(tw, "ID\tSTARTED\tNODE\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(timeWithZone),
+		node := s.Node
+		if node == "" {
+			node = "-" // from before nodes were named
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(timeWithZone), raw.s(node),
 			raw.s(s.Identity), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(exitText(s)), truncate(raw.s(s.Command), 40))
 	}
 	tw.Flush()
@@ -102,8 +106,12 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 		return writeJSON(stdout, map[string]any{"session": s, "events": events})
 	}
 	raw := display(*rawFlag)
-	fmt.Fprintf(stdout, "session    %s\nidentity   %s\nsource     %s\ntarget     %s@%s\nkind       %s\ncommand    %s\nstarted    %s\n",
-		raw.s(s.ID), raw.s(s.Identity), raw.s(s.SourceAddr), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(s.Command),
+	fmt.Fprintf(stdout, "session    %s\n", raw.s(s.ID))
+	if s.Node != "" {
+		fmt.Fprintf(stdout, "node       %s\n", raw.s(s.Node))
+	}
+	fmt.Fprintf(stdout, "identity   %s\nsource     %s\ntarget     %s@%s\nkind       %s\ncommand    %s\nstarted    %s\n",
+		raw.s(s.Identity), raw.s(s.SourceAddr), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(s.Command),
 		s.StartedAt.Local().Format(time.RFC3339))
 	if s.EndedAt != nil {
 		fmt.Fprintf(stdout, "ended      %s\n", s.EndedAt.Local().Format(time.RFC3339))

@@ -108,6 +108,7 @@ func verifyInputFor(df dataFlags, dir string, pub ed25519.PublicKey, heads []str
 		if err != nil {
 			return in, err
 		}
+		in.node = cfg.NodeName()
 		if witness == "" {
 			witness = cfg.Evidence.WitnessFile
 		}

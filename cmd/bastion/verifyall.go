@@ -29,6 +29,9 @@ type verifyInput struct {
 	// data directory's database.
 	store  *store.Config
 	source *recordingSource // reads shipped recordings from the bucket; nil: local only
+	// node is this bastion's name (config node) when --config is given:
+	// a session another node ran never had a local copy here.
+	node string
 }
 
 // savedHead is a signed tree head kept outside the data directory.

@@ -76,7 +76,10 @@ func checkSession(ctx context.Context, in verifyInput, id string, row store.Sess
 		return c
 	}
 	c.Unshipped = in.source.ships() && !fromBucket
-	if fromBucket && shipped == nil {
+	// Another node's recording is read from the bucket here whether or
+	// not that node has finished shipping it (or lives to).
+	elsewhere := hasRow && row.Node != "" && in.node != "" && row.Node != in.node
+	if fromBucket && shipped == nil && !elsewhere {
 		bad("its local copy is gone and the bucket holds it, but no %s audit event says it was shipped", shipping.EventShipped)
 	}
 	if _, err := os.Lstat(local); errors.Is(err, fs.ErrNotExist) && shipped != nil {
@@ -85,7 +88,9 @@ func checkSession(ctx context.Context, in verifyInput, id string, row store.Sess
 		return c
 	}
 	defer func() {
-		if fromBucket {
+		if fromBucket && elsewhere {
+			c.Detail += " (read from the bucket; run on node " + row.Node + ")"
+		} else if fromBucket {
 			c.Detail += " (read from the bucket)"
 		} else if c.Unshipped {
 			c.Detail += " (not yet shipped)"
