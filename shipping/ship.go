@@ -2,12 +2,14 @@ package shipping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +71,11 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		}
 		parts = append(parts, part{f, st.Size()})
 	}
+	if final && !slices.ContainsFunc(parts, func(p part) bool { return p.local == cast }) {
+		if err := s.goneBeforeShipped(ctx, rel, cast); err != nil {
+			return err
+		}
+	}
 	var sent []uploaded
 	for _, p := range parts {
 		u, err := s.uploadFile(ctx, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
@@ -103,6 +110,47 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	}
 	s.metrics.shipped.Inc()
 	s.log.Info("recording shipped", "session", sessionID(rel), "bucket", s.cfg.Bucket.Name(), "files", len(sent))
+	return nil
+}
+
+// goneBeforeShipped checks a final pass that finds no local recording.
+// Only an earlier pass that shipped it whole, audited that and was cut
+// short while removing it leaves that state; it removes the checkpoints
+// before the recording and the manifest after. So the checkpoints must be
+// gone and the bucket must hold the recording, as many bytes of it as the
+// manifest (if still here) says. Anything else is a recording removed
+// before it was shipped, or only a checkpoint's part of it: that is said
+// at every attempt, and never reported shipped.
+func (s *Shipper) goneBeforeShipped(ctx context.Context, rel, cast string) error {
+	lost := func(why string) error {
+		return &shipError{ReasonLocal, fmt.Errorf("%s is gone locally but was never shipped whole: %s", cast, why)}
+	}
+	if exists(recorder.CheckpointsPath(cast)) {
+		return lost("its checkpoints are still here")
+	}
+	n, err := s.cfg.Bucket.size(ctx, s.cfg.Bucket.Key(rel))
+	if errors.Is(err, ErrNotInBucket) {
+		return lost("the bucket has no copy")
+	}
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(recorder.ManifestPath(cast))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &shipError{ReasonLocal, err}
+	}
+	var m struct {
+		Bytes int64 `json:"bytes"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return &shipError{ReasonLocal, fmt.Errorf("%s: %w", recorder.ManifestPath(cast), err)}
+	}
+	if m.Bytes != n {
+		return lost(fmt.Sprintf("the bucket holds %d bytes, the manifest says %d", n, m.Bytes))
+	}
 	return nil
 }
 
