@@ -46,9 +46,16 @@ type part struct {
 
 // ship does one pass over the recording at rel (its .cast, relative to
 // Dir): it uploads and verifies each of its local files and, when final,
-// audits and removes them.
+// audits and removes them. Files are reached through Dir as an os.Root:
+// a directory of the tree replaced by a symlink to elsewhere cannot make
+// the shipper upload, or delete, what is there.
 func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
-	cast := filepath.Join(s.cfg.Dir, filepath.FromSlash(rel))
+	root, err := os.OpenRoot(s.cfg.Dir)
+	if err != nil {
+		return &shipError{ReasonLocal, err}
+	}
+	defer root.Close()
+	cast := filepath.FromSlash(rel) // in root
 	// The checkpoints file is measured before the recording: both only
 	// grow, so every checkpoint shipped covers bytes of the recording
 	// shipped with it, and the object verifies up to its last checkpoint.
@@ -59,7 +66,7 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	}
 	var parts []part
 	for _, f := range files {
-		st, err := os.Lstat(f)
+		st, err := root.Lstat(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // not written (checkpoints off, a crash), or shipped and removed before
 		}
@@ -72,13 +79,13 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		parts = append(parts, part{f, st.Size()})
 	}
 	if final && !slices.ContainsFunc(parts, func(p part) bool { return p.local == cast }) {
-		if err := s.goneBeforeShipped(ctx, rel, cast); err != nil {
+		if err := s.goneBeforeShipped(ctx, root, rel); err != nil {
 			return err
 		}
 	}
 	var sent []uploaded
 	for _, p := range parts {
-		u, err := s.uploadFile(ctx, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
+		u, err := s.uploadFile(ctx, root, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
 		var se *shipError
 		if errors.As(err, &se) {
 			return err
@@ -104,7 +111,7 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		return &shipError{ReasonAudit, err}
 	}
 	for _, p := range parts {
-		if err := os.Remove(p.local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(p.local); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return &shipError{ReasonLocal, err}
 		}
 	}
@@ -121,11 +128,12 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 // manifest (if still here) says. Anything else is a recording removed
 // before it was shipped, or only a checkpoint's part of it: that is said
 // at every attempt, and never reported shipped.
-func (s *Shipper) goneBeforeShipped(ctx context.Context, rel, cast string) error {
+func (s *Shipper) goneBeforeShipped(ctx context.Context, root *os.Root, rel string) error {
+	cast := filepath.FromSlash(rel)
 	lost := func(why string) error {
 		return &shipError{ReasonLocal, fmt.Errorf("%s is gone locally but was never shipped whole: %s", cast, why)}
 	}
-	if exists(recorder.CheckpointsPath(cast)) {
+	if _, err := root.Lstat(recorder.CheckpointsPath(cast)); err == nil {
 		return lost("its checkpoints are still here")
 	}
 	n, err := s.cfg.Bucket.size(ctx, s.cfg.Bucket.Key(rel))
@@ -135,7 +143,7 @@ func (s *Shipper) goneBeforeShipped(ctx context.Context, rel, cast string) error
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(recorder.ManifestPath(cast))
+	data, err := root.ReadFile(recorder.ManifestPath(cast))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -156,8 +164,8 @@ func (s *Shipper) goneBeforeShipped(ctx context.Context, rel, cast string) error
 
 // uploadFile ships one part. A file that cannot be opened as the regular
 // file it was a moment ago (a symlink put in its place) is a local error.
-func (s *Shipper) uploadFile(ctx context.Context, p part, key string) (uploaded, error) {
-	f, err := os.OpenFile(p.local, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+func (s *Shipper) uploadFile(ctx context.Context, root *os.Root, p part, key string) (uploaded, error) {
+	f, err := root.OpenFile(p.local, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return uploaded{}, &shipError{ReasonLocal, err}
 	}
