@@ -175,6 +175,12 @@ func probeWritable(ctx context.Context, dir string) error {
 	}
 }
 
+// healthMaxHeaderBytes bounds a request's header: a balancer's check is a
+// few hundred bytes, and net/http's default of a megabyte held for the
+// header's read timeout would let anyone who reaches the port hold that
+// much of the bastion's memory per connection.
+const healthMaxHeaderBytes = 8 << 10
+
 // healthServer serves only /healthz and /readyz, on an address a load
 // balancer can reach (diagnostics.health_listen); metrics and profiles stay
 // on loopback.
@@ -193,6 +199,7 @@ func newHealthServer(addr string, r *readiness, log *slog.Logger) (*healthServer
 	return &healthServer{ln: ln, srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: apiReadHeaderTimeout,
+		MaxHeaderBytes:    healthMaxHeaderBytes,
 		ReadTimeout:       apiReadTimeout,
 		WriteTimeout:      apiWriteTimeout,
 		IdleTimeout:       apiIdleTimeout,

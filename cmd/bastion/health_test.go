@@ -179,3 +179,31 @@ func TestAttackReadyzFloodOneCheckAtATime(t *testing.T) {
 		t.Errorf("%d store pings at once for %d requests, want 1", most, flood)
 	}
 }
+
+// A request with a huge header to the health listener, which may face the
+// network, is refused once past a few KiB rather than read into memory up
+// to net/http's default megabyte.
+func TestAttackHugeHealthRequestRefused(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	r := newReadiness(pingStore{}, filepath.Join(t.TempDir(), "recordings"), func() *policies.Policy { return &policies.Policy{} },
+		func() bool { return false }, log)
+	h, err := newHealthServer("127.0.0.1:0", r, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.serve()
+	t.Cleanup(func() { h.shutdown(context.Background()) })
+	req, err := http.NewRequest(http.MethodGet, "http://"+h.ln.Addr().String()+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Filler", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 64 KiB header: %d, want %d", resp.StatusCode, http.StatusRequestHeaderFieldsTooLarge)
+	}
+}
