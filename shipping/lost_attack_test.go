@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
 )
 
 // lostAudited waits for the failure event of a recording gone before it
@@ -58,4 +59,45 @@ func TestAttackRecordingRemovedBeforeShipping(t *testing.T) {
 	if got := s.Pending(); len(got) != 1 {
 		t.Errorf("pending %q: the lost recording should stay on the list", got)
 	}
+}
+
+// Another recording renamed into a closed one's place is not shipped
+// under its name, nor removed as if it were it: its size and name are
+// not those the manifest left in place describes.
+func TestAttackRecordingRenamedIntoPlace(t *testing.T) {
+	e := newEnv(t)
+	w1, path1 := e.record(nil, "s1")
+	closeRecording(t, nil, w1, path1)
+	w2, path2 := e.record(nil, "s22")
+	closeRecording(t, nil, w2, path2)
+	if err := os.Rename(path2, path1); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.start(e.store)
+	s.Closed(path1)
+	// s22, whose files are left behind without its recording, is reported
+	// lost (Recover finds it); s1 is refused.
+	failed := func(id string) []store.Event {
+		var out []store.Event
+		for _, ev := range e.events(EventShipFailed) {
+			if ev.SessionID == id {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	eventually(t, "both attempts are audited", func() bool { return len(failed("s1")) > 0 && len(failed("s22")) > 0 })
+	if ev := failed("s1")[0]; ev.Reason != ReasonLocal || !strings.Contains(ev.Detail["error"].(string), "not the recording its manifest describes") {
+		t.Errorf("s1's failure event %+v", ev)
+	}
+	if ev := failed("s22")[0]; !strings.Contains(ev.Detail["error"].(string), "never shipped whole") {
+		t.Errorf("s22's failure event %+v", ev)
+	}
+	if got := e.events(EventShipped); len(got) != 0 {
+		t.Errorf("audited as shipped: %+v", got)
+	}
+	if ok, _ := e.bucket.exists(context.Background(), e.bucket.Key("2026/11/30/s1.cast")); ok {
+		t.Error("another recording was uploaded under s1's name")
+	}
+	exist(t, path1, recorder.ManifestPath(path1))
 }

@@ -78,9 +78,20 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		}
 		parts = append(parts, part{f, st.Size()})
 	}
-	if final && !slices.ContainsFunc(parts, func(p part) bool { return p.local == cast }) {
+	castAt := slices.IndexFunc(parts, func(p part) bool { return p.local == cast })
+	if final && castAt < 0 {
 		if err := s.goneBeforeShipped(ctx, root, rel); err != nil {
 			return err
+		}
+	}
+	if final && castAt >= 0 {
+		// A file renamed into this one's place (another recording) is not
+		// shipped under this name, nor removed as this recording.
+		if m, err := manifestOf(root, cast); err != nil {
+			return err
+		} else if m != nil && (m.File != filepath.Base(cast) || m.Bytes != parts[castAt].size) {
+			return &shipError{ReasonLocal, fmt.Errorf("%s (%d bytes) is not the recording its manifest describes (%s, %d bytes)",
+				cast, parts[castAt].size, m.File, m.Bytes)}
 		}
 	}
 	var sent []uploaded
@@ -143,23 +154,38 @@ func (s *Shipper) goneBeforeShipped(ctx context.Context, root *os.Root, rel stri
 	if err != nil {
 		return err
 	}
-	data, err := root.ReadFile(recorder.ManifestPath(cast))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	m, err := manifestOf(root, cast)
 	if err != nil {
-		return &shipError{ReasonLocal, err}
+		return err
 	}
-	var m struct {
-		Bytes int64 `json:"bytes"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return &shipError{ReasonLocal, fmt.Errorf("%s: %w", recorder.ManifestPath(cast), err)}
-	}
-	if m.Bytes != n {
+	if m != nil && m.Bytes != n {
 		return lost(fmt.Sprintf("the bucket holds %d bytes, the manifest says %d", n, m.Bytes))
 	}
 	return nil
+}
+
+// manifestFacts are what the shipper checks of a recording's manifest:
+// the file it describes and its size. The signature is for verify.
+type manifestFacts struct {
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"`
+}
+
+// manifestOf reads the manifest of the recording cast (in root), or nil
+// if it has none.
+func manifestOf(root *os.Root, cast string) (*manifestFacts, error) {
+	data, err := root.ReadFile(recorder.ManifestPath(cast))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &shipError{ReasonLocal, err}
+	}
+	var m manifestFacts
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, &shipError{ReasonLocal, fmt.Errorf("%s: %w", recorder.ManifestPath(cast), err)}
+	}
+	return &m, nil
 }
 
 // uploadFile ships one part. A file that cannot be opened as the regular
