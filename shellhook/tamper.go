@@ -25,6 +25,31 @@ var protected = []string{"BASH_COMMAND", "SRANDOM", "POSIXLY_CORRECT", "SHELLOPT
 var shells = []string{"bash", "sh", "dash", "zsh", "ksh", "mksh", "yash", "fish", "tcsh", "csh", "busybox",
 	"screen", "tmux", "script", "su"}
 
+// runner is a program (or builtin) that runs a later word of its command
+// line as a program in the same terminal: which of its options take a
+// value, how many operands come before the command, and which options
+// start a shell when no command follows (sudo -i). The tables follow the manuals (bash, GNU
+// coreutils, util-linux, sudo), as cmdjudge's wrappers do.
+type runner struct {
+	optArg      []string
+	positionals int
+	skipAssigns bool // NAME=VALUE operands come first (env)
+	shellOpts   []string
+}
+
+var runners = map[string]runner{
+	"command": {}, "builtin": {}, "exec": {optArg: []string{"-a"}},
+	"env":   {optArg: []string{"-u", "--unset", "-C", "--chdir"}, skipAssigns: true},
+	"nohup": {}, "setsid": {},
+	"nice":    {optArg: []string{"-n", "--adjustment"}},
+	"stdbuf":  {optArg: []string{"-i", "-o", "-e", "--input", "--output", "--error"}},
+	"timeout": {optArg: []string{"-s", "--signal", "-k", "--kill-after"}, positionals: 1},
+	"sudo": {optArg: []string{"-u", "--user", "-g", "--group", "-C", "--close-from", "-D", "--chdir", "-h", "--host",
+		"-p", "--prompt", "-r", "--role", "-t", "--type", "-U", "--other-user", "-T", "--command-timeout", "-R", "--chroot"},
+		shellOpts: []string{"-s", "--shell", "-i", "--login"}},
+	"doas": {optArg: []string{"-u", "-C"}, shellOpts: []string{"-s"}},
+}
+
 // setters name variables in their arguments; a computed name could be a
 // protected one.
 var setters = []string{"unset", "declare", "typeset", "local", "readonly", "export", "read", "mapfile",
@@ -106,11 +131,44 @@ func tampersCall(args []*syntax.Word) string {
 	for i, w := range args {
 		words[i], literal[i] = wordLit(w)
 	}
-	// Prefixes that run the next word as the command.
-	for len(words) > 0 && literal[0] && (words[0] == "command" || words[0] == "builtin" || words[0] == "exec") {
-		words, literal, args = words[1:], literal[1:], args[1:]
-		for len(words) > 0 && strings.HasPrefix(words[0], "-") {
-			words, literal, args = words[1:], literal[1:], args[1:]
+	// Prefixes that run a later word as the command in this terminal:
+	// the command is what is judged (exec -a NAME bash, env bash and
+	// sudo -u root bash start the shell bash would).
+	for len(words) > 0 && literal[0] {
+		r, ok := runners[path.Base(words[0])]
+		if !ok {
+			break
+		}
+		drop := func(n int) { words, literal, args = words[n:], literal[n:], args[n:] }
+		drop(1)
+		shell := false
+		for len(words) > 0 && strings.HasPrefix(words[0], "-") && len(words[0]) > 1 {
+			o := words[0]
+			if o == "--" {
+				drop(1)
+				break
+			}
+			if !strings.HasPrefix(o, "--") && len(o) > 2 {
+				// A cluster of short options (sudo -iu postgres): its
+				// last may take the next word.
+				for _, l := range o[1:] {
+					shell = shell || contains(r.shellOpts, "-"+string(l))
+				}
+				o = "-" + o[len(o)-1:]
+			}
+			shell = shell || contains(r.shellOpts, o)
+			if contains(r.optArg, o) && len(words) > 1 {
+				drop(2)
+			} else {
+				drop(1)
+			}
+		}
+		for r.skipAssigns && len(words) > 0 && strings.Contains(words[0], "=") {
+			drop(1)
+		}
+		drop(min(r.positionals, len(words)))
+		if len(words) == 0 && shell {
+			return "a shell started here would not be guarded"
 		}
 	}
 	if len(words) == 0 {

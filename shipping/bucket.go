@@ -152,15 +152,22 @@ func (b *Bucket) download(ctx context.Context, key, dst string) error {
 
 // exists reports whether an object is at key.
 func (b *Bucket) exists(ctx context.Context, key string) (bool, error) {
+	_, err := b.size(ctx, key)
+	if errors.Is(err, ErrNotInBucket) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// size returns the size of the object at key, or ErrNotInBucket.
+func (b *Bucket) size(ctx context.Context, key string) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	_, err := b.client.StatObject(ctx, b.name, key, minio.StatObjectOptions{})
-	if err := classify(key, err); errors.Is(err, ErrNotInBucket) {
-		return false, nil
-	} else if err != nil {
-		return false, err
+	info, err := b.client.StatObject(ctx, b.name, key, minio.StatObjectOptions{})
+	if err != nil {
+		return 0, classify(key, err)
 	}
-	return true, nil
+	return info.Size, nil
 }
 
 // classify maps "no such object" to ErrNotInBucket, by the S3 error code

@@ -2,12 +2,14 @@ package shipping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,9 +46,16 @@ type part struct {
 
 // ship does one pass over the recording at rel (its .cast, relative to
 // Dir): it uploads and verifies each of its local files and, when final,
-// audits and removes them.
+// audits and removes them. Files are reached through Dir as an os.Root:
+// a directory of the tree replaced by a symlink to elsewhere cannot make
+// the shipper upload, or delete, what is there.
 func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
-	cast := filepath.Join(s.cfg.Dir, filepath.FromSlash(rel))
+	root, err := os.OpenRoot(s.cfg.Dir)
+	if err != nil {
+		return &shipError{ReasonLocal, err}
+	}
+	defer root.Close()
+	cast := filepath.FromSlash(rel) // in root
 	// The checkpoints file is measured before the recording: both only
 	// grow, so every checkpoint shipped covers bytes of the recording
 	// shipped with it, and the object verifies up to its last checkpoint.
@@ -57,7 +66,7 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	}
 	var parts []part
 	for _, f := range files {
-		st, err := os.Lstat(f)
+		st, err := root.Lstat(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // not written (checkpoints off, a crash), or shipped and removed before
 		}
@@ -69,6 +78,22 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		}
 		parts = append(parts, part{f, st.Size()})
 	}
+	castAt := slices.IndexFunc(parts, func(p part) bool { return p.local == cast })
+	if final && castAt < 0 {
+		if err := s.goneBeforeShipped(ctx, root, rel); err != nil {
+			return err
+		}
+	}
+	if final && castAt >= 0 {
+		// A file renamed into this one's place (another recording) is not
+		// shipped under this name, nor removed as this recording.
+		if m, err := manifestOf(root, cast); err != nil {
+			return err
+		} else if m != nil && (m.File != filepath.Base(cast) || m.Bytes != parts[castAt].size) {
+			return &shipError{ReasonLocal, fmt.Errorf("%s (%d bytes) is not the recording its manifest describes (%s, %d bytes)",
+				cast, parts[castAt].size, m.File, m.Bytes)}
+		}
+	}
 	// Uploaded in the other order, the recording first: a node that dies
 	// between the two leaves a recording longer than its checkpoints say
 	// (it verifies up to the last of them), never checkpoints past the
@@ -78,7 +103,7 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	}
 	var sent []uploaded
 	for _, p := range parts {
-		u, err := s.uploadFile(ctx, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
+		u, err := s.uploadFile(ctx, root, p, s.cfg.Bucket.Key(path.Join(path.Dir(rel), filepath.Base(p.local))))
 		var se *shipError
 		if errors.As(err, &se) {
 			return err
@@ -104,7 +129,7 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 		return &shipError{ReasonAudit, err}
 	}
 	for _, p := range parts {
-		if err := os.Remove(p.local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(p.local); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return &shipError{ReasonLocal, err}
 		}
 	}
@@ -113,10 +138,67 @@ func (s *Shipper) ship(ctx context.Context, rel string, final bool) error {
 	return nil
 }
 
+// goneBeforeShipped checks a final pass that finds no local recording.
+// Only an earlier pass that shipped it whole, audited that and was cut
+// short while removing it leaves that state; it removes the checkpoints
+// before the recording and the manifest after. So the checkpoints must be
+// gone and the bucket must hold the recording, as many bytes of it as the
+// manifest (if still here) says. Anything else is a recording removed
+// before it was shipped, or only a checkpoint's part of it: that is said
+// at every attempt, and never reported shipped.
+func (s *Shipper) goneBeforeShipped(ctx context.Context, root *os.Root, rel string) error {
+	cast := filepath.FromSlash(rel)
+	lost := func(why string) error {
+		return &shipError{ReasonLocal, fmt.Errorf("%s is gone locally but was never shipped whole: %s", cast, why)}
+	}
+	if _, err := root.Lstat(recorder.CheckpointsPath(cast)); err == nil {
+		return lost("its checkpoints are still here")
+	}
+	n, err := s.cfg.Bucket.size(ctx, s.cfg.Bucket.Key(rel))
+	if errors.Is(err, ErrNotInBucket) {
+		return lost("the bucket has no copy")
+	}
+	if err != nil {
+		return err
+	}
+	m, err := manifestOf(root, cast)
+	if err != nil {
+		return err
+	}
+	if m != nil && m.Bytes != n {
+		return lost(fmt.Sprintf("the bucket holds %d bytes, the manifest says %d", n, m.Bytes))
+	}
+	return nil
+}
+
+// manifestFacts are what the shipper checks of a recording's manifest:
+// the file it describes and its size. The signature is for verify.
+type manifestFacts struct {
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"`
+}
+
+// manifestOf reads the manifest of the recording cast (in root), or nil
+// if it has none.
+func manifestOf(root *os.Root, cast string) (*manifestFacts, error) {
+	data, err := root.ReadFile(recorder.ManifestPath(cast))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &shipError{ReasonLocal, err}
+	}
+	var m manifestFacts
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, &shipError{ReasonLocal, fmt.Errorf("%s: %w", recorder.ManifestPath(cast), err)}
+	}
+	return &m, nil
+}
+
 // uploadFile ships one part. A file that cannot be opened as the regular
 // file it was a moment ago (a symlink put in its place) is a local error.
-func (s *Shipper) uploadFile(ctx context.Context, p part, key string) (uploaded, error) {
-	f, err := os.OpenFile(p.local, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+func (s *Shipper) uploadFile(ctx context.Context, root *os.Root, p part, key string) (uploaded, error) {
+	f, err := root.OpenFile(p.local, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return uploaded{}, &shipError{ReasonLocal, err}
 	}

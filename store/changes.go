@@ -19,19 +19,29 @@ import (
 // LISTENs on a connection of its own. When it cannot listen (SQLite, or
 // the listening connection lost) it polls a cheap summary of the tables
 // and says ChangeResync when the summary moves: a notification may have
-// been missed, so everything is re-checked.
+// been missed, so everything is re-checked. On PostgreSQL the feed says
+// when it falls back to polling (ChangePolling) and when it listens
+// again (ChangeListening): decisions on other nodes then arrive up to a
+// poll late, which an operator must be told.
 
 // Kinds of change.
 const (
 	ChangeApproval   = "approval"   // the approval request ID changed (decided, withdrawn, expired)
 	ChangeRevocation = "revocation" // a certificate or identity was revoked
 	ChangeResync     = "resync"     // something may have changed: re-check everything
+	// ChangeListening: the feed listens (again); what was decided while it
+	// did not may have been missed, so re-check everything.
+	ChangeListening = "listening"
+	// ChangePolling: the feed cannot listen and polls until it can; Why
+	// says what failed.
+	ChangePolling = "polling"
 )
 
 // Change is one notice of a decision written to the store.
 type Change struct {
 	Kind string
 	ID   string // the approval's id, for ChangeApproval
+	Why  string // what failed, for ChangePolling
 }
 
 // DefaultChangePoll is how often Changes polls when it cannot listen.
@@ -56,8 +66,8 @@ const changesChannel = "bastion_changes"
 
 // Changes reports decisions written to the store by any process after the
 // call, until ctx ends, then closes the channel. On PostgreSQL the feed
-// begins with a ChangeResync once it listens, which covers what was
-// written before. Each call has its own feed; read it promptly (the feed
+// begins with a ChangeListening once it listens (or a ChangePolling if it
+// cannot), which covers what was written before. Each call has its own feed; read it promptly (the feed
 // waits for its reader).
 func (s *Store) Changes(ctx context.Context) <-chan Change {
 	return s.changes(ctx, defaultFeedTimes)
@@ -96,9 +106,12 @@ func (s *Store) changes(ctx context.Context, ft feedTimes) <-chan Change {
 // listen follows PostgreSQL notifications on a dedicated connection until
 // it fails. It returns false when ctx ended or the reader is gone.
 func (s *Store) listen(ctx context.Context, ping time.Duration, send func(Change) bool) bool {
+	fallBack := func(err error) bool {
+		return ctx.Err() == nil && send(Change{Kind: ChangePolling, Why: err.Error()})
+	}
 	conn, err := pgx.ConnectConfig(ctx, s.pg.Copy())
 	if err != nil {
-		return ctx.Err() == nil
+		return fallBack(err)
 	}
 	defer func() {
 		// Closing says goodbye to the server: bounded, and not cut short
@@ -108,10 +121,10 @@ func (s *Store) listen(ctx context.Context, ping time.Duration, send func(Change
 		conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
-		return ctx.Err() == nil
+		return fallBack(err)
 	}
 	// Decisions taken while nobody listened were not heard.
-	if !send(Change{Kind: ChangeResync}) {
+	if !send(Change{Kind: ChangeListening}) {
 		return false
 	}
 	for {
@@ -127,12 +140,12 @@ func (s *Store) listen(ctx context.Context, ping time.Duration, send func(Change
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
-				return ctx.Err() == nil
+				return fallBack(err)
 			}
 			continue
 		}
 		if err != nil {
-			return true
+			return fallBack(err)
 		}
 		kind, id, _ := strings.Cut(n.Payload, ":")
 		if kind != ChangeApproval && kind != ChangeRevocation {

@@ -37,15 +37,15 @@ func testChangesAcrossNodes(t *testing.T, be backend) {
 	a, b := be.open(t, c), be.open(t, c)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ft, wantApproval, wantRevocation := hourly, Change{ChangeApproval, "req-1"}, Change{Kind: ChangeRevocation}
+	ft, wantApproval, wantRevocation := hourly, Change{Kind: ChangeApproval, ID: "req-1"}, Change{Kind: ChangeRevocation}
 	if be.name == BackendSQLite {
 		ft, wantApproval, wantRevocation = feedTimes{poll: 10 * time.Millisecond}, Change{Kind: ChangeResync}, Change{Kind: ChangeResync}
 	}
 	feed := a.changes(ctx, ft)
 	if be.name == BackendPostgres {
-		// Listening begins with a resync: what was missed before it.
-		if got := nextChange(t, feed); got.Kind != ChangeResync {
-			t.Fatalf("first change = %+v, want a resync", got)
+		// Listening begins by saying so: what was missed before it is re-checked.
+		if got := nextChange(t, feed); got.Kind != ChangeListening {
+			t.Fatalf("first change = %+v, want listening", got)
 		}
 	}
 	now := time.Now().UTC()
@@ -85,13 +85,13 @@ func testChangesAcrossNodes(t *testing.T, be backend) {
 }
 
 // The listening connection is cut (a PostgreSQL restart, a proxy timing
-// out): the feed connects again, says resync for what it may have missed,
-// and goes on naming changes.
+// out): the feed says it falls back to polling, connects again, says it
+// listens (re-check what it may have missed), and goes on naming changes.
 func TestChangesListenerReconnects(t *testing.T) {
 	c := postgresBackend.fresh(t)
 	a, b := postgresBackend.open(t, c), postgresBackend.open(t, c)
 	feed := a.changes(t.Context(), feedTimes{poll: time.Hour, retry: time.Second, ping: time.Hour})
-	if got := nextChange(t, feed); got.Kind != ChangeResync {
+	if got := nextChange(t, feed); got.Kind != ChangeListening {
 		t.Fatalf("first change = %+v", got)
 	}
 	var cut int
@@ -102,8 +102,11 @@ func TestChangesListenerReconnects(t *testing.T) {
 	if err := b.Revoke(t.Context(), Revocation{Serial: "7"}); err != nil { // while nobody listens
 		t.Fatal(err)
 	}
-	if got := nextChange(t, feed); got.Kind != ChangeResync {
-		t.Fatalf("after the cut: %+v, want a resync", got)
+	if got := nextChange(t, feed); got.Kind != ChangePolling || got.Why == "" {
+		t.Fatalf("after the cut: %+v, want polling, saying why", got)
+	}
+	if got := nextChange(t, feed); got.Kind != ChangeListening {
+		t.Fatalf("after the cut: %+v, want listening again", got)
 	}
 	if err := b.Revoke(t.Context(), Revocation{Serial: "8"}); err != nil {
 		t.Fatal(err)
@@ -114,13 +117,13 @@ func TestChangesListenerReconnects(t *testing.T) {
 }
 
 // A quiet listener checks its connection now and then; the check leaves
-// the connection listening: no reconnection (which would say resync), and
+// the connection listening: no reconnection (which would say polling, then listening), and
 // notifications still arrive.
 func TestChangesListenerPingsWhenQuiet(t *testing.T) {
 	c := postgresBackend.fresh(t)
 	a, b := postgresBackend.open(t, c), postgresBackend.open(t, c)
 	feed := a.changes(t.Context(), feedTimes{poll: time.Hour, retry: time.Hour, ping: 20 * time.Millisecond})
-	if got := nextChange(t, feed); got.Kind != ChangeResync {
+	if got := nextChange(t, feed); got.Kind != ChangeListening {
 		t.Fatalf("first change = %+v", got)
 	}
 	// pgx's Ping runs "-- ping": seen in pg_stat_activity once the
@@ -142,6 +145,6 @@ func TestChangesListenerPingsWhenQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := nextChange(t, feed); got.Kind != ChangeRevocation {
-		t.Errorf("after pings: %+v, want a revocation (a resync means the listener reconnected)", got)
+		t.Errorf("after pings: %+v, want a revocation (anything else means the listener reconnected)", got)
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +46,7 @@ func TestFollowChangesAcrossNodes(t *testing.T) {
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		followChanges(ctx, stA, nodeA, sweeps)
+		followChanges(stA.Changes(ctx), nodeA, sweeps, slog.New(slog.DiscardHandler))
 	}()
 	defer func() { cancel(); <-followed }()
 	// The feed begins with a resync once it listens: from then on
@@ -111,5 +114,29 @@ func waitFor(t *testing.T, sweeps sweepCounter) {
 	case <-sweeps:
 	case <-time.After(30 * time.Second):
 		t.Fatal("node A's sweep was not asked to re-check")
+	}
+}
+
+// A change feed that loses PostgreSQL still works, by polling, but more
+// slowly: a revocation on another node ends a session here up to a poll
+// late. That is said once, as a warning, and its end once; each switch
+// re-checks everything, for what may have been missed meanwhile.
+func TestAttackChangeFeedOutageIsSaid(t *testing.T) {
+	feed := make(chan store.Change, 8)
+	for _, c := range []store.Change{{Kind: store.ChangeListening}, {Kind: store.ChangePolling, Why: "connection refused"},
+		{Kind: store.ChangePolling, Why: "connection refused"}, {Kind: store.ChangeListening}} {
+		feed <- c
+	}
+	close(feed)
+	var logged bytes.Buffer
+	sweeps := make(sweepCounter, 8)
+	followChanges(feed, approvals.New(nil, nil), sweeps, slog.New(slog.NewTextHandler(&logged, nil)))
+	if len(sweeps) != 4 {
+		t.Errorf("%d re-checks, want one for each change", len(sweeps))
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "polling") ||
+		!strings.Contains(lines[0], "connection refused") || !strings.Contains(lines[1], "listening to PostgreSQL again") {
+		t.Errorf("logged:\n%s\nwant one warning naming the fallback and its cause, then one line when listening again", logged.String())
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/bastion-ssh/bastion/policies"
 )
 
@@ -39,6 +41,14 @@ type readiness struct {
 
 	mu      sync.Mutex      // guards failing
 	failing map[string]bool // each check's last outcome, to log changes once
+
+	// runs lets one run of the checks at a time answer every request that
+	// arrives meanwhile. The checks take a database connection and write
+	// a file, and the health listener may face the network: a flood of
+	// requests must not become a flood of connections to PostgreSQL,
+	// whose connection limit every node shares (audit writes would then
+	// fail, and every session with them).
+	runs singleflight.Group
 }
 
 func newReadiness(st interface{ Ping(context.Context) error }, recordings string, policy func() *policies.Policy, draining func() bool, log *slog.Logger) *readiness {
@@ -112,7 +122,9 @@ func (r *readiness) note(name string, err error) {
 }
 
 func (r *readiness) serveReady(w http.ResponseWriter, req *http.Request) {
-	rep := r.run(req.Context())
+	// Not cut short by the first asker leaving: others may share the run.
+	v, _, _ := r.runs.Do("", func() (any, error) { return r.run(context.WithoutCancel(req.Context())), nil })
+	rep := v.(readyReport)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !rep.Ready {
@@ -163,6 +175,12 @@ func probeWritable(ctx context.Context, dir string) error {
 	}
 }
 
+// healthMaxHeaderBytes bounds a request's header: a balancer's check is a
+// few hundred bytes, and net/http's default of a megabyte held for the
+// header's read timeout would let anyone who reaches the port hold that
+// much of the bastion's memory per connection.
+const healthMaxHeaderBytes = 8 << 10
+
 // healthServer serves only /healthz and /readyz, on an address a load
 // balancer can reach (diagnostics.health_listen); metrics and profiles stay
 // on loopback.
@@ -181,6 +199,7 @@ func newHealthServer(addr string, r *readiness, log *slog.Logger) (*healthServer
 	return &healthServer{ln: ln, srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: apiReadHeaderTimeout,
+		MaxHeaderBytes:    healthMaxHeaderBytes,
 		ReadTimeout:       apiReadTimeout,
 		WriteTimeout:      apiWriteTimeout,
 		IdleTimeout:       apiIdleTimeout,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bastion-ssh/bastion/policies"
 )
@@ -106,5 +107,103 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("/metrics on the health listener = %d", code)
 			}
 		})
+	}
+}
+
+// blockingStore is a store whose Ping waits for release, counting the
+// pings under way and the most at once.
+type blockingStore struct {
+	release      chan struct{}
+	active, most atomic.Int32
+}
+
+func (b *blockingStore) Ping(ctx context.Context) error {
+	n := b.active.Add(1)
+	defer b.active.Add(-1)
+	for m := b.most.Load(); n > m && !b.most.CompareAndSwap(m, n); m = b.most.Load() {
+	}
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Anyone who reaches the health listener can send /readyz as fast as they
+// like; each run of the checks takes a database connection. Requests that
+// arrive while one run is under way share it: a flood costs one
+// connection, not one each (PostgreSQL's connection limit is shared by
+// every node, and its audit writes).
+func TestAttackReadyzFloodOneCheckAtATime(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	st := &blockingStore{release: make(chan struct{})}
+	r := newReadiness(st, filepath.Join(t.TempDir(), "recordings"), func() *policies.Policy { return &policies.Policy{} },
+		func() bool { return false }, log)
+	h, err := newHealthServer("127.0.0.1:0", r, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux, entered := h.srv.Handler, atomic.Int32{}
+	h.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		entered.Add(1)
+		mux.ServeHTTP(w, req)
+	})
+	go h.serve()
+	t.Cleanup(func() { h.shutdown(context.Background()) })
+	const flood = 8
+	codes := make(chan int, flood)
+	for range flood {
+		go func() {
+			resp, err := http.Get("http://" + h.ln.Addr().String() + "/readyz")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for deadline := time.Now().Add(30 * time.Second); entered.Load() < flood || st.active.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests in, %d pings under way", entered.Load(), st.active.Load())
+		}
+	}
+	close(st.release)
+	for range flood {
+		if code := <-codes; code != http.StatusOK {
+			t.Errorf("/readyz = %d", code)
+		}
+	}
+	if most := st.most.Load(); most != 1 {
+		t.Errorf("%d store pings at once for %d requests, want 1", most, flood)
+	}
+}
+
+// A request with a huge header to the health listener, which may face the
+// network, is refused once past a few KiB rather than read into memory up
+// to net/http's default megabyte.
+func TestAttackHugeHealthRequestRefused(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	r := newReadiness(pingStore{}, filepath.Join(t.TempDir(), "recordings"), func() *policies.Policy { return &policies.Policy{} },
+		func() bool { return false }, log)
+	h, err := newHealthServer("127.0.0.1:0", r, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.serve()
+	t.Cleanup(func() { h.shutdown(context.Background()) })
+	req, err := http.NewRequest(http.MethodGet, "http://"+h.ln.Addr().String()+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Filler", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 64 KiB header: %d, want %d", resp.StatusCode, http.StatusRequestHeaderFieldsTooLarge)
 	}
 }

@@ -242,7 +242,7 @@ func (s *stack) run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error {
-		followChanges(gctx, s.store, s.review.broker, s.server)
+		followChanges(s.store.Changes(gctx), s.review.broker, s.server, s.logger)
 		return nil
 	})
 	if s.shipper != nil {
