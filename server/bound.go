@@ -196,11 +196,21 @@ func (s *Server) endConn(c *connState, err error) {
 				ss.end(cause)
 			}
 		}()
-		t := time.NewTimer(endConnGrace)
-		defer t.Stop()
+		grace, cancel := context.WithTimeout(context.Background(), endConnGrace)
+		defer cancel()
 		select {
 		case <-done:
-		case <-t.C:
+		case <-grace.Done():
+		}
+		// Closed under a client still answering our channel closes, the
+		// socket resets, and an OpenSSH client whose write fails exits 255
+		// before it reads the exit status already on its way: the client
+		// closes its side first (within the same grace).
+		for _, ss := range sessions {
+			select {
+			case <-ss.clientClosed:
+			case <-grace.Done():
+			}
 		}
 		c.nc.Close()
 		<-done // the writes fail once the connection is closed

@@ -76,6 +76,10 @@ type session struct {
 	recPath string
 	up      ssh.Channel
 	done    chan struct{} // closed when the proxy has fully ended
+	// clientClosed is closed once the client has closed its side of the
+	// channel, which it does only after reading everything sent before
+	// our close (the exit status among it).
+	clientClosed chan struct{}
 
 	mu         sync.Mutex // guards the fields below
 	exitStatus *int
@@ -100,7 +104,8 @@ func (s *Server) handleSession(_ *gliderssh.Server, conn *ssh.ServerConn, nc ssh
 	if err != nil {
 		return
 	}
-	ss := &session{s: s, cs: cs, id: cs.nextSessionID(), ch: ch, policy: s.cfg.Policy.Current()}
+	ss := &session{s: s, cs: cs, id: cs.nextSessionID(), ch: ch, policy: s.cfg.Policy.Current(),
+		clientClosed: make(chan struct{})}
 	ss.ctx, ss.cancel = context.WithCancelCause(ctx)
 	defer ss.cancel(nil)
 	ss.log = s.log.With("session", ss.id, "source", cs.source, "identity", cs.identity)
@@ -125,6 +130,7 @@ func (ss *session) run(reqs <-chan *ssh.Request) {
 			ss.beforeStart(req)
 		}
 	}
+	close(ss.clientClosed)
 	// The client closed its channel: end the upstream side too, then wait
 	// for the proxy to drain before writing the session's end.
 	if ss.up != nil {
