@@ -252,6 +252,10 @@ func (b *Broker) Withdraw(ctx context.Context, id, by, why string) (store.Approv
 	return a, b.closed(ctx, a, by)
 }
 
+// auditedEventRetry is how soon Wait reads again an approved request
+// whose approval events are not yet in the audit trail.
+const auditedEventRetry = 50 * time.Millisecond
+
 // Wait blocks until request id is closed and returns it. At the deadline a
 // pending request is expired (a deny). If ctx ends first, Wait returns
 // ctx's error and the request stays pending (the caller withdraws it).
@@ -283,6 +287,10 @@ func (b *Broker) Wait(ctx context.Context, id string) (store.Approval, error) {
 			if n >= a.Needed || left <= 0 {
 				return a, nil
 			}
+			// The events follow the commit within the decider's own
+			// write, and nothing notifies of them: read again soon, not
+			// at the next poll.
+			left = min(left, auditedEventRetry)
 		case a.State != StatePending:
 			return a, nil
 		case left <= 0:
