@@ -100,3 +100,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
 )
+replace golang.org/x/crypto => ./third_party/golang.org/x/crypto

@@ -26,6 +26,9 @@ type buffer struct {
 type element struct {
 	buf  []byte
 	next *element
+	// packet, if set, is the pooled packet buf is part of: it goes back to
+	// packetPool once buf has been read.
+	packet []byte
 }
 
 // newBuffer returns an empty buffer that is not closed.
@@ -41,9 +44,13 @@ func newBuffer() *buffer {
 
 // write makes buf available for Read to receive.
 // buf must not be modified after the call to write.
-func (b *buffer) write(buf []byte) {
+func (b *buffer) write(buf []byte) { b.writePacket(buf, nil) }
+
+// writePacket is write for data that is part of a packet from
+// newPacketBuffer; the packet is recycled once its data has been read.
+func (b *buffer) writePacket(buf, packet []byte) {
 	b.Cond.L.Lock()
-	e := &element{buf: buf}
+	e := &element{buf: buf, packet: packet}
 	b.tail.next = e
 	b.tail = e
 	b.Cond.Signal()
@@ -75,6 +82,8 @@ func (b *buffer) Read(buf []byte) (n int, err error) {
 		}
 		// if there is a next buffer, make it the head
 		if len(b.head.buf) == 0 && b.head != b.tail {
+			recyclePacket(b.head.packet)
+			b.head.packet = nil
 			b.head = b.head.next
 			continue
 		}
@@ -95,3 +104,43 @@ func (b *buffer) Read(buf []byte) (n int, err error) {
 	}
 	return
 }
+
+// pooledPacketSize is the capacity of pooled packet buffers: a full channel
+// data packet with its header.
+const pooledPacketSize = channelMaxPacket + 64
+
+// minPooledPacket is the size from which packets are pooled: the small ones
+// (window adjustments, requests) are cheap to allocate and rarely recycled.
+const minPooledPacket = 4 << 10
+
+var packetPool = sync.Pool{New: func() any {
+	b := make([]byte, pooledPacketSize)
+	return &b
+}}
+
+// newPacketBuffer returns a buffer of n bytes for a packet read from the
+// wire, from the pool when it fits.
+func newPacketBuffer(n int) []byte {
+	if n < minPooledPacket || n > pooledPacketSize {
+		return make([]byte, n)
+	}
+	return (*packetPool.Get().(*[]byte))[:n]
+}
+
+// recyclePacket returns a packet from newPacketBuffer to the pool. Only a
+// packet nothing else refers to may be recycled.
+func recyclePacket(p []byte) {
+	if cap(p) != pooledPacketSize {
+		return
+	}
+	p = p[:cap(p)]
+	if recycleHook != nil {
+		recycleHook(p)
+	}
+	packetPool.Put(&p)
+}
+
+// recycleHook, if set, sees every packet as it goes back to the pool. Tests
+// overwrite recycled packets with it, so that a packet recycled while its
+// data is still to be read shows up as corrupt data.
+var recycleHook func([]byte)

@@ -173,7 +173,7 @@ func (s *connectionState) readPacket(r *bufio.Reader, strictMode bool) ([]byte, 
 
 	// The packet may point to an internal buffer, so copy the
 	// packet out here.
-	fresh := make([]byte, len(packet))
+	fresh := newPacketBuffer(len(packet))
 	copy(fresh, packet)
 
 	return fresh, err
