@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,6 +126,7 @@ func (s *Server) launch() error {
 	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
 		"--port", s.Addr, "--quiet", "posix", s.dir)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no server outlives a killed test binary
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("s3test: start versitygw: %w", err)
 	}

@@ -150,6 +150,9 @@ type report struct {
 	Samples         map[string]map[string][]float64 `json:"samples"`
 	Notes           []string                        `json:"notes,omitempty"`
 	DurationSeconds float64                         `json:"duration_seconds"`
+	// Failed says why the run stopped early: the rows left empty were not
+	// measured, and a check of the cluster scenario may have failed.
+	Failed string `json:"failed,omitempty"`
 }
 
 func (b *bench) report(elapsed time.Duration) *report {
@@ -269,6 +272,9 @@ func (r *report) print(w io.Writer) {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if r.Failed != "" {
+		fmt.Fprintf(w, "\nFAILED (the run stopped here): %s\n", r.Failed)
 	}
 }
 

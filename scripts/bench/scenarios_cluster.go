@@ -19,9 +19,9 @@ import (
 // nodes, each printing a line the harness knows. With all of them open it
 // takes each node's memory; then it ends them and checks that nothing was
 // lost: every client exited 0 having read its lines, every session has an
-// ended row naming its node, every recording reached the bucket, holds
-// those lines, and verifies (`bastion verify --all` on one node, which
-// also checks the shared audit chain). The whole scenario is bounded: past
+// ended row naming its node, every recording reached the bucket and holds
+// those lines there, and everything verifies (`bastion verify --all` on
+// one node: every session, the session log, the shared audit chain). The whole scenario is bounded: past
 // its deadline it fails, saying where it was.
 func (b *bench) clusterScenario(ctx context.Context) error {
 	n, timeout := b.opt.clusterSessions, b.opt.clusterTimeout()
@@ -102,10 +102,10 @@ func (b *bench) clusterLoad(ctx context.Context, c *benchCluster, n int) error {
 	}
 	b.res.add("cluster.ship", viaBastion, time.Since(ended).Seconds())
 	logf(b.opt.log, "%-40s every recording in the bucket %.1fs after the last session ended", "cluster shipping", time.Since(ended).Seconds())
-	if err := b.clusterVerify(ctx, c, sessions); err != nil {
+	if err := c.checkBucket(ctx, sessions); err != nil {
 		return err
 	}
-	return c.checkBucket(ctx, sessions)
+	return b.clusterVerify(ctx, c, sessions)
 }
 
 // clusterSession is one ssh client of the scenario, held open.
