@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,6 +26,9 @@ import (
 // its deadline it fails, saying where it was.
 func (b *bench) clusterScenario(ctx context.Context) error {
 	n, timeout := b.opt.clusterSessions, b.opt.clusterTimeout()
+	if err := checkNoFile(n); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -106,6 +110,25 @@ func (b *bench) clusterLoad(ctx context.Context, c *benchCluster, n int) error {
 		return err
 	}
 	return b.clusterVerify(ctx, c, sessions)
+}
+
+// Open files per session: three pipes to each client here; in the node
+// that serves it, the client's and the target's connections, the
+// recording and its checkpoints, with room to spare. Every process the
+// harness starts inherits its limit (raiseNoFile).
+const filesPerSession = 8
+
+// checkNoFile fails early, naming the fix, if the open-file limit cannot
+// hold n sessions.
+func checkNoFile(n int) error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return err
+	}
+	if need := uint64(filesPerSession*n + 256); l.Cur < need {
+		return fmt.Errorf("the open-file limit is %d (hard %d), %d sessions want %d: raise it (ulimit -n) or lower BENCH_CLUSTER_SESSIONS", l.Cur, l.Max, n, need)
+	}
+	return nil
 }
 
 // clusterSession is one ssh client of the scenario, held open.
