@@ -22,8 +22,9 @@ import (
 // lost: every client exited 0 having read its lines, every session has an
 // ended row naming its node, every recording reached the bucket and holds
 // those lines there, and everything verifies (`bastion verify --all` on
-// one node: every session, the session log, the shared audit chain). The whole scenario is bounded: past
-// its deadline it fails, saying where it was.
+// one node: every session, the session log, the shared audit chain). The
+// whole scenario is bounded: past its deadline it fails, saying where it
+// was.
 func (b *bench) clusterScenario(ctx context.Context) error {
 	n, timeout := b.opt.clusterSessions, b.opt.clusterTimeout()
 	if err := checkNoFile(n); err != nil {
@@ -50,6 +51,8 @@ func (b *bench) clusterScenario(ctx context.Context) error {
 	return nil
 }
 
+// clusterLoad holds the sessions open and measures them, ends them, and
+// checks that nothing was lost.
 func (b *bench) clusterLoad(ctx context.Context, c *benchCluster, n int) error {
 	// One session per node first: what every node sets up once (database
 	// connections, the shipper's first upload) is not counted per session.
@@ -62,38 +65,10 @@ func (b *bench) clusterLoad(ctx context.Context, c *benchCluster, n int) error {
 			return fmt.Errorf("warm-up on %s: %w", node.name, err)
 		}
 	}
-	base, err := c.memory()
+	sessions, err := b.holdCluster(ctx, c, n)
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	sessions, err := b.openCluster(ctx, c, n)
-	opened := time.Since(t0)
-	if err == nil {
-		err = sleep(ctx, time.Second) // let the last sessions' buffers settle, as for idle sessions
-	}
-	var mem []int64
-	if err == nil {
-		mem, err = c.memory()
-	}
-	if err != nil {
-		stopCluster(sessions)
-		return err
-	}
-	lat := make([]time.Duration, len(sessions))
-	for i, s := range sessions {
-		lat[i] = s.setup
-	}
-	var grown int64
-	for i, node := range c.nodes {
-		d := mem[i] - base[i]
-		grown += d
-		logf(b.opt.log, "%-40s %-7s %d sessions: RSS %+.1f MiB", "cluster memory", node.name, (n+len(c.nodes)-1-i)/len(c.nodes), float64(d)/(1<<20))
-	}
-	b.res.add("cluster.per_session", viaBastion, float64(grown)/float64(n)/(1<<20))
-	b.res.add("cluster.total_memory", viaBastion, float64(grown)/(1<<20))
-	b.recordSetup("cluster.setup", viaBastion, n, opened, lat)
-
 	if err := endCluster(ctx, sessions); err != nil {
 		return err
 	}
@@ -110,6 +85,44 @@ func (b *bench) clusterLoad(ctx context.Context, c *benchCluster, n int) error {
 		return err
 	}
 	return b.clusterVerify(ctx, c, sessions)
+}
+
+// holdCluster opens n sessions and, with all of them open, records the
+// nodes' memory growth per session and the setup rate. On error it ends
+// the sessions it opened.
+func (b *bench) holdCluster(ctx context.Context, c *benchCluster, n int) ([]*clusterSession, error) {
+	base, err := c.memory()
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	sessions, err := b.openCluster(ctx, c, n)
+	opened := time.Since(t0)
+	if err == nil {
+		err = sleep(ctx, time.Second) // let the last sessions' buffers settle, as for idle sessions
+	}
+	var mem []int64
+	if err == nil {
+		mem, err = c.memory()
+	}
+	if err != nil {
+		stopCluster(sessions)
+		return nil, err
+	}
+	var grown int64
+	for i, node := range c.nodes {
+		d := mem[i] - base[i]
+		grown += d
+		logf(b.opt.log, "%-40s %-7s %d sessions: RSS %+.1f MiB", "cluster memory", node.name, (n+len(c.nodes)-1-i)/len(c.nodes), float64(d)/(1<<20))
+	}
+	b.res.add("cluster.per_session", viaBastion, float64(grown)/float64(n)/(1<<20))
+	b.res.add("cluster.total_memory", viaBastion, float64(grown)/(1<<20))
+	lat := make([]time.Duration, len(sessions))
+	for i, s := range sessions {
+		lat[i] = s.setup
+	}
+	b.recordSetup("cluster.setup", viaBastion, n, opened, lat)
+	return sessions, nil
 }
 
 // Open files per session: three pipes to each client here; in the node
