@@ -110,11 +110,14 @@ func (b *bench) holdCluster(ctx context.Context, c *benchCluster, n int) ([]*clu
 		return nil, err
 	}
 	var grown int64
+	var perNode []string
 	for i, node := range c.nodes {
-		d := mem[i] - base[i]
+		d, k := mem[i]-base[i], (n+len(c.nodes)-1-i)/len(c.nodes) // node i serves sessions i, i+2, ...
 		grown += d
-		logf(b.opt.log, "%-40s %-7s %d sessions: RSS %+.1f MiB", "cluster memory", node.name, (n+len(c.nodes)-1-i)/len(c.nodes), float64(d)/(1<<20))
+		perNode = append(perNode, fmt.Sprintf("%s %+.1f MiB over %d sessions", node.name, float64(d)/(1<<20), k))
+		logf(b.opt.log, "%-40s %-7s %d sessions: RSS %+.1f MiB", "cluster memory", node.name, k, float64(d)/(1<<20))
 	}
+	b.res.note("cluster memory per node (VmRSS growth): %s", strings.Join(perNode, ", "))
 	b.res.add("cluster.per_session", viaBastion, float64(grown)/float64(n)/(1<<20))
 	b.res.add("cluster.total_memory", viaBastion, float64(grown)/(1<<20))
 	lat := make([]time.Duration, len(sessions))
