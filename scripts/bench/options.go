@@ -14,43 +14,45 @@ import (
 type options struct {
 	quick        bool
 	rounds       int
-	xferBytes    int64 // download, upload and scp size
-	textBytes    int64 // size of the base64 text download
-	keystrokes   int   // echo round trips per path and round
-	seqSessions  int   // `ssh true` in a row
-	parSessions  int   // `ssh true` at once
-	idleSessions int   // concurrent idle interactive sessions
+	xferBytes    int64         // download, upload and scp size
+	textBytes    int64         // size of the base64 text download
+	keystrokes   int           // echo round trips per path and round
+	seqSessions  int           // `ssh true` in a row
+	parSessions  int           // `ssh true` at once
+	idleSessions int           // concurrent idle interactive sessions
+	certTime     time.Duration // how long to sign certificates per round
+	certClients  int           // concurrent HTTPS clients of the certificate API
+	certRequests int           // certificates requested over HTTPS per round
+	budget       time.Duration // no new round starts if it would end after this
+	outDir       string        // where the JSON goes; "" writes nothing
+	keepWorkDir  bool
+	profile      bool      // BENCH_PROFILE=1: CPU profiles of the bastion during transfers
+	only         []string  // BENCH_ONLY: run only these steps (e.g. download,upload)
+	stdout       io.Writer // the table
+	log          io.Writer // progress
+
 	// clusterSessions is how many sessions the cluster scenario holds
 	// open at once across its two nodes; 0 skips it.
 	clusterSessions int
-	certTime        time.Duration // how long to sign certificates per round
-	certClients     int           // concurrent HTTPS clients of the certificate API
-	certRequests    int           // certificates requested over HTTPS per round
-	budget          time.Duration // no new round starts if it would end after this
-	outDir          string        // where the JSON goes; "" writes nothing
-	keepWorkDir     bool
-	profile         bool      // BENCH_PROFILE=1: CPU profiles of the bastion during transfers
-	only            []string  // BENCH_ONLY: run only these steps (e.g. download,upload)
-	stdout          io.Writer // the table
-	log             io.Writer // progress
 }
 
 func fullOptions() options {
 	return options{
-		rounds:          5,
-		xferBytes:       256 << 20,
-		textBytes:       256 << 20,
-		keystrokes:      500,
-		seqSessions:     200,
-		parSessions:     32,
-		idleSessions:    500,
+		rounds:       5,
+		xferBytes:    256 << 20,
+		textBytes:    256 << 20,
+		keystrokes:   500,
+		seqSessions:  200,
+		parSessions:  32,
+		idleSessions: 500,
+		certTime:     time.Second,
+		certClients:  8,
+		certRequests: 2000,
+		budget:       9 * time.Minute,
+		stdout:       os.Stdout,
+		log:          os.Stderr,
+
 		clusterSessions: 500,
-		certTime:        time.Second,
-		certClients:     8,
-		certRequests:    2000,
-		budget:          9 * time.Minute,
-		stdout:          os.Stdout,
-		log:             os.Stderr,
 	}
 }
 
