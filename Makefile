@@ -63,8 +63,10 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null | grep -v '^$(XCRYPTO)/' || find . -name '*.go' -not -path './$(XCRYPTO)/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
-# bench measures bastion against direct OpenSSH on this machine (needs root);
-# bench-smoke is its quick mode. Results: bench-results/latest.json.
+# bench measures bastion against direct OpenSSH on this machine (needs root),
+# then loads a two-node cluster (PostgreSQL and versitygw from deps);
+# bench-smoke is its quick mode, without the cluster. Results:
+# bench-results/latest.json.
 bench: deps
 	$(GO) run ./scripts/bench
 

@@ -100,21 +100,34 @@ func check(t testing.TB, err error) {
 	}
 }
 
+// Launch starts a server outside a test (the benchmark harness drives a
+// cluster with it); the caller stops it with Stop.
+func Launch() (*Server, error) { return start() }
+
 // NewDatabase creates an empty database and returns its connection string.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
+	dsn, err := s.CreateDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+// CreateDatabase is NewDatabase returning its error, for use outside a test.
+func (s *Server) CreateDatabase() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	name := fmt.Sprintf("test_%d", s.next.Add(1))
 	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return "", fmt.Errorf("pgtest: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		return "", fmt.Errorf("pgtest: create database: %w", err)
 	}
-	return s.DSN(name)
+	return s.DSN(name), nil
 }
 
 // DSN is the connection string of database db on this server.

@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ const readyTimeout = 30 * time.Second
 // Server is one versitygw process. Stop and Start may be called
 // repeatedly; the server keeps its port and its data across them.
 type Server struct {
-	t    testing.TB
+	t    testing.TB // nil for a server from Launch
 	bin  string
 	dir  string // objects, one folder per bucket
 	Addr string // host:port of the S3 API
@@ -48,14 +50,30 @@ type Server struct {
 // test ends. It fails the test, naming the fix, if versitygw is missing.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, err := Launch(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.t = t
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Launch starts a server outside a test (the benchmark harness drives a
+// cluster with it), storing objects in dir; the caller stops it with Stop.
+// Such a server returns its errors: use MakeBucket and NewClient on it, not
+// Bucket, Client or Start, which fail a test.
+func Launch(dir string) (*Server, error) {
 	bin, err := binary()
 	if err != nil {
-		t.Fatalf("s3test: %v", err)
+		return nil, fmt.Errorf("s3test: %w", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: freeAddr(t)}
-	t.Cleanup(s.Stop)
-	s.Start()
-	return s
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, dir: dir, Addr: addr}
+	return s, s.launch()
 }
 
 // binary finds versitygw on PATH or in $(go env GOPATH)/bin, where
@@ -78,30 +96,39 @@ func binary() (string, error) {
 }
 
 // freeAddr returns a loopback address with a port free right now.
-func freeAddr(t testing.TB) string {
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("s3test: %w", err)
 	}
 	defer ln.Close()
-	return ln.Addr().String()
+	return ln.Addr().String(), nil
 }
 
 // Start (re)starts a stopped server on the same port and directory and
 // waits until it answers S3 requests.
 func (s *Server) Start() {
 	s.t.Helper()
+	if err := s.launch(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// launch is Start returning its error; a server that does not answer in
+// time is killed.
+func (s *Server) launch() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return
+		return nil
 	}
 	s.out = &lockedBuffer{}
 	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
 		"--port", s.Addr, "--quiet", "posix", s.dir)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no server outlives a killed test binary
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("s3test: start versitygw: %v", err)
+		return fmt.Errorf("s3test: start versitygw: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -111,14 +138,17 @@ func (s *Server) Start() {
 		select {
 		case <-done:
 			s.cmd = nil
-			s.t.Fatalf("s3test: versitygw exited at start: %s", s.out.String())
+			return fmt.Errorf("s3test: versitygw exited at start: %s", s.out.String())
 		default:
 		}
 		if s.ready() {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("s3test: versitygw not answering on %s after %v: %s", s.Addr, readyTimeout, s.out.String())
+			cmd.Process.Kill()
+			<-done
+			s.cmd = nil
+			return fmt.Errorf("s3test: versitygw not answering on %s after %v: %s", s.Addr, readyTimeout, s.out.String())
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
 	}
@@ -128,7 +158,11 @@ func (s *Server) Start() {
 func (s *Server) ready() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, err := s.Client().ListBuckets(ctx)
+	c, err := s.NewClient()
+	if err != nil {
+		return false
+	}
+	_, err = c.ListBuckets(ctx)
 	return err == nil
 }
 
@@ -147,26 +181,47 @@ func (s *Server) Stop() {
 
 // Client returns a client of the server as its root user.
 func (s *Server) Client() *minio.Client {
+	c, err := s.NewClient()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// NewClient is Client returning its error.
+func (s *Server) NewClient() (*minio.Client, error) {
 	c, err := minio.New(s.Addr, &minio.Options{
 		Creds:      credentials.NewStaticV4(AccessKey, SecretKey, ""),
 		Region:     Region,
 		MaxRetries: 1,
 	})
 	if err != nil {
-		s.t.Fatalf("s3test: client: %v", err)
+		return nil, fmt.Errorf("s3test: client: %w", err)
 	}
-	return c
+	return c, nil
 }
 
 // Bucket creates a bucket and returns its name.
 func (s *Server) Bucket(name string) string {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	if err := s.Client().MakeBucket(ctx, name, minio.MakeBucketOptions{Region: Region}); err != nil {
-		s.t.Fatalf("s3test: make bucket %s: %v", name, err)
+	if err := s.MakeBucket(name); err != nil {
+		s.t.Fatal(err)
 	}
 	return name
+}
+
+// MakeBucket is Bucket returning its error.
+func (s *Server) MakeBucket(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	c, err := s.NewClient()
+	if err != nil {
+		return err
+	}
+	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: Region}); err != nil {
+		return fmt.Errorf("s3test: make bucket %s: %w", name, err)
+	}
+	return nil
 }
 
 // Dir is where the server keeps objects: DIR/BUCKET/KEY.

@@ -109,12 +109,19 @@ func (b *bench) runAll(ctx context.Context) error {
 		b.rounds++
 		longest = max(longest, time.Since(roundStart))
 	}
+	// The cluster runs last, outside the rounds' time budget, which it
+	// would otherwise take from them.
+	if b.opt.clusterSessions > 0 && b.runs("cluster") {
+		if err := b.clusterScenario(ctx); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
 	return nil
 }
 
 // stepNames are the scenarios BENCH_ONLY picks among: idle sessions
-// once, then the others in this order every round.
-var stepNames = []string{"idle", "download", "upload", "scp", "keystroke", "setup", "certificates"}
+// once, then the others in this order every round, then the cluster once.
+var stepNames = []string{"idle", "download", "upload", "scp", "keystroke", "setup", "certificates", "cluster"}
 
 // runs says whether BENCH_ONLY leaves the named scenario in.
 func (b *bench) runs(name string) bool {
@@ -213,9 +220,12 @@ func (b *bench) tag(cmd string) string {
 
 // sessionRow is the part of `bastion sessions list --json` used here.
 type sessionRow struct {
-	Command   string     `json:"command"`
-	Recording string     `json:"recording"`
-	EndedAt   *time.Time `json:"ended_at"`
+	ID         string     `json:"id"`
+	Command    string     `json:"command"`
+	Recording  string     `json:"recording"`
+	EndedAt    *time.Time `json:"ended_at"`
+	ExitStatus *int       `json:"exit_status"`
+	Node       string     `json:"node"`
 }
 
 // recording waits until the bastion has ended the session that ran

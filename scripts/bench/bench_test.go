@@ -140,3 +140,62 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("median = %v", m)
 	}
 }
+
+// The cluster scenario starts PostgreSQL and an S3 server: the quick run
+// (part of make test) leaves it out unless BENCH_ONLY names it.
+func TestClusterSizing(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{map[string]string{}, 500},
+		{map[string]string{"BENCH_QUICK": "1"}, 0},
+		{map[string]string{"BENCH_QUICK": "1", "BENCH_ONLY": "idle,cluster"}, quickClusterSessions},
+		{map[string]string{"BENCH_QUICK": "1", "BENCH_ONLY": "cluster", "BENCH_CLUSTER_SESSIONS": "50"}, 50},
+		{map[string]string{"BENCH_CLUSTER_SESSIONS": "0"}, 0},
+	} {
+		for _, k := range []string{"BENCH_QUICK", "BENCH_ONLY", "BENCH_CLUSTER_SESSIONS"} {
+			t.Setenv(k, c.env[k])
+		}
+		o, err := optionsFromEnv()
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if o.clusterSessions != c.want {
+			t.Errorf("%v: %d cluster sessions, want %d", c.env, o.clusterSessions, c.want)
+		}
+		if rows := clusterRowSpecs(o); (len(rows) > 0) != (c.want > 0) {
+			t.Errorf("%v: %d cluster rows in the table", c.env, len(rows))
+		}
+	}
+	t.Setenv("BENCH_CLUSTER_SESSIONS", "-1")
+	if _, err := optionsFromEnv(); err == nil {
+		t.Error("BENCH_CLUSTER_SESSIONS=-1 accepted")
+	}
+}
+
+// A client's first line may arrive split across writes, and may come
+// again: seen is closed once, when the line is complete.
+func TestMarkerWriter(t *testing.T) {
+	w := newMarkerWriter("cluster-7-open-42")
+	for _, part := range []string{"clus", "ter-7-op", "en-4"} {
+		if _, err := w.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.seen:
+			t.Fatalf("line seen after only %q", w.String())
+		default:
+		}
+	}
+	for range 2 {
+		if _, err := w.Write([]byte("2\r\ncluster-7-open-42")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.seen:
+		default:
+			t.Fatalf("line not seen in %q", w.String())
+		}
+	}
+}

@@ -2,13 +2,14 @@
 // one run: the same OpenSSH client, the same target sshd, the same pinned
 // cipher, alternating between the two paths round after round.
 //
-//	go run ./scripts/bench                 # full: 5 rounds, 256 MiB transfers, 500 idle sessions
-//	BENCH_QUICK=1 go run ./scripts/bench   # smoke: 1 round, 16 MiB, 20 idle sessions, 200 certificates
+//	go run ./scripts/bench                 # full: 5 rounds, 256 MiB transfers, 500 idle sessions, a 500-session cluster
+//	BENCH_QUICK=1 go run ./scripts/bench   # smoke: 1 round, 16 MiB, 20 idle sessions, 200 certificates, no cluster
 //
 // It needs root (the target sshd switches users) and /usr/sbin/sshd, ssh and
 // scp (`make deps` installs them). BENCH_ROUNDS=N overrides the number of
 // rounds, BENCH_MIB=N the size of the transfers; BENCH_ONLY=download,upload
-// runs only the named scenarios; BENCH_KEEP=1 keeps the work directory
+// runs only the named scenarios; BENCH_CLUSTER_SESSIONS=N sizes the
+// cluster scenario (0 skips it); BENCH_KEEP=1 keeps the work directory
 // (logs, configs, database).
 //
 // # Set-up
@@ -117,6 +118,26 @@
 // so far, it would end after 9 minutes (quick mode: 110 s); the report then
 // says how many rounds ran. The sessions in a row (200) are spread over the
 // configured rounds, 40 per path and round, so that the paths alternate.
+//
+// Cluster: after the rounds (outside their time budget), two `bastion
+// serve` nodes as one service: one PostgreSQL (internal/pgtest) and one
+// bucket on a versitygw S3 server (internal/s3test), copies of the
+// harness bastion's keys, recording on, both in front of the same target.
+// N sessions (`ssh -tt … 'echo LINE; read _; echo LINE'`) alternate
+// between the nodes, 16 being opened at a time; once all have printed
+// their first line, each node's VmRSS growth over its baseline (taken
+// after one warm-up session per node) gives the memory per session, and
+// N over the time to open them all the setup rate. Then each client is
+// sent a line and must print its last line and exit 0; every session must
+// have an ended row (exit 0, its node) in the shared store, every
+// recording must leave both nodes' disks (a node removes its copy once
+// it is verified in the bucket) within 3 minutes, be read back from the
+// bucket holding both lines its client read, and `bastion verify --all`
+// on one node must find every session verified and no problem. Quick mode
+// skips it unless BENCH_ONLY names it (then 20 sessions). The scenario has
+// a deadline (3 minutes plus one second per session) and fails past it,
+// naming the step. A run whose scenario fails still prints and writes the
+// report, which says so, and exits 1.
 //
 // Results are medians across rounds; percentiles are taken per round and
 // then the median of those. The table goes to stdout, the same data as JSON

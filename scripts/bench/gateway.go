@@ -34,21 +34,7 @@ func (e *env) startBastion(ctx context.Context, dir string, hostKey ssh.PublicKe
 	}
 	e.apiURL = fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	e.dataDir = filepath.Join(dir, "data")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
-data_dir: data
-host_key: host_key
-user_ca_key: user_ca
-target_ca_key: target_ca
-signing_key: signing_key
-policy: policy.yaml
-limits:
-  dial_timeout: 10s
-targets:
-  - name: target
-    address: "127.0.0.1:%d"
-    host_key: %q
-    login: root
-`, port, e.sshd.port, strings.TrimSpace(string(pub))) + e.apiConfig(apiPort)
+	cfg := baseConfig(port, e.sshd.port, pub) + e.apiConfig(apiPort)
 	if e.opt.profile {
 		diagPort, err := freePort()
 		if err != nil {
@@ -75,4 +61,27 @@ targets:
 		return fmt.Errorf("certificate API: %w\n%s", err, b)
 	}
 	return writeKnownHosts(filepath.Join(e.dir, "known_hosts.bastion"), port, hostKey)
+}
+
+// baseConfig is what every bastion of the harness is configured with: its
+// listener, its keys and policy (files beside the config), and the target.
+// The harness opens hundreds of connections from 127.0.0.1, so the limit
+// on connections per source address is off.
+func baseConfig(port, targetPort int, targetHostKey []byte) string {
+	return fmt.Sprintf(`listen: 127.0.0.1:%d
+data_dir: data
+host_key: host_key
+user_ca_key: user_ca
+target_ca_key: target_ca
+signing_key: signing_key
+policy: policy.yaml
+limits:
+  dial_timeout: 10s
+  max_conns_per_source: -1
+targets:
+  - name: target
+    address: "127.0.0.1:%d"
+    host_key: %q
+    login: root
+`, port, targetPort, strings.TrimSpace(string(targetHostKey)))
 }

@@ -55,19 +55,25 @@ func run(ctx context.Context, opt options) (*report, error) {
 	}
 	b := newBench(e)
 	b.start = start
-	if err := b.runAll(ctx); err != nil {
-		return nil, err
+	// A scenario that fails still leaves what the others measured in the
+	// report, which says it failed; an interrupted run leaves nothing.
+	runErr := b.runAll(ctx)
+	if ctx.Err() != nil {
+		return nil, runErr
 	}
 	rep := b.report(time.Since(start))
+	if runErr != nil {
+		rep.Failed = runErr.Error()
+	}
 	rep.print(opt.stdout)
 	if opt.outDir != "" {
 		files, err := rep.write(opt.outDir)
 		if err != nil {
-			return rep, err
+			return rep, errors.Join(runErr, err)
 		}
 		logf(opt.log, "wrote %v", files)
 	}
-	return rep, nil
+	return rep, runErr
 }
 
 func mode(o options) string {

@@ -30,6 +30,10 @@ type options struct {
 	only         []string  // BENCH_ONLY: run only these steps (e.g. download,upload)
 	stdout       io.Writer // the table
 	log          io.Writer // progress
+
+	// clusterSessions is how many sessions the cluster scenario holds
+	// open at once across its two nodes; 0 skips it.
+	clusterSessions int
 }
 
 func fullOptions() options {
@@ -47,6 +51,8 @@ func fullOptions() options {
 		budget:       9 * time.Minute,
 		stdout:       os.Stdout,
 		log:          os.Stderr,
+
+		clusterSessions: 500,
 	}
 }
 
@@ -60,10 +66,21 @@ func quickOptions() options {
 	o.seqSessions = 10
 	o.parSessions = 4
 	o.idleSessions = 20
+	o.clusterSessions = 0 // it starts PostgreSQL and an S3 server: only when asked (BENCH_ONLY)
 	o.certTime = 300 * time.Millisecond
 	o.certRequests = 200
 	o.budget = 110 * time.Second
 	return o
+}
+
+// quickClusterSessions is the cluster's size in quick mode, when BENCH_ONLY
+// asks for it.
+const quickClusterSessions = 20
+
+// clusterTimeout bounds the cluster scenario, start-up and checks
+// included: generous, so that only a stall or a leak trips it.
+func (o options) clusterTimeout() time.Duration {
+	return 3*time.Minute + time.Duration(o.clusterSessions)*time.Second
 }
 
 // idleReference is how many idle sessions the direct path holds: sshd's
@@ -104,6 +121,16 @@ func optionsFromEnv() (options, error) {
 				return o, fmt.Errorf("BENCH_ONLY: unknown step %q (want some of %s)", name, strings.Join(stepNames, ","))
 			}
 		}
+		if o.quick && slices.Contains(o.only, "cluster") {
+			o.clusterSessions = quickClusterSessions
+		}
+	}
+	if v := os.Getenv("BENCH_CLUSTER_SESSIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("BENCH_CLUSTER_SESSIONS=%q: want a number of sessions (0 skips the cluster)", v)
+		}
+		o.clusterSessions = n
 	}
 	return o, nil
 }

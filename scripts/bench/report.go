@@ -80,7 +80,27 @@ func rowSpecs(o options) []rowSpec {
 			goal: atLeastAbs, limit: 1000, format: "%.0f", bastionOnly: true,
 			note: fmt.Sprintf("POST /v1/certificate with a JWT access token over HTTPS keep-alive connections, %d requests per round; the clients run on the same machine", o.certRequests)},
 	)
-	return specs
+	return append(specs, clusterRowSpecs(o)...)
+}
+
+// clusterRowSpecs are the cluster scenario's rows, when it runs.
+func clusterRowSpecs(o options) []rowSpec {
+	if o.clusterSessions == 0 {
+		return nil
+	}
+	return []rowSpec{
+		{scenario: fmt.Sprintf("cluster (2 nodes, %d sessions), memory per session", o.clusterSessions), unit: "MiB", metric: "cluster.per_session",
+			goal: atMostAbs, limit: 1.0, format: "%.3f", bastionOnly: true,
+			note: "VmRSS growth of both nodes with every session open, over the sessions; one PostgreSQL, one S3 bucket, recording on"},
+		{scenario: "  nodes' memory total", unit: "MiB", metric: "cluster.total_memory", format: "%.1f", bastionOnly: true},
+		{scenario: fmt.Sprintf("  setup rate, %d opening at a time", idleStartParallel), unit: "sessions/s", metric: "cluster.setup.rate", format: "%.1f", bastionOnly: true},
+		{scenario: "  latency p50", unit: "ms", metric: "cluster.setup.p50", format: "%.1f", bastionOnly: true},
+		{scenario: "  latency p99", unit: "ms", metric: "cluster.setup.p99", format: "%.1f", bastionOnly: true},
+		{scenario: "  all recordings in the bucket after", unit: "s", metric: "cluster.ship", format: "%.1f", bastionOnly: true,
+			note: "from the last session's end until no recording file is left on either node (a node removes its copy once every file is verified in the bucket)"},
+		{scenario: "  whole scenario", unit: "s", metric: "cluster.total", format: "%.0f", bastionOnly: true,
+			note: "starting PostgreSQL, the S3 server and both nodes, the sessions, and every check (rows, shipping, verify --all, each recording read back from the bucket)"},
+	}
 }
 
 func (g rowSpec) goalText() string {
@@ -130,6 +150,9 @@ type report struct {
 	Samples         map[string]map[string][]float64 `json:"samples"`
 	Notes           []string                        `json:"notes,omitempty"`
 	DurationSeconds float64                         `json:"duration_seconds"`
+	// Failed says why the run stopped early: the rows left empty were not
+	// measured, and a check of the cluster scenario may have failed.
+	Failed string `json:"failed,omitempty"`
 }
 
 func (b *bench) report(elapsed time.Duration) *report {
@@ -142,7 +165,7 @@ func (b *bench) report(elapsed time.Duration) *report {
 			"transfer_bytes": o.xferBytes, "text_bytes": o.textBytes, "keystrokes": int64(o.keystrokes),
 			"certificate_clients": int64(o.certClients), "certificate_requests": int64(o.certRequests),
 			"sessions_in_a_row_per_round": int64(o.seqPerRound()), "sessions_at_once": int64(o.parSessions),
-			"idle_sessions": int64(o.idleSessions),
+			"idle_sessions": int64(o.idleSessions), "cluster_sessions": int64(o.clusterSessions),
 		},
 		Machine: describeMachine(),
 		Features: append([]string{
@@ -156,6 +179,7 @@ func (b *bench) report(elapsed time.Duration) *report {
 			"server CPU: the middle box of each path, per GiB: bastion utime+stime from /proc/PID/stat; jump host: its sshd listener's utime+stime+cutime+cstime once it has reaped every per-connection process; direct: the same for the target's sshd, minus the remote command's CPU reported by the shell builtin `times`",
 			"idle memory: bastion VmRSS growth with all sessions open; sshd: summed PSS of its per-connection processes",
 			"recording: size of the session's .cast file per byte of command output",
+			"cluster: two bastion nodes on one PostgreSQL and one S3 bucket (versitygw), sessions alternating between them, each `echo LINE; read; echo LINE` under a pty; memory is both nodes' VmRSS growth over the sessions; then every client's exit, every row, every recording in the bucket and `verify --all` are checked",
 			"certificates over HTTP: the harness's OpenID provider issues a JWT access token (client credentials); concurrent HTTP/1.1 keep-alive clients POST it with a public key to /v1/certificate over HTTPS; one untimed request per client first",
 		},
 		Samples:         b.res.samples,
@@ -249,13 +273,20 @@ func (r *report) print(w io.Writer) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+	if r.Failed != "" {
+		fmt.Fprintf(w, "\nFAILED (the run stopped here): %s\n", r.Failed)
+	}
 }
+
+// subRows begin the names of the rows printed under their scenario.
+var subRows = []string{"server CPU", "latency", "bastion memory total", "nodes' memory total", "setup rate", "all recordings", "whole scenario"}
 
 // indent keeps the sub-rows (CPU, latencies) visibly under their scenario.
 func indent(rw row) string {
-	switch {
-	case strings.HasPrefix(rw.Scenario, "server CPU"), strings.HasPrefix(rw.Scenario, "latency"), strings.HasPrefix(rw.Scenario, "bastion memory total"):
-		return "  " + rw.Scenario
+	for _, p := range subRows {
+		if strings.HasPrefix(rw.Scenario, p) {
+			return "  " + rw.Scenario
+		}
 	}
 	return rw.Scenario
 }
