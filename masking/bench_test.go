@@ -100,6 +100,30 @@ func BenchmarkMasker(b *testing.B) {
 	}
 }
 
+// BenchmarkMaskerLongStream is BenchmarkMasker in a session's steady state:
+// one stream for all the iterations, so its buffers have grown once, as
+// they have for a session that has been printing for a while.
+func BenchmarkMaskerLongStream(b *testing.B) {
+	data := terminalOutput(1 << 20)
+	for _, chunk := range []int{4096, 32768} {
+		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
+			m := newTestMasker(b, Config{})
+			s := m.NewStream()
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var out []byte
+			start := cpuTime()
+			for b.Loop() {
+				for i := 0; i < len(data); i += chunk {
+					out = s.AppendWrite(out[:0], data[i:min(i+chunk, len(data))])
+				}
+				s.Findings()
+			}
+			reportCPU(b, start)
+		})
+	}
+}
+
 // BenchmarkMaskerBase64 is the text download of `make bench`: base64 lines,
 // long runs of letters and digits broken by '+', '/' and newlines.
 func BenchmarkMaskerBase64(b *testing.B) {
