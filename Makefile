@@ -79,12 +79,13 @@ measure:
 	$(GO) test -count=1 -run TestRecallAndFalsePositives -v ./masking
 
 # bench-go runs the Go benchmarks of each stage of the output path, with
-# allocation counts: the masker alone, the recorder alone (escape, hash,
-# write), the masker's pacing with the screen model, the whole output pipe,
-# and the proxy over SSH. BENCH_GO_COUNT=5 repeats them (for medians).
+# allocation counts: the masker alone (a fresh stream per MiB, and one long
+# stream), the recorder alone (escape, hash, write), the masker's pacing with
+# the screen model, the whole output pipe, and the proxy over SSH.
+# BENCH_GO_COUNT=5 repeats them (for medians).
 BENCH_GO_COUNT ?= 1
 bench-go:
-	$(GO) test -run='^$$' -bench='^(BenchmarkMasker|BenchmarkWriterOutput|BenchmarkPipeline|BenchmarkOutputPipe|BenchmarkOutputPipeMasked|BenchmarkProxyDownload)$$' \
+	$(GO) test -run='^$$' -bench='^(BenchmarkMasker|BenchmarkMaskerLongStream|BenchmarkWriterOutput|BenchmarkPipeline|BenchmarkOutputPipe|BenchmarkOutputPipeMasked|BenchmarkProxyDownload)$$' \
 		-benchmem -count=$(BENCH_GO_COUNT) ./masking ./recorder ./server
 
 # package builds dist/bastion_VERSION_amd64.deb with nfpm: the binary,

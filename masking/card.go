@@ -29,7 +29,8 @@ func (s *Stream) evalCard(t *text, i int) {
 	if sep != ' ' && sep != '-' || isGlue(t.at(i-1)) && isDigit(t.at(i-2)) {
 		return // or the first group is part of a longer grouped number
 	}
-	groups := []int{n}
+	var groupBuf [len(d)]int // on the stack: no allocation per number
+	groups := append(groupBuf[:0], n)
 	best := -1
 	for t.at(j) == sep && isDigit(t.at(j+1)) {
 		j++

@@ -85,6 +85,9 @@ func (s *Stream) evalRegex(t *text, c *candidate, i int) {
 // or later, and returns how many it added.
 func (s *Stream) addRegex(t *text, ri, ts, te, i int) int {
 	r := &s.m.recs[ri]
+	if !r.re.Match(t.b[ts:te]) {
+		return 0 // most tokens: without the allocations of FindAllIndex
+	}
 	n := 0
 	for _, m := range r.re.FindAllIndex(t.b[ts:te], -1) {
 		a, z := ts+m[0], ts+m[1]

@@ -73,27 +73,43 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 		plain = s.m.plainDigits[1]
 	}
 	bb := b[:end]
-	prev := lb(b, i-1)
+	_ = cls[0] // one nil check, before the loop
 	for ; i < len(bb); i++ {
-		c := bb[i]
-		k := cls[c] & afterMask[prev]
-		before := prev
-		prev = c
-		if k == 0 {
-			continue
+		// Most bytes trigger nothing: pass over them in a loop of their
+		// own, which keeps its values in registers.
+		before := lb(b, i-1)
+		for i < len(bb) && cls[bb[i]]&afterMask[before] == 0 {
+			before = bb[i]
+			i++
 		}
+		if i == len(bb) {
+			break
+		}
+		c := bb[i]
+		k := cls[c] & afterMask[before]
 		if k == cDigit && plain {
 			j := i + 1
 			for j < len(b) && isDigit(b[j]) {
 				j++
 			}
-			// numericStart, with the byte before at hand.
+			// numericStart, with the byte before at hand; then the shape
+			// test digits starts with, without the call for the many
+			// numbers it rules out.
 			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
-				s.digits(b, i, j-i, final)
+				if j == len(b) || j-i < len(s.m.numTab) && s.m.numTab[j-i][b[j]] != 0 {
+					s.digits(b, i, j-i, final)
+				}
 			}
 			i = j - 1
-			prev = b[i]
 			continue
+		}
+		if k == cCtx && i+1 < len(b) {
+			// contextAt's test of the second letter, without the call
+			// for the many words it rules out.
+			l, d := lower(c), lower(b[i+1])
+			if s.m.ctxSecond[l][d>>6]&(1<<(d&63)) == 0 {
+				continue
+			}
 		}
 		recorded := false
 		if k&cCtx != 0 {

@@ -45,6 +45,9 @@ func seedInputs() []string {
 	for _, c := range ipCases {
 		in = append(in, c.in)
 	}
+	for _, c := range fastPathCases {
+		in = append(in, c.in)
+	}
 	return append(in, streamCases...)
 }
 

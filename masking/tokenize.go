@@ -177,6 +177,12 @@ func (s *Stream) tokenize(final bool) {
 // decodeEscape decodes the sequence starting at data[0] (an ESC) found at
 // stream offset off and returns the number of bytes consumed.
 func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
+	if n := plainCSI(data); n > 0 {
+		if csiBreak[data[n-1]] {
+			s.appendBreak(off, off+int64(n))
+		}
+		return n
+	}
 	if n, brk, ok := s.memo.lookup(data); ok {
 		if brk {
 			s.appendBreak(off, off+int64(n))
@@ -213,6 +219,33 @@ func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
 	s.memo.store(seq, brk)
 	return n
 }
+
+// plainCSI returns the length of the CSI sequence at the start of data if
+// it has only digits and ';' between "ESC [" and a final byte (SGR colours,
+// erase in line, cursor motion: most of what programs send), and 0
+// otherwise. The parser ends such a sequence at its final byte without
+// looking further and reads no flags in it, so this is what
+// ansi.DecodeSequence would return, without its state machine
+// (TestPlainCSI compares the two).
+func plainCSI(data []byte) int {
+	if len(data) < 3 || data[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(data) && i < maxPlainCSI; i++ {
+		switch c := data[i]; {
+		case c >= '0' && c <= '9' || c == ';':
+		case c >= 0x40 && c <= 0x7e:
+			return i + 1
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// maxPlainCSI bounds the sequences plainCSI reads; longer ones take the
+// parser.
+const maxPlainCSI = 32
 
 // csiMemo remembers recently decoded CSI sequences. Programs repeat a few
 // (SGR colours, erase to end of line) over and over. A CSI sequence ends at
