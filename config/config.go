@@ -126,6 +126,12 @@ type Limits struct {
 	// DrainTimeout is how long open sessions may go on after SIGTERM or
 	// SIGINT before they are ended (default 10s).
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// NodeStaleAfter is how long a node may go without a heartbeat in the
+	// store before the other nodes (or its own next start) end the
+	// sessions it left open as incomplete (default 30s; at least 1s). Each
+	// node beats every sixth of it, so set it above the longest stall a
+	// live node may have (a VM paused, the database unreachable).
+	NodeStaleAfter time.Duration `yaml:"node_stale_after"`
 }
 
 // Target is one host behind the bastion.

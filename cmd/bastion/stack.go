@@ -17,6 +17,7 @@ import (
 
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/liveness"
 	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/server"
@@ -49,6 +50,8 @@ type stack struct {
 	checkpoints *auditCheckpointer
 	review      *review
 	shipper     *shipping.Shipper // nil unless recording.s3 is set
+	// liveness is this node's heartbeat and its sweep for dead nodes.
+	liveness liveness.Config
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -169,7 +172,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
-		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
+		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log},
+		liveness:    liveness.Config{Node: node, Store: st, Audit: masked, StaleAfter: cfg.Limits.NodeStaleAfter, Logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()
@@ -221,7 +225,14 @@ func (s *stack) run(ctx context.Context) error {
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
 		s.logger.Error("audit checkpoint failed", "err", err)
 	}
+	// Before serving: the sessions a previous life of this node left
+	// open (it was killed, or lost power) end as incomplete.
+	live, err := liveness.Claim(ctx, s.liveness)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", s.liveness.Node, err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return live.Run(gctx) })
 	g.Go(func() error {
 		err := s.server.Serve(s.ln)
 		if errors.Is(err, server.ErrServerClosed) {
