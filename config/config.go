@@ -88,7 +88,8 @@ type Config struct {
 	// or PostgreSQL shared by several bastions.
 	Store Store `yaml:"store"`
 	// ListenProxyProtocol names the load balancers that speak PROXY
-	// protocol to the SSH listener (optional; see ProxyProtocol).
+	// protocol to the SSH listener and the certificate API (optional; see
+	// ProxyProtocol).
 	ListenProxyProtocol ProxyProtocol `yaml:"listen_proxy_protocol"`
 	// Node names this bastion in recordings and audit events when several
 	// serve as one; empty means the host name.
