@@ -11,10 +11,12 @@
 // Why a live node is never marked: its beat is written every
 // StaleAfter/6, so it must miss five beats in a row (a pause, or a cut to
 // the database, of more than StaleAfter less one interval) before anyone
-// judges it; and every mark is one conditional UPDATE that holds only
-// while the dead node's row is still the one judged stale (store/nodes.go),
-// so a beat that lands between the judgment and the mark keeps the
-// sessions. Two survivors racing mark each session once.
+// judges it; a node judges others only after its own beats have gone
+// through for a full bound (so that after a database outage nobody sweeps
+// before the others could beat again); and every mark is one conditional
+// UPDATE that holds only while the dead node's row is still the one judged
+// stale (store/nodes.go), so a beat that lands between the judgment and
+// the mark keeps the sessions. Two survivors racing mark each session once.
 package liveness
 
 import (
@@ -206,10 +208,16 @@ func (n *Node) waitForPrevious(ctx context.Context) (*store.NodeRow, error) {
 // only when another process has claimed the name (store.ErrNodeTaken):
 // two live processes must not serve as one node. A beat or a sweep that
 // fails is logged and tried again at the next tick.
+//
+// The node judges others only once its own beats have gone through,
+// without a gap, for a full bound (steady): after a database outage or a
+// stall of its own, every node's beat is old, and a node that swept at
+// once would take the others for dead before they could beat again.
 func (n *Node) Run(ctx context.Context) error {
 	interval := n.cfg.Interval()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	v := vantage{steadySince: time.Now(), lastBeat: time.Now()} // Claim just beat
 	for {
 		select {
 		case <-ctx.Done():
@@ -227,11 +235,47 @@ func (n *Node) Run(ctx context.Context) error {
 		if err != nil {
 			n.log.Warn("node heartbeat failed", "err", err)
 		}
-		if err := n.Sweep(rctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("sweep for dead nodes failed", "err", err)
+		if silent := v.beat(time.Now(), err == nil, interval); silent > n.cfg.bound() {
+			n.log.Error("no heartbeat reached the store for longer than limits.node_stale_after: other nodes may take this node for dead and end its sessions as incomplete",
+				"silent", silent.Round(time.Second))
+		}
+		if v.steadyFor(time.Now()) >= n.cfg.bound() {
+			if err := n.Sweep(rctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("sweep for dead nodes failed", "err", err)
+			}
 		}
 		cancel()
 	}
+}
+
+// vantage is how far this node's own view of the cluster can be trusted:
+// since when its beats have gone through without a gap.
+type vantage struct {
+	steadySince time.Time // zero: the last beat failed
+	lastBeat    time.Time // the last beat that went through
+}
+
+// beat records a beat at now and returns how long the node has gone
+// without one going through (0 after one did). A beat after a gap of more
+// than two intervals (the process stalled) starts a new steady stretch.
+func (v *vantage) beat(now time.Time, ok bool, interval time.Duration) time.Duration {
+	if !ok {
+		v.steadySince = time.Time{}
+		return now.Sub(v.lastBeat)
+	}
+	if v.steadySince.IsZero() || now.Sub(v.lastBeat) > 2*interval {
+		v.steadySince = now
+	}
+	v.lastBeat = now
+	return 0
+}
+
+// steadyFor is how long the node's beats have gone through without a gap.
+func (v *vantage) steadyFor(now time.Time) time.Duration {
+	if v.steadySince.IsZero() {
+		return 0
+	}
+	return now.Sub(v.steadySince)
 }
 
 // Sweep ends as incomplete every session left open by a node whose beat

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,3 +262,91 @@ func testMarkWithoutAuditIsTakenBack(t *testing.T, open func() *store.Store) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// flakyBeats stands for a node cut off from the database: its beats fail
+// while failing is set (everything else goes through, as a read replica
+// or a half-broken connection pool might let it).
+type flakyBeats struct {
+	*store.Store
+	failing  atomic.Bool
+	attempts atomic.Int32
+}
+
+func (f *flakyBeats) Beat(ctx context.Context, name, instance string) error {
+	f.attempts.Add(1)
+	if f.failing.Load() {
+		return errors.New("connection refused")
+	}
+	return f.Store.Beat(ctx, name, instance)
+}
+
+// A node whose own beats fail does not judge others (after a database
+// outage every beat is old, and the first node back would take the rest
+// for dead); once its beats go through again for a full bound, it does.
+func TestNoSweepWhileOwnBeatsFail(t *testing.T) { forEachBackend(t, testNoSweepWhileOwnBeatsFail) }
+
+func testNoSweepWhileOwnBeatsFail(t *testing.T, open func() *store.Store) {
+	sa, sb := open(), open()
+	ctx := t.Context()
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: sa, Audit: sa}); err != nil {
+		t.Fatal(err)
+	}
+	openSession(t, sa, "a1", "node-a") // node-a never beats again
+	fb := &flakyBeats{Store: sb}
+	fb.failing.Store(true)
+	const bound = time.Second
+	b, err := Claim(ctx, Config{Node: "node-b", Store: fb, Audit: sb, StaleAfter: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(rctx) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, "node-b to fail three bounds of beats with node-a stale", func() bool {
+		stale, _ := sb.StaleNodes(ctx, bound, "node-b")
+		return fb.attempts.Load() >= 3*beatsPerBound && len(stale) == 1
+	})
+	if got, _ := sb.Session(ctx, "a1"); got.Status != store.StatusRunning {
+		t.Fatalf("a node whose own beats failed judged another dead: %+v", got)
+	}
+	fb.failing.Store(false)
+	waitFor(t, "node-b, beating again, to end node-a's session", func() bool {
+		got, err := sb.Session(ctx, "a1")
+		return err == nil && got.Status == store.StatusIncomplete
+	})
+}
+
+// beatAt is a beat at a second after the claim, gone through or not.
+type beatAt struct {
+	at float64
+	ok bool
+}
+
+// The vantage: steady only after beats go through without a gap.
+func TestVantage(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	const iv = time.Second
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	for _, tc := range []struct {
+		name   string
+		beats  []beatAt
+		now    float64
+		steady time.Duration
+	}{
+		{"steady-since-claim", []beatAt{{1, true}, {2, true}, {3, true}}, 3.5, 3500 * time.Millisecond},
+		{"failure-resets", []beatAt{{1, true}, {2, false}, {3, true}, {4, true}}, 4, time.Second},
+		{"failing-now", []beatAt{{1, true}, {2, false}}, 5, 0},
+		{"stall-resets", []beatAt{{1, true}, {2, true}, {9, true}, {10, true}}, 10, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := vantage{steadySince: t0, lastBeat: t0}
+			for _, b := range tc.beats {
+				v.beat(at(b.at), b.ok, iv)
+			}
+			if got := v.steadyFor(at(tc.now)); got != tc.steady {
+				t.Errorf("steady for %v; want %v", got, tc.steady)
+			}
+		})
+	}
+}
