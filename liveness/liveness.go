@@ -59,6 +59,7 @@ type Store interface {
 	Node(ctx context.Context, name string) (store.NodeRow, error)
 	ClaimNode(ctx context.Context, row store.NodeRow) error
 	Beat(ctx context.Context, name, instance string) error
+	ReleaseNode(ctx context.Context, name, instance string) error
 	StaleNodes(ctx context.Context, bound time.Duration, except string) ([]store.NodeRow, error)
 	RunningSessions(ctx context.Context, node string) ([]store.Session, error)
 	MarkIncomplete(ctx context.Context, id string, m store.IncompleteMark) (bool, error)

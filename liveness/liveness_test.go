@@ -171,6 +171,27 @@ func testClaimWaitsOutSilentHolder(t *testing.T, open func() *store.Store) {
 	}
 }
 
+// A node that stopped and released its name is not waited for: it starts
+// on another host at once (the bound here is an hour, the test's deadline
+// a minute).
+func TestClaimAfterRelease(t *testing.T) { forEachBackend(t, testClaimAfterRelease) }
+
+func testClaimAfterRelease(t *testing.T, open func() *store.Store) {
+	s := open()
+	n, err := Claim(t.Context(), Config{Node: "node-a", Store: s, Audit: s, Host: "old-host", PID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s, StaleAfter: time.Hour, Host: "new-host", PID: 2}); err != nil {
+		t.Fatalf("claim after a release: %v", err)
+	}
+}
+
 // Two survivors on two connections sweeping at once for a dead node's
 // sessions: each session is marked once and has one audit event.
 func TestSweepRace(t *testing.T) { forEachBackend(t, testSweepRace) }

@@ -131,3 +131,10 @@ func (n *Node) mark(ctx context.Context, s store.Session, row store.NodeRow, pre
 	n.log.Info("session ended as incomplete", "session", s.ID, "session_node", s.Node, "reason", code)
 	return nil
 }
+
+// Release marks the node stopped once it serves no more (after Run has
+// returned): stale at once, so that a start of this node on another host
+// need not wait out the bound.
+func (n *Node) Release(ctx context.Context) error {
+	return n.cfg.Store.ReleaseNode(ctx, n.cfg.Node, n.instance)
+}

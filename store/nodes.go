@@ -76,6 +76,16 @@ func (s *Store) Beat(ctx context.Context, name, instance string) error {
 	return nil
 }
 
+// ReleaseNode marks the node stopped, if the row is still instance's: its
+// beat is set to the epoch, so that it is stale at once. A node releases
+// its name when it has stopped serving.
+func (s *Store) ReleaseNode(ctx context.Context, name, instance string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE nodes SET beat_ms = 0 WHERE name = ? AND instance = ?`, name, instance); err != nil {
+		return fmt.Errorf("store: release node %s: %w", name, err)
+	}
+	return nil
+}
+
 const nodeColumns = `name, instance, host, pid, started_ms, beat_ms`
 
 // Node returns a node's row; ErrNotFound if it never claimed its name.

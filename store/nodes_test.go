@@ -75,6 +75,21 @@ func testNodeHeartbeat(t *testing.T, be backend) {
 	if stale, _ := s.StaleNodes(ctx, 2*time.Minute, "node-b"); len(stale) != 0 {
 		t.Errorf("stale within the bound: %+v", stale)
 	}
+
+	// Released by a process that no longer holds the name: nothing; by
+	// its holder: stale at once.
+	if err := s.ReleaseNode(ctx, "node-b", "i-someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := s.StaleNodes(ctx, 2*time.Minute, "node-a"); len(stale) != 0 {
+		t.Errorf("released by a process that does not hold the name: %+v", stale)
+	}
+	if err := s.ReleaseNode(ctx, "node-b", "i-node-b"); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := s.StaleNodes(ctx, 2*time.Minute, "node-a"); len(stale) != 1 || stale[0].Name != "node-b" {
+		t.Errorf("released: stale = %+v", stale)
+	}
 }
 
 // A mark holds only while the session is open and its node's row is the

@@ -232,7 +232,11 @@ func (s *stack) run(ctx context.Context) error {
 		return fmt.Errorf("node %s: %w", s.liveness.Node, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return live.Run(gctx) })
+	// The heartbeat outlives the drain: sessions a drain lets finish are
+	// live, and must not be taken for a dead node's.
+	liveCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBeating()
+	g.Go(func() error { return live.Run(liveCtx) })
 	g.Go(func() error {
 		err := s.server.Serve(s.ln)
 		if errors.Is(err, server.ErrServerClosed) {
@@ -275,9 +279,19 @@ func (s *stack) run(ctx context.Context) error {
 	}
 	g.Go(func() error {
 		<-gctx.Done()
+		defer stopBeating()
 		return s.stop()
 	})
-	return g.Wait()
+	err = g.Wait()
+	// Stopped for good: a start of this node elsewhere need not wait out
+	// the bound. Sessions left open (their end could not be written) are
+	// then ended as incomplete by the other nodes at once.
+	rctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if rerr := live.Release(rctx); rerr != nil {
+		s.logger.Warn("cannot mark this node stopped in the store; its next start elsewhere waits out limits.node_stale_after", "err", rerr)
+	}
+	return err
 }
 
 // stop drains the SSH server (server/drain.go: /readyz fails first, then
