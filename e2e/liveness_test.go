@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bastion-ssh/bastion/internal/pgtest"
 	"github.com/bastion-ssh/bastion/store"
 )
 
@@ -103,5 +106,39 @@ func TestRestartEndsKilledSessionAsIncomplete(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("verify --all does not list the killed session: %s", r.stdout)
+	}
+}
+
+// A node draining after SIGTERM still beats: the session the drain lets
+// run until limits.drain_timeout (6 s) is live, and the other node, whose
+// bound is 1 s, does not take it for a dead node's.
+func TestDrainingNodeIsNotTakenForDead(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	node := func(name string) *gateway {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return newGatewayOpts(t, dir, bastionOptions{policy: testPolicy, limits: "  drain_timeout: 6s\n  node_stale_after: 1s\n",
+			extra: "node: " + name + "\nstore:\n  postgres:\n    dsn_file: pg.dsn\n"})
+	}
+	a, b := node("drain-a"), node("drain-b")
+	s := a.startRunning(t, a.alice, "echo draining-$((6*7)); sleep 300", "draining-42")
+	if err := a.proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 253 {
+			t.Errorf("the drained session ended with %v: %s", err, s.out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the drain did not end the session")
+	}
+	a.stop()
+	r := b.run(t, "audit", "--type", "session.incomplete", "--json")
+	var marks []store.Event
+	if err := json.Unmarshal([]byte(r.stdout), &marks); err != nil || len(marks) != 0 {
+		t.Errorf("session.incomplete events while node A drained: %v %s%s", err, r.stdout, r.stderr)
 	}
 }
