@@ -53,8 +53,10 @@ func Claim(ctx context.Context, c Config) (*Node, error) {
 		return nil, err
 	}
 	why := fmt.Sprintf("node %s stopped while the session ran and started again", c.Node)
-	if prev != nil {
+	if prev != nil && !prev.Released() {
 		why = fmt.Sprintf("node %s stopped heartbeating at %s and started again", c.Node, prev.Beat.Format(time.RFC3339))
+	} else {
+		prev = nil // no last beat worth stating
 	}
 	for _, s := range open {
 		if err := n.mark(ctx, s, self, prev, ReasonRestarted, why); err != nil {

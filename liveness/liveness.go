@@ -48,6 +48,9 @@ const (
 	ReasonStale = "node-stopped-heartbeating"
 	// ReasonRestarted: the session's node started again and found it open.
 	ReasonRestarted = "node-restarted"
+	// ReasonStopped: the session's node stopped cleanly, but the session's
+	// end could not be written.
+	ReasonStopped = "node-stopped"
 )
 
 // ErrNodeInUse is returned by Claim when a live process beats under this

@@ -192,6 +192,37 @@ func testClaimAfterRelease(t *testing.T, open func() *store.Store) {
 	}
 }
 
+// A node that stopped cleanly but could not write a session's end leaves
+// it open: another node ends it at once, saying the node stopped (not a
+// heartbeat from 1970).
+func TestSweepAfterRelease(t *testing.T) { forEachBackend(t, testSweepAfterRelease) }
+
+func testSweepAfterRelease(t *testing.T, open func() *store.Store) {
+	s := open()
+	ctx := t.Context()
+	a, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	openSession(t, s, "a1", "node-a")
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Claim(ctx, Config{Node: "node-b", Store: s, Audit: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Session(ctx, "a1")
+	evs := incompleteEvents(t, s)["a1"]
+	if got.Status != store.StatusIncomplete || got.EndReason != "node node-a stopped with the session still open" ||
+		len(evs) != 1 || evs[0].Reason != ReasonStopped || evs[0].Detail["last_heartbeat"] != nil {
+		t.Errorf("after a clean stop that left a1 open: %+v, events %+v", got, evs)
+	}
+}
+
 // Two survivors on two connections sweeping at once for a dead node's
 // sessions: each session is marked once and has one audit event.
 func TestSweepRace(t *testing.T) { forEachBackend(t, testSweepRace) }

@@ -97,9 +97,13 @@ func (n *Node) Sweep(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		why := fmt.Sprintf("node %s stopped heartbeating at %s", d.Name, d.Beat.Format(time.RFC3339))
+		code, why, last := ReasonStale, fmt.Sprintf("node %s stopped heartbeating at %s", d.Name, d.Beat.Format(time.RFC3339)), &d
+		if d.Released() {
+			// Its end could not be written when the node stopped.
+			code, why, last = ReasonStopped, fmt.Sprintf("node %s stopped with the session still open", d.Name), nil
+		}
 		for _, s := range open {
-			if err := n.mark(ctx, s, d, &d, ReasonStale, why); err != nil {
+			if err := n.mark(ctx, s, d, last, code, why); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -108,17 +112,18 @@ func (n *Node) Sweep(ctx context.Context) error {
 }
 
 // mark ends session s as incomplete, conditional on row being the dead
-// node's row as judged, and audits it. If the audit event cannot be
+// node's row as judged, and audits it; last, if known, is the dead node's
+// row with its last beat. If the audit event cannot be
 // written, the mark is taken back: it did not happen.
-func (n *Node) mark(ctx context.Context, s store.Session, row store.NodeRow, prev *store.NodeRow, code, why string) error {
+func (n *Node) mark(ctx context.Context, s store.Session, row store.NodeRow, last *store.NodeRow, code, why string) error {
 	ok, err := n.cfg.Store.MarkIncomplete(ctx, s.ID, store.IncompleteMark{At: time.Now(), By: n.cfg.Node, Reason: why, Dead: row})
 	if err != nil || !ok {
 		return err // !ok: another node marked it, it ended, or its node beat again
 	}
 	detail := map[string]any{"session_node": s.Node, "marked_by": n.cfg.Node,
 		"stale_after_seconds": n.cfg.bound().Seconds()}
-	if prev != nil {
-		detail["last_heartbeat"] = prev.Beat.Format(time.RFC3339Nano)
+	if last != nil {
+		detail["last_heartbeat"] = last.Beat.Format(time.RFC3339Nano)
 	}
 	e := store.Event{Type: EventIncomplete, Outcome: store.OutcomeError, SessionID: s.ID, ConnID: s.ConnID,
 		Identity: s.Identity, SourceAddr: s.SourceAddr, Target: s.Target, Login: s.Login, Reason: code, Detail: detail}

@@ -44,6 +44,10 @@ type NodeRow struct {
 	beatMillis int64
 }
 
+// Released reports whether the node stopped cleanly and released its
+// name (ReleaseNode); Beat then means nothing.
+func (r NodeRow) Released() bool { return r.beatMillis == 0 }
+
 // ClaimNode makes row.Name's row this process's (row.Instance, Host, PID),
 // beating now. A node claims its name once at start, after making sure no
 // live process holds it (liveness.Claim).
