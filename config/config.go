@@ -88,7 +88,8 @@ type Config struct {
 	// or PostgreSQL shared by several bastions.
 	Store Store `yaml:"store"`
 	// ListenProxyProtocol names the load balancers that speak PROXY
-	// protocol to the SSH listener (optional; see ProxyProtocol).
+	// protocol to the SSH listener and the certificate API (optional; see
+	// ProxyProtocol).
 	ListenProxyProtocol ProxyProtocol `yaml:"listen_proxy_protocol"`
 	// Node names this bastion in recordings and audit events when several
 	// serve as one; empty means the host name.
@@ -126,6 +127,12 @@ type Limits struct {
 	// DrainTimeout is how long open sessions may go on after SIGTERM or
 	// SIGINT before they are ended (default 10s).
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// NodeStaleAfter is how long a node may go without a heartbeat in the
+	// store before the other nodes (or its own next start) end the
+	// sessions it left open as incomplete (default 30s; at least 1s). Each
+	// node beats every sixth of it, so set it above the longest stall a
+	// live node may have (a VM paused, the database unreachable).
+	NodeStaleAfter time.Duration `yaml:"node_stale_after"`
 }
 
 // Target is one host behind the bastion.

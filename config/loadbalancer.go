@@ -69,6 +69,10 @@ func (c *Config) validateLoadBalancer() error {
 	if c.Limits.DrainTimeout < 0 {
 		return invalid("limits.drain_timeout", "must not be negative")
 	}
+	if l := c.Limits.NodeStaleAfter; l != 0 && l < time.Second {
+		// Below a second, a node's own stalls would pass for death.
+		return invalid("limits.node_stale_after", "%s is under the minimum of 1s", l)
+	}
 	if c.Node != "" && !validNode(c.Node) {
 		return invalid("node", "%q: use letters, digits, '-', '_' and '.' only, at most 64", c.Node)
 	}

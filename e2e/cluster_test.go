@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/bastion-ssh/bastion/internal/pgtest"
 	"github.com/bastion-ssh/bastion/internal/s3test"
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
 )
 
 // cluster is two `bastion serve` nodes as one service: one PostgreSQL
@@ -58,8 +60,9 @@ func newCluster(t *testing.T) *cluster {
 			}
 		}
 		// The sweep's own check is set to an hour: only the change feed
-		// can carry a revocation from one node to the other in time.
-		return newGatewayOpts(t, dir, bastionOptions{policy: commandsPolicy, limits: "  certificate_check: 1h\n",
+		// can carry a revocation from one node to the other in time. A
+		// node silent for 3 s is dead (each beats every 0.5 s).
+		return newGatewayOpts(t, dir, bastionOptions{policy: commandsPolicy, limits: "  certificate_check: 1h\n  node_stale_after: 3s\n",
 			extra: fmt.Sprintf(`node: %s
 store:
   postgres:
@@ -277,12 +280,44 @@ func TestClusterTwoNodes(t *testing.T) {
 			t.Error("the client of the killed node did not notice")
 		}
 
+		killed := time.Now()
 		if r := c.b.ssh(t, alice, "root@target", "echo still-$((6*7))"); r.code != 0 || r.stdout != "still-42\n" {
 			t.Fatalf("node B after A died: exit %d %q %q", r.code, r.stdout, r.stderr)
 		}
+		// A stopped heartbeating: B ends its open session as incomplete,
+		// in the list and in the audit trail, as alice's, once. No session
+		// of A's was marked while A lived (the subtests above ran under
+		// the same 3 s bound).
+		waitFor(t, "node B to end A's session as incomplete", func() bool {
+			var rows []struct {
+				ID      string `json:"id"`
+				Status  string `json:"status"`
+				EndedBy string `json:"ended_by"`
+			}
+			if r := c.b.run(t, "sessions", "list", "--json"); json.Unmarshal([]byte(r.stdout), &rows) != nil {
+				return false
+			}
+			for _, x := range rows {
+				if x.ID == row.ID && x.Status == "incomplete" && x.EndedBy == "node-b" {
+					return true
+				}
+			}
+			return false
+		})
+		t.Logf("node B ended A's session as incomplete %v after the kill", time.Since(killed).Round(time.Millisecond))
+		if r := c.b.run(t, "sessions", "list"); !regexp.MustCompile(`(?m)^` + row.ID + ` .* node-a .* incomplete +none `).MatchString(r.stdout) {
+			t.Errorf("sessions list on node B:\n%s", r.stdout)
+		}
+		var marks []store.Event
+		r := c.b.run(t, "audit", "--type", "session.incomplete", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &marks); err != nil ||
+			len(marks) != 1 || marks[0].SessionID != row.ID || marks[0].Identity != "alice@example.com" ||
+			marks[0].Reason != "node-stopped-heartbeating" || marks[0].Detail["session_node"] != "node-a" || marks[0].Detail["node"] != "node-b" {
+			t.Errorf("session.incomplete events on node B (want one, A's session, by B): %v %s%s", err, r.stdout, r.stderr)
+		}
 		// Node B reads A's recording from the bucket (A's disk is out of
 		// reach) and verifies it up to the checkpoint A shipped.
-		r := c.b.run(t, "verify", row.ID)
+		r = c.b.run(t, "verify", row.ID)
 		if !strings.Contains(r.stdout, "incomplete: verified up to event") || strings.Contains(r.stdout, "up to event 0 ") ||
 			!strings.Contains(r.stderr, "copy in bucket recordings") {
 			t.Fatalf("verify on node B: exit %d %s%s; want incomplete, verified up to a checkpoint, from the bucket", r.code, r.stdout, r.stderr)

@@ -84,14 +84,15 @@ func TestPostgresStoreRevocationFromAnotherProcess(t *testing.T) {
 }
 
 // pgNode starts a bastion node, with its own sshd target and keys, whose
-// store is the PostgreSQL database dsn.
+// store is the PostgreSQL database dsn. Each node has its own name: a
+// second process under a name that beats is refused at start.
 func pgNode(t *testing.T, dsn, policy string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return newGatewayWith(t, dir, "store:\n  postgres:\n    dsn_file: pg.dsn\n", policy)
+	return newGatewayWith(t, dir, "node: pg-"+filepath.Base(dir)+"\nstore:\n  postgres:\n    dsn_file: pg.dsn\n", policy)
 }
 
 // Two nodes on one PostgreSQL: alice's command is held on node A, carol

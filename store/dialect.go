@@ -41,6 +41,11 @@ type dialect struct {
 	// tells other processes of the change when it commits (changes.go).
 	// Empty for SQLite, whose readers poll.
 	notify string
+	// nowMillis is the database's clock in milliseconds since the Unix
+	// epoch: heartbeats are written and judged on the one clock every node
+	// shares, so a node whose own clock is off is not taken for dead
+	// (nodes.go).
+	nowMillis string
 }
 
 // Advisory lock keys (pg_advisory_xact_lock takes one bigint): arbitrary,
@@ -55,6 +60,7 @@ var (
 		name:          BackendSQLite,
 		columns:       `SELECT name FROM pragma_table_info(?)`,
 		decisionOrder: `rowid`,
+		nowMillis:     `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
 	}
 	postgresDialect = dialect{
 		name:           BackendPostgres,
@@ -65,6 +71,7 @@ var (
 			WHERE table_schema = current_schema() AND table_name = ?`,
 		decisionOrder: `decision_seq`,
 		notify:        `SELECT pg_notify(?, ?)`,
+		nowMillis:     `CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)`,
 	}
 )
 

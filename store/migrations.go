@@ -207,4 +207,28 @@ CREATE INDEX IF NOT EXISTS approval_decisions_id ON approval_decisions(approval_
 		// Empty on sessions from before nodes were named.
 		{"sessions", "node", "TEXT NOT NULL DEFAULT ''"},
 	}},
+	{version: 9, name: "node heartbeats, and sessions ended for a dead node (nodes.go)", sqlite: `
+CREATE TABLE IF NOT EXISTS nodes (
+	name       TEXT PRIMARY KEY,
+	instance   TEXT NOT NULL,
+	host       TEXT NOT NULL DEFAULT '',
+	pid        INTEGER NOT NULL DEFAULT 0,
+	started_ms INTEGER NOT NULL,
+	beat_ms    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_running ON sessions(node) WHERE ended_at IS NULL;`, postgres: `
+CREATE TABLE IF NOT EXISTS nodes (
+	name       TEXT COLLATE "C" PRIMARY KEY,
+	instance   TEXT NOT NULL,
+	host       TEXT NOT NULL DEFAULT '',
+	pid        INTEGER NOT NULL DEFAULT 0,
+	started_ms BIGINT NOT NULL,
+	beat_ms    BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_running ON sessions(node) WHERE ended_at IS NULL;`, columns: []addedColumn{
+		// The node that ended the session on behalf of its dead node
+		// (Session.Status "incomplete"); empty when the session's own
+		// node ended it.
+		{"sessions", "ended_by", "TEXT NOT NULL DEFAULT ''"},
+	}},
 }

@@ -37,7 +37,24 @@ type Session struct {
 	// Node is the bastion that ran the session (config node); empty on
 	// sessions from before nodes were named.
 	Node string `json:"node,omitempty"`
+	// Status is StatusRunning, StatusEnded or StatusIncomplete, from the
+	// row (not stored as such).
+	Status string `json:"status"`
+	// EndedBy is the node that ended the session as incomplete because its
+	// own node died (nodes.go); empty otherwise.
+	EndedBy string `json:"ended_by,omitempty"`
 }
+
+// Session statuses.
+const (
+	StatusRunning = "running"
+	StatusEnded   = "ended"
+	// StatusIncomplete: the session's node died while it ran (it stopped
+	// heartbeating, or started again and found it still open); another
+	// node, or its own next life, ended the row. Its recording has no
+	// manifest and verifies up to its last checkpoint.
+	StatusIncomplete = "incomplete"
+)
 
 // SessionEnd is what is known when a session ends.
 type SessionEnd struct {
@@ -63,14 +80,16 @@ func (s *Store) CreateSession(ctx context.Context, x Session) error {
 	return nil
 }
 
-// EndSession records how a session ended.
+// EndSession records how a session ended. It also overrides an
+// incomplete mark: a node taken for dead that was only cut off ends its
+// sessions truthfully when it is back.
 func (s *Store) EndSession(ctx context.Context, id string, e SessionEnd) error {
 	var exit sql.NullInt64
 	if e.ExitStatus != nil {
 		exit = sql.NullInt64{Int64: int64(*e.ExitStatus), Valid: true}
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, exit_status = ?,
-		exit_signal = ?, end_reason = ?, recording_size = ? WHERE id = ?`,
+		exit_signal = ?, end_reason = ?, recording_size = ?, ended_by = '' WHERE id = ?`,
 		e.At.UTC().Format(timeFormat), exit, e.ExitSignal, e.Reason, e.RecordingSize, id)
 	if err != nil {
 		return fmt.Errorf("store: end session: %w", err)
@@ -83,7 +102,7 @@ func (s *Store) EndSession(ctx context.Context, id string, e SessionEnd) error {
 
 const sessionColumns = `id, conn_id, identity, source_addr, target, login, kind, command,
 	started_at, ended_at, exit_status, exit_signal, end_reason, recording, recording_size,
-	deleted_at, deleted_reason, node`
+	deleted_at, deleted_reason, node, ended_by`
 
 // Session returns one session by id.
 func (s *Store) Session(ctx context.Context, id string) (Session, error) {
@@ -172,7 +191,7 @@ func (s *Store) scanSessions(rows *sql.Rows, fn func(Session) error) error {
 		var deleted sql.NullString
 		if err := rows.Scan(&x.ID, &x.ConnID, &x.Identity, &x.SourceAddr, &x.Target, &x.Login,
 			&x.Kind, &x.Command, &started, &ended, &exit, &x.ExitSignal, &x.EndReason,
-			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason, &x.Node); err != nil {
+			&x.Recording, &x.RecordingSize, &deleted, &x.DeletedReason, &x.Node, &x.EndedBy); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
 		x.Recording = s.RecordingPath(x.Recording)
@@ -181,9 +200,14 @@ func (s *Store) scanSessions(rows *sql.Rows, fn func(Session) error) error {
 			x.DeletedAt = &t
 		}
 		x.StartedAt, _ = time.Parse(timeFormat, started)
+		x.Status = StatusRunning
 		if ended.Valid {
 			t, _ := time.Parse(timeFormat, ended.String)
 			x.EndedAt = &t
+			x.Status = StatusEnded
+			if x.EndedBy != "" {
+				x.Status = StatusIncomplete
+			}
 		}
 		if exit.Valid {
 			v := int(exit.Int64)

@@ -83,6 +83,7 @@ func newAPIServer(cfg *config.Config, st apiStore, userCA certauth.Signer, hostK
 	if err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
+	ln = proxyListener(ln, cfg.ListenProxyProtocol.Prefixes())
 	return &apiServer{ln: ln, srv: &http.Server{
 		Handler:           api,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},

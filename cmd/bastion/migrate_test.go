@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,11 @@ func TestMigrateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	all, err := empty.PendingMigrations(t.Context()) // every version this build has
 	empty.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	pgDir := t.TempDir()
 	dsnFile := filepath.Join(pgDir, "pg.dsn")
@@ -47,12 +52,12 @@ func TestMigrateCommand(t *testing.T) {
 				return out.String()
 			}
 			for range 2 { // a dry run changes nothing
-				if out := migrate("--dry-run"); !strings.Contains(out, c.backend+" store: 7 migrations pending") ||
+				if out := migrate("--dry-run"); !strings.Contains(out, fmt.Sprintf("%s store: %d migrations pending", c.backend, len(all))) ||
 					!strings.Contains(out, "1  sessions, audit events and revocations") {
 					t.Fatalf("dry run:\n%s", out)
 				}
 			}
-			if out := migrate(); !strings.Contains(out, "7 migrations applied") {
+			if out := migrate(); !strings.Contains(out, fmt.Sprintf("%d migrations applied", len(all))) {
 				t.Fatalf("migrate:\n%s", out)
 			}
 			if out := migrate("--dry-run"); !strings.Contains(out, "schema up to date") {

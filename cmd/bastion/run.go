@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"ca":         {"certificate authority: sign and revoke user certificates", cmdCA},
 		"login":      {"log in with OIDC and get a short-lived SSH certificate", cmdLogin},
 		"sessions":   {"list, show and search recorded sessions", cmdSessions},
+		"nodes":      {"list the nodes sharing the store and whether each is live", cmdNodes},
 		"replay":     {"play back a session recording", cmdReplay},
 		"audit":      {"list audit events", cmdAudit},
 		"verify":     {"verify recordings, the session log and the audit trail", cmdVerify},

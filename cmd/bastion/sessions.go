@@ -66,14 +66,14 @@ func cmdSessionsList(ctx context.Context, args []string, stdout io.Writer) error
 // unless raw.
 func printSessionTable(w io.Writer, list []store.Session, raw display) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tNODE\tIDENTITY\tLOGIN@TARGET\tKIND\tEXIT\tCOMMAND")
+	fmt.Fprintln(tw, "ID\tSTARTED\tNODE\tIDENTITY\tLOGIN@TARGET\tKIND\tSTATUS\tEXIT\tCOMMAND")
 	for _, s := range list {
 		node := s.Node
 		if node == "" {
 			node = "-" // from before nodes were named
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(timeWithZone), raw.s(node),
-			raw.s(s.Identity), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(exitText(s)), truncate(raw.s(s.Command), 40))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", raw.s(s.ID), s.StartedAt.Local().Format(timeWithZone), raw.s(node),
+			raw.s(s.Identity), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), s.Status, raw.s(exitText(s)), truncate(raw.s(s.Command), 40))
 	}
 	tw.Flush()
 }
@@ -113,8 +113,13 @@ func cmdSessionsShow(ctx context.Context, args []string, stdout io.Writer) error
 	fmt.Fprintf(stdout, "identity   %s\nsource     %s\ntarget     %s@%s\nkind       %s\ncommand    %s\nstarted    %s\n",
 		raw.s(s.Identity), raw.s(s.SourceAddr), raw.s(s.Login), raw.s(s.Target), raw.s(s.Kind), raw.s(s.Command),
 		s.StartedAt.Local().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "status     %s\n", s.Status)
 	if s.EndedAt != nil {
 		fmt.Fprintf(stdout, "ended      %s\n", s.EndedAt.Local().Format(time.RFC3339))
+	}
+	if s.Status == store.StatusIncomplete {
+		// Ended by another node (or the next start) because its own died.
+		fmt.Fprintf(stdout, "           by node %s: %s\n", raw.s(s.EndedBy), raw.s(s.EndReason))
 	}
 	fmt.Fprintf(stdout, "exit       %s\nrecording  %s (%d bytes)\n", raw.s(exitText(s)), raw.s(s.Recording), s.RecordingSize)
 	if s.DeletedAt != nil {
@@ -138,6 +143,8 @@ func exitText(s store.Session) string {
 		return fmt.Sprint(*s.ExitStatus)
 	case s.EndedAt == nil:
 		return "running"
+	case s.Status == store.StatusIncomplete:
+		return "none" // its node died: no exit status was ever seen
 	}
 	return "-"
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bastion-ssh/bastion/certauth"
 	"github.com/bastion-ssh/bastion/config"
+	"github.com/bastion-ssh/bastion/liveness"
 	"github.com/bastion-ssh/bastion/policies"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/server"
@@ -49,6 +50,8 @@ type stack struct {
 	checkpoints *auditCheckpointer
 	review      *review
 	shipper     *shipping.Shipper // nil unless recording.s3 is set
+	// liveness is this node's heartbeat and its sweep for dead nodes.
+	liveness liveness.Config
 }
 
 // newStack loads every key and file the config names; any problem is a
@@ -169,7 +172,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
-		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log}}
+		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log},
+		liveness:    liveness.Config{Node: node, Store: st, Audit: masked, StaleAfter: cfg.Limits.NodeStaleAfter, Logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()
@@ -221,7 +225,18 @@ func (s *stack) run(ctx context.Context) error {
 	if err := s.checkpoints.checkpoint(ctx); err != nil {
 		s.logger.Error("audit checkpoint failed", "err", err)
 	}
+	// Before serving: the sessions a previous life of this node left
+	// open (it was killed, or lost power) end as incomplete.
+	live, err := liveness.Claim(ctx, s.liveness)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", s.liveness.Node, err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	// The heartbeat outlives the drain: sessions a drain lets finish are
+	// live, and must not be taken for a dead node's.
+	liveCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBeating()
+	g.Go(func() error { return live.Run(liveCtx) })
 	g.Go(func() error {
 		err := s.server.Serve(s.ln)
 		if errors.Is(err, server.ErrServerClosed) {
@@ -264,9 +279,19 @@ func (s *stack) run(ctx context.Context) error {
 	}
 	g.Go(func() error {
 		<-gctx.Done()
+		defer stopBeating()
 		return s.stop()
 	})
-	return g.Wait()
+	err = g.Wait()
+	// Stopped for good: a start of this node elsewhere need not wait out
+	// the bound. Sessions left open (their end could not be written) are
+	// then ended as incomplete by the other nodes at once.
+	rctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if rerr := live.Release(rctx); rerr != nil {
+		s.logger.Warn("cannot mark this node stopped in the store; its next start elsewhere waits out limits.node_stale_after", "err", rerr)
+	}
+	return err
 }
 
 // stop drains the SSH server (server/drain.go: /readyz fails first, then

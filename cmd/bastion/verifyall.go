@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bastion-ssh/bastion/liveness"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
@@ -143,6 +144,10 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	marked, err := eventsBySession(ctx, st, liveness.EventIncomplete)
+	if err != nil {
+		return nil, err
+	}
 
 	rows, err := st.ListSessions(ctx, store.SessionFilter{Limit: 1 << 40})
 	if err != nil {
@@ -172,7 +177,7 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	for _, id := range sorted {
 		row, hasRow := byID[id]
 		entry, inLog := logged[id]
-		c := checkSession(ctx, in, id, row, hasRow, entry, inLog, onDisk[id], retained[id], shipped[id])
+		c := checkSession(ctx, in, id, row, hasRow, entry, inLog, onDisk[id], retained[id], shipped[id], marked[id])
 		r.Sessions = append(r.Sessions, c)
 		if c.Unshipped {
 			unshipped = append(unshipped, id)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bastion-ssh/bastion/liveness"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
 )
@@ -122,5 +123,40 @@ func TestVerifyAllCrashedAndUnended(t *testing.T) {
 	r = d.verify(t)
 	if v := verdicts(r)["closed"]; v.Verdict != verdictBad || !strings.Contains(v.Detail, "says it never ended") {
 		t.Errorf("closed session edited to look unended: %+v", v)
+	}
+}
+
+// A crashed session that its node's next start ended as incomplete is
+// still judged from its recording: incomplete, with no problem. A row
+// edited to look ended that way, with no audit event to say so, is named.
+func TestVerifyAllMarkedIncomplete(t *testing.T) {
+	d := newTestData(t)
+	d.session(t, "crashed", false)
+	d.session(t, "forged", false)
+	db, err := sql.Open("sqlite3", "file:"+dbPath(d.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE sessions SET node = 'node-a' WHERE id = 'crashed'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-a", Store: d.st, Audit: d.st}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := d.st.Session(t.Context(), "crashed"); s.Status != store.StatusIncomplete {
+		t.Fatalf("the restart left the crashed session %q", s.Status)
+	}
+	if _, err := db.Exec(`UPDATE sessions SET ended_at = ?, ended_by = 'node-b' WHERE id = 'forged'`, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	r := d.verify(t)
+	v := verdicts(r)
+	if c := v["crashed"]; c.Verdict != verdictIncomplete || len(c.Problems) != 0 ||
+		!strings.Contains(c.Detail, "verified up to event 1 of 1") || !strings.Contains(c.Detail, "ended as incomplete by node node-a (node-restarted)") {
+		t.Errorf("crashed and marked: %+v", c)
+	}
+	if c := v["forged"]; c.Verdict != verdictBad || !strings.Contains(c.Detail, "no session.incomplete audit event") {
+		t.Errorf("a mark forged in the database: %+v", c)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bastion-ssh/bastion/liveness"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/shipping"
 	"github.com/bastion-ssh/bastion/store"
@@ -31,9 +32,11 @@ const signedTimeSkew = 10 * time.Second
 //
 // shipped is the session's recording.shipped audit event, if any: the
 // shipper removes a local copy only after writing one, so a recording
-// read from the bucket without it was removed by something else.
+// read from the bucket without it was removed by something else. marked is
+// its session.incomplete event, if any: a row ended as incomplete without
+// one was edited.
 func checkSession(ctx context.Context, in verifyInput, id string, row store.Session, hasRow bool, entry recorder.LogEntry, inLog bool,
-	diskPath string, retained, shipped *store.Event) (c sessionCheck) {
+	diskPath string, retained, shipped, marked *store.Event) (c sessionCheck) {
 	c.ID = id
 	bad := func(format string, args ...any) { c.Problems = append(c.Problems, fmt.Sprintf(format, args...)) }
 	defer func() {
@@ -111,7 +114,13 @@ func checkSession(ctx context.Context, in verifyInput, id string, row store.Sess
 		if inLog {
 			bad("the signed log records it closed with %d events, but its manifest is gone", entry.Events)
 		}
-		if hasRow && row.EndedAt != nil {
+		switch {
+		case hasRow && row.Status == store.StatusIncomplete && marked != nil:
+			// Its node died; another node (or its next start) ended the row.
+			c.Detail += fmt.Sprintf("; ended as incomplete by node %s (%s)", row.EndedBy, marked.Reason)
+		case hasRow && row.Status == store.StatusIncomplete:
+			bad("the database row says node %s ended it as incomplete, but no %s audit event says so", row.EndedBy, liveness.EventIncomplete)
+		case hasRow && row.EndedAt != nil:
 			bad("the database row says it ended at %s, but the recording was never closed", row.EndedAt.UTC().Format(time.RFC3339))
 		}
 	case err != nil:
