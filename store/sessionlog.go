@@ -239,16 +239,19 @@ func (s *Store) readLog(ctx context.Context, size int64) (heads, records [][]byt
 // readIndexed reads the rows of table (idx, col) with idx below limit,
 // plus any beyond it, into a slice laid out by idx that alloc makes.
 func (s *Store) readIndexed(ctx context.Context, table, col string, limit int64, alloc func(int), set func(int64, []byte)) error {
-	var rows, end int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM `+table).Scan(&rows, &end)
+	var rows, end, least int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0), COALESCE(MIN(idx), 0) FROM `+table).Scan(&rows, &end, &least)
 	if err != nil {
 		return fmt.Errorf("store: session log: %w", err)
 	}
-	if end > rows+maxLogGap || end < 0 {
+	if least < 0 {
+		return fmt.Errorf("store: session log: %s holds a row at index %d", table, least)
+	}
+	if end > rows+maxLogGap {
 		return fmt.Errorf("store: session log: %s: index %d with only %d rows", table, end-1, rows)
 	}
 	alloc(int(max(end, limit, 0)))
-	return s.readRows(ctx, `SELECT idx, `+col+` FROM `+table+` WHERE idx >= 0 AND idx < ? ORDER BY idx`, max(end, limit), set)
+	return s.readRows(ctx, `SELECT idx, `+col+` FROM `+table+` WHERE idx < ? ORDER BY idx`, max(end, limit), set)
 }
 
 func (s *Store) readRows(ctx context.Context, q string, arg int64, fn func(int64, []byte)) error {

@@ -134,6 +134,7 @@ func testSessionLogAttacks(t *testing.T, be backend) {
 		{"deleted last record", `DELETE FROM log_records WHERE idx = 5`, nil, true, recorder.ErrLogMismatch},
 		{"reordered records", `UPDATE log_records SET idx = -1 WHERE idx = 1; UPDATE log_records SET idx = 1 WHERE idx = 2; UPDATE log_records SET idx = 2 WHERE idx = -1`, nil, false, recorder.ErrLogMismatch},
 		{"inserted record", `INSERT INTO log_records (idx, record) VALUES (6, ?)`, []any{logRecord(9)}, true, recorder.ErrLogMismatch},
+		{"record inserted before the first", `INSERT INTO log_records (idx, record) VALUES (-1, ?)`, []any{logRecord(9)}, false, errLogShape},
 		{"newest head replaced with an older one", `UPDATE log_heads SET head = (SELECT head FROM log_heads WHERE size = 3) WHERE size = 6`, nil, true, recorder.ErrLogMismatch},
 		{"newest head dropped", `DELETE FROM log_heads WHERE size = 6`, nil, true, recorder.ErrLogMismatch},
 		{"newest head re-signed by another key", `UPDATE log_heads SET head = ? WHERE size = 6`, []any{nil}, true, recorder.ErrBadSignature},
@@ -153,26 +154,36 @@ func testSessionLogAttacks(t *testing.T, be backend) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := recorder.SnapshotShared(t.Context(), s, logPub); !errors.Is(err, tc.want) {
+			refused := func(err error) bool {
+				if tc.want == errLogShape {
+					return err != nil && strings.Contains(err.Error(), "store: session log: log_records holds a row at index -1")
+				}
+				return errors.Is(err, tc.want)
+			}
+			if _, err := recorder.SnapshotShared(t.Context(), s, logPub); !refused(err) {
 				t.Errorf("verify: %v, want %v", err, tc.want)
 			}
-			if _, err := recorder.OpenSharedLog(t.Context(), s, logKey); !errors.Is(err, tc.want) {
+			if _, err := recorder.OpenSharedLog(t.Context(), s, logKey); !refused(err) {
 				t.Errorf("open: %v, want %v", err, tc.want)
 			}
 			_, err := l.Append(logRecord(7))
 			switch {
-			case tc.tail && !errors.Is(err, tc.want):
+			case tc.tail && !refused(err):
 				t.Errorf("append over the tampered tail: %v, want %v", err, tc.want)
 			case !tc.tail && err != nil:
 				t.Errorf("append: %v", err)
 			}
 			// Whatever the append did, the edit stays visible.
-			if _, err := recorder.SnapshotShared(t.Context(), s, logPub); !errors.Is(err, tc.want) {
+			if _, err := recorder.SnapshotShared(t.Context(), s, logPub); !refused(err) {
 				t.Errorf("verify after the append: %v, want %v", err, tc.want)
 			}
 		})
 	}
 }
+
+// errLogShape stands for the store's refusal to lay out rows that no
+// append writes (a negative or far-off index): ReadLog fails.
+var errLogShape = errors.New("rows no append writes")
 
 // signedByOther returns the head of a 6-record log signed by another key.
 func signedByOther(t *testing.T, be backend) []byte {
