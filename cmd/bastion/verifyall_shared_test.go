@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"database/sql"
@@ -11,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver, for the attacker's edits
 
+	"github.com/bastion-ssh/bastion/evidence"
 	"github.com/bastion-ssh/bastion/internal/pgtest"
 	"github.com/bastion-ssh/bastion/recorder"
 	"github.com/bastion-ssh/bastion/store"
@@ -77,6 +79,21 @@ func TestVerifyAllSharedLog(t *testing.T) {
 		if v[id].Verdict != verdictVerified {
 			t.Errorf("%s: %+v", id, v[id])
 		}
+	}
+
+	// An evidence bundle from the shared log proves each session's
+	// inclusion against its head, checked with nothing but the key.
+	snap, err := snapshotSessionLog(t.Context(), b.st, dir, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if _, err := evidence.Export(t.Context(), &bundle, b.st, evidence.Options{Log: snap,
+		RecordingsDir: filepath.Join(dir, "recordings"), Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := evidence.Verify(&bundle, pub); err != nil || !res.OK() || res.Sessions != 4 {
+		t.Errorf("the bundle from the shared log: %+v, %v", res, err)
 	}
 
 	// Someone with the database but not the key edits node A's record.
