@@ -107,6 +107,13 @@ func OpenSharedLog(ctx context.Context, storage LogStorage, signer crypto.Signer
 // Append adds record, which must be non-empty and hold no newline, signs
 // the new tree head and hands it to the witness. It returns the record's
 // index. An error from the witness is ErrWitness: the record is in.
+//
+// An attempt that fails for another reason than the log's state (the
+// database went away, a failover) is tried again with backoff until
+// sharedAppendTimeout; one refused because the log does not check out is
+// not. An attempt whose commit was lost with its connection may have
+// stored the record: the next attempt finds it at the tail and returns
+// its index rather than store it twice.
 func (l *SharedLog) Append(record []byte) (int64, error) {
 	if len(record) == 0 || len(record) > maxLogRecord || bytes.IndexByte(record, '\n') >= 0 {
 		return 0, errors.New("recorder: log: a record must be one non-empty line of at most 64 KiB")
@@ -115,22 +122,60 @@ func (l *SharedLog) Append(record []byte) (int64, error) {
 	defer cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	wait := sharedRetryFirst
+	for attempt := 0; ; attempt++ {
+		idx, err := l.appendOnce(ctx, record, attempt > 0)
+		if err == nil || errors.Is(err, ErrWitness) || refusal(err) || ctx.Err() != nil {
+			return idx, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, sharedRetryMax)
+	}
+}
+
+// Backoff between attempts of one append.
+const (
+	sharedRetryFirst = 100 * time.Millisecond
+	sharedRetryMax   = 2 * time.Second
+)
+
+// refusal reports whether err says the log does not check out, which no
+// retry mends.
+func refusal(err error) bool {
+	return errors.Is(err, ErrLogMismatch) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrRollback) || errors.Is(err, ErrMalformed)
+}
+
+// errStoredAlready stops an attempt that finds its record at the tail.
+var errStoredAlready = errors.New("recorder: log: record stored by an earlier attempt")
+
+// appendOnce makes one attempt; retry says an earlier attempt failed and
+// may have stored the record.
+func (l *SharedLog) appendOnce(ctx context.Context, record []byte, retry bool) (int64, error) {
 	var tree tlog.Tree
 	var head []byte
+	var stored int64
 	idx, err := l.storage.AppendLog(ctx, record, func(cur []byte, size, end int64, last []byte, hr tlog.HashReader) ([]tlog.Hash, []byte, error) {
 		if err := l.checkTail(cur, size, end, last, hr); err != nil {
 			return nil, nil, err
+		}
+		if retry && size > l.known.N && bytes.Equal(last, record) {
+			stored = size - 1
+			return nil, nil, errStoredAlready
 		}
 		hs, err := tlog.StoredHashes(size, record, hr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("recorder: log: %w", err)
 		}
-		stored := tlog.StoredHashCount(size)
+		count := tlog.StoredHashCount(size)
 		root, err := tlog.TreeHash(size+1, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 			out := make([]tlog.Hash, len(indexes))
 			for i, x := range indexes {
-				if x >= stored {
-					out[i] = hs[x-stored]
+				if x >= count {
+					out[i] = hs[x-count]
 					continue
 				}
 				h, err := hr.ReadHashes([]int64{x})
@@ -150,6 +195,9 @@ func (l *SharedLog) Append(record []byte) (int64, error) {
 		tree = tlog.Tree{N: size + 1, Hash: root}
 		return hs, head, nil
 	})
+	if errors.Is(err, errStoredAlready) {
+		return stored, nil
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -296,6 +297,76 @@ func testSessionLogConcurrentNodes(t *testing.T, be backend) {
 	for _, h := range heads {
 		if _, err := snap.CheckExtends(h, logPub); err != nil {
 			t.Errorf("a stored head is not a prefix of the log: %v", err)
+		}
+	}
+}
+
+// flakyStorage is the store whose first appends fail: before the
+// transaction (the database unreachable) or after its commit (the
+// connection lost with the answer).
+type flakyStorage struct {
+	*Store
+	failures    int  // appends still to fail
+	afterCommit bool // fail after the append committed
+	calls       int
+}
+
+var errFlaky = errors.New("connection reset by peer")
+
+func (f *flakyStorage) AppendLog(ctx context.Context, record []byte, extend LogExtendFunc) (int64, error) {
+	f.calls++
+	if f.failures == 0 {
+		return f.Store.AppendLog(ctx, record, extend)
+	}
+	f.failures--
+	if f.afterCommit {
+		if _, err := f.Store.AppendLog(ctx, record, extend); err != nil {
+			return 0, err
+		}
+	}
+	return 0, errFlaky
+}
+
+// An append that fails for want of the database is tried again, and one
+// whose commit was lost is not stored twice; one refused because the log
+// does not check out is not tried again.
+func TestSessionLogAppendRetries(t *testing.T) { forEachBackend(t, testSessionLogAppendRetries) }
+
+func testSessionLogAppendRetries(t *testing.T, be backend) {
+	for _, afterCommit := range []bool{false, true} {
+		s := be.new(t)
+		f := &flakyStorage{Store: s}
+		l, err := recorder.OpenSharedLog(t.Context(), f, logKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(logRecord(0)); err != nil {
+			t.Fatal(err)
+		}
+		f.failures, f.afterCommit, f.calls = 2, afterCommit, 0
+		idx, err := l.Append(logRecord(1))
+		// Lost after its commit, the first attempt stored the record: the
+		// second finds it at the tail.
+		want := 3
+		if afterCommit {
+			want = 2
+		}
+		if err != nil || idx != 1 || f.calls != want {
+			t.Errorf("after commit %v: index %d, %v, after %d attempts; want 1 after %d", afterCommit, idx, err, f.calls, want)
+		}
+		snap, err := recorder.SnapshotShared(t.Context(), s, logPub)
+		if err != nil || snap.Tree.N != 2 {
+			t.Fatalf("after commit %v: the log holds %+v, %v; want 2 records", afterCommit, snap, err)
+		}
+		if _, err := l.Append(logRecord(2)); err != nil {
+			t.Errorf("the append after: %v", err)
+		}
+		if _, err := s.db.ExecContext(t.Context(), `DELETE FROM log_heads WHERE size = 3`); err != nil {
+			t.Fatal(err)
+		}
+		f.calls = 0
+		if _, err := l.Append(logRecord(3)); !errors.Is(err, recorder.ErrLogMismatch) || f.calls != 1 {
+			t.Errorf("a tampered tail: %v after %d attempts; want ErrLogMismatch after 1", err, f.calls)
 		}
 	}
 }
