@@ -213,7 +213,23 @@ func (l *SharedLog) appendOnce(ctx context.Context, record []byte, retry bool) (
 // checkTail checks the log's end, as the storage holds it under the
 // append lock, against the newest signed head and against the newest tree
 // this process knows.
-func (l *SharedLog) checkTail(head []byte, size, end int64, last []byte, hr tlog.HashReader) error {
+func (l *SharedLog) checkTail(head []byte, size, end int64, last []byte, hr tlog.HashReader) (err error) {
+	// A hash the storage failed to read says nothing of the log: that
+	// error is returned (and the append tried again), not a mismatch.
+	var readErr error
+	stored := hr
+	hr = tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		hs, err := stored.ReadHashes(indexes)
+		if err != nil && readErr == nil {
+			readErr = err
+		}
+		return hs, err
+	})
+	defer func() {
+		if err != nil && readErr != nil {
+			err = fmt.Errorf("recorder: log: reading the stored hashes: %w", readErr)
+		}
+	}()
 	tree, err := openHead(head, l.verifier)
 	if err != nil {
 		return fmt.Errorf("recorder: log: the newest stored %w", err)
