@@ -246,6 +246,49 @@ func TestClusterTwoNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("one session log: verify --all on either node checks both nodes' sessions", func(t *testing.T) {
+		// A head saved from node A, then the log grows through node B.
+		head := c.a.run(t, "log", "head")
+		saved := filepath.Join(t.TempDir(), "head-from-a")
+		if head.code != 0 || os.WriteFile(saved, []byte(head.stdout), 0o600) != nil {
+			t.Fatalf("log head on node A: exit %d %s%s", head.code, head.stdout, head.stderr)
+		}
+		if r := c.b.ssh(t, alice, "root@target", "echo after-the-head"); r.code != 0 {
+			t.Fatalf("a session on node B: exit %d %s", r.code, r.stderr)
+		}
+		var ids []string
+		for name, g := range map[string]*gateway{"A": c.a, "B": c.b} {
+			var rep struct {
+				Log struct {
+					Shared   bool
+					Records  int64
+					Sessions int
+					Heads    []string `json:"saved_heads"`
+				} `json:"log"`
+				Sessions []struct{ ID, Verdict, Detail string } `json:"sessions"`
+				Problems []string                               `json:"problems"`
+			}
+			r := g.run(t, "verify", "--all", "--json", "--tree-head", saved)
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("verify --all on node %s: %v: %s%s", name, err, r.stdout, r.stderr)
+			}
+			if r.code != 0 || len(rep.Problems) != 0 || !rep.Log.Shared || rep.Log.Sessions < 10 || len(rep.Log.Heads) != 1 {
+				t.Errorf("verify --all on node %s: exit %d, log %+v, problems %q", name, r.code, rep.Log, rep.Problems)
+			}
+			var here []string
+			for _, s := range rep.Sessions {
+				here = append(here, s.ID)
+				if s.Verdict != "verified" {
+					t.Errorf("verify --all on node %s: session %s %s: %s", name, s.ID, s.Verdict, s.Detail)
+				}
+			}
+			if ids != nil && strings.Join(ids, " ") != strings.Join(here, " ") {
+				t.Errorf("the nodes verified different sessions: %v and %v", ids, here)
+			}
+			ids = here
+		}
+	})
+
 	t.Run("A killed mid-session: B serves, A's recording verifies from the bucket", func(t *testing.T) {
 		s := c.a.startRunning(t, alice, "echo cut-$((6*7)); sleep 300", "cut-42")
 		var row sessionRow

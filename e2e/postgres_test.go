@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,14 +84,31 @@ func TestPostgresStoreRevocationFromAnotherProcess(t *testing.T) {
 	}
 }
 
+// pgSigningKeys holds, by database, the directory of its nodes' signing key.
+var pgSigningKeys sync.Map
+
 // pgNode starts a bastion node, with its own sshd target and keys, whose
-// store is the PostgreSQL database dsn. Each node has its own name: a
-// second process under a name that beats is refused at start.
+// store is the PostgreSQL database dsn. Each node has its own name (a
+// second process under a name that beats is refused at start) and the
+// signing key every node on dsn shares (the nodes append to one session log).
 func pgNode(t *testing.T, dsn, policy string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	keyDir, _ := pgSigningKeys.LoadOrStore(dsn, t.TempDir())
+	if _, err := os.Stat(filepath.Join(keyDir.(string), "signing_key")); err != nil {
+		writeKey(t, filepath.Join(keyDir.(string), "signing_key"))
+	}
+	for _, f := range []string{"signing_key", "signing_key.pub"} {
+		data, err := os.ReadFile(filepath.Join(keyDir.(string), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return newGatewayWith(t, dir, "node: pg-"+filepath.Base(dir)+"\nstore:\n  postgres:\n    dsn_file: pg.dsn\n", policy)
 }

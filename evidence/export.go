@@ -22,8 +22,11 @@ import (
 // Options configures Export.
 type Options struct {
 	Filter
-	// LogDir is the session log's directory. Required.
+	// LogDir is the session log's directory. Required unless Log is set.
 	LogDir string
+	// Log, if set, is the session log, verified already (the one the
+	// nodes share in the store): LogDir is not read.
+	Log *recorder.LogSnapshot
 	// RecordingsDir is where recordings are: a session's files are read
 	// as ID.cast there, never from the path its database row names (a
 	// writer to the database could point that at any file). Required.
@@ -44,7 +47,7 @@ type Options struct {
 // Export writes a bundle of what st and the session log hold for o.Filter
 // to w, and returns its report.
 func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Report, error) {
-	if o.Key == nil || o.LogDir == "" || o.RecordingsDir == "" {
+	if o.Key == nil || (o.LogDir == "" && o.Log == nil) || o.RecordingsDir == "" {
 		return nil, errors.New("evidence: a signing key, the log directory and the recordings directory are required")
 	}
 	now := time.Now
@@ -52,9 +55,12 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, o Options) (*Repo
 		now = o.Now
 	}
 	pub := o.Key.Public().(ed25519.PublicKey)
-	snap, err := recorder.SnapshotLog(o.LogDir, pub)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: the session log does not verify, so it cannot vouch for a bundle: %w", err)
+	snap := o.Log
+	if snap == nil {
+		var err error
+		if snap, err = recorder.SnapshotLog(o.LogDir, pub); err != nil {
+			return nil, fmt.Errorf("evidence: the session log does not verify, so it cannot vouch for a bundle: %w", err)
+		}
 	}
 	sshPub, err := ssh.NewPublicKey(pub)
 	if err != nil {

@@ -27,30 +27,5 @@ func CheckExtends(dir string, pub ed25519.PublicKey, oldHead []byte) (old, cur t
 		return old, cur, err
 	}
 	cur = st.tree
-	if old.N > cur.N {
-		return old, cur, fmt.Errorf("%w: the log has %d records, but a signed tree head of %d records was saved: records were removed or the log was restored from an older copy",
-			ErrRollback, cur.N, old.N)
-	}
-	if old.N == 0 {
-		return old, cur, nil
-	}
-	mem := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, x := range indexes {
-			if x < 0 || x >= int64(len(st.hashes)) {
-				return nil, fmt.Errorf("stored hash %d out of range", x)
-			}
-			out[i] = st.hashes[x]
-		}
-		return out, nil
-	})
-	proof, err := tlog.ProveTree(cur.N, old.N, mem)
-	if err == nil {
-		err = tlog.CheckTree(proof, cur.N, cur.Hash, old.N, old.Hash)
-	}
-	if err != nil {
-		return old, cur, fmt.Errorf("%w: the log of %d records does not extend the saved tree head of %d records: %v",
-			ErrLogMismatch, cur.N, old.N, err)
-	}
-	return old, cur, nil
+	return old, cur, extends(old, cur, memHashes(&st.hashes))
 }

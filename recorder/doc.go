@@ -53,6 +53,11 @@
 // altering a record, or a whole session whose record is in the log, changes
 // the tree and is detected by [VerifyLog] or by an inclusion proof.
 //
+// A [SharedLog] is the same log kept by a [LogStorage] (the store's
+// tables) that several nodes append to: each append is made under a lock
+// that spans the nodes and only after the stored tail checks out against
+// the newest signed head; [SnapshotShared] verifies every stored row.
+//
 // [asciicast v2]: https://docs.asciinema.org/manual/asciicast/v2/
 // [RFC 8785]: https://www.rfc-editor.org/rfc/rfc8785
 package recorder

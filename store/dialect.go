@@ -33,6 +33,8 @@ type dialect struct {
 	lockChain string
 	// lockMigrations does the same for schema migrations.
 	lockMigrations string
+	// lockLog does the same for the session log (sessionlog.go).
+	lockLog string
 	// columns lists the columns of the table named by the one argument.
 	columns string
 	// decisionOrder orders an approval's decisions as they were written.
@@ -53,6 +55,7 @@ type dialect struct {
 const (
 	chainLockKey     = 0x62617374_00000001 // "bast" 1
 	migrationLockKey = 0x62617374_00000002 // "bast" 2
+	logLockKey       = 0x62617374_00000003 // "bast" 3
 )
 
 var (
@@ -67,6 +70,7 @@ var (
 		dollar:         true,
 		lockChain:      `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(chainLockKey, 10) + `)`,
 		lockMigrations: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(migrationLockKey, 10) + `)`,
+		lockLog:        `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(logLockKey, 10) + `)`,
 		columns: `SELECT column_name FROM information_schema.columns
 			WHERE table_schema = current_schema() AND table_name = ?`,
 		decisionOrder: `decision_seq`,

@@ -207,6 +207,31 @@ CREATE INDEX IF NOT EXISTS approval_decisions_id ON approval_decisions(approval_
 		// Empty on sessions from before nodes were named.
 		{"sessions", "node", "TEXT NOT NULL DEFAULT ''"},
 	}},
+	{version: 8, name: "the session log shared by every node (sessionlog.go)", sqlite: `
+CREATE TABLE IF NOT EXISTS log_records (
+	idx    INTEGER PRIMARY KEY,
+	record BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_hashes (
+	idx  INTEGER PRIMARY KEY,
+	hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_heads (
+	size INTEGER PRIMARY KEY,
+	head BLOB NOT NULL
+);`, postgres: `
+CREATE TABLE IF NOT EXISTS log_records (
+	idx    BIGINT PRIMARY KEY,
+	record BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_hashes (
+	idx  BIGINT PRIMARY KEY,
+	hash BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_heads (
+	size BIGINT PRIMARY KEY,
+	head BYTEA NOT NULL
+);`},
 	{version: 9, name: "node heartbeats, and sessions ended for a dead node (nodes.go)", sqlite: `
 CREATE TABLE IF NOT EXISTS nodes (
 	name       TEXT PRIMARY KEY,

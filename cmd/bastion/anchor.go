@@ -10,14 +10,15 @@ import (
 
 	"github.com/bastion-ssh/bastion/config"
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/server"
 	"github.com/bastion-ssh/bastion/store"
 )
 
 // anchorLog hands the session log's signed tree heads to the witnesses the
 // config names, after checking that the log extends the newest head the
-// file witness holds: a data directory restored from an older copy (newer
-// sessions and their audit rows deleted) does not start.
-func anchorLog(cfg *config.Config, l *recorder.Log, pub ed25519.PublicKey) error {
+// file witness holds: a data directory or database restored from an older
+// copy (newer sessions and their audit rows deleted) does not start.
+func anchorLog(ctx context.Context, cfg *config.Config, st *store.Store, l sessionLog, pub ed25519.PublicKey) error {
 	var ws recorder.Witnesses
 	if f := cfg.Evidence.WitnessFile; f != "" {
 		head, err := recorder.FileWitness(f).Head()
@@ -25,7 +26,7 @@ func anchorLog(cfg *config.Config, l *recorder.Log, pub ed25519.PublicKey) error
 			return err
 		}
 		if head != nil {
-			if _, _, err := recorder.CheckExtends(logDir(cfg.DataDir), pub, head); err != nil {
+			if err := checkExtends(ctx, st, cfg.DataDir, pub, head); err != nil {
 				return fmt.Errorf("session log against the witness %s: %w", f, err)
 			}
 		}
@@ -53,7 +54,7 @@ func anchorLog(cfg *config.Config, l *recorder.Log, pub ed25519.PublicKey) error
 // longer matches it.
 type auditCheckpointer struct {
 	store  *store.Store
-	log    *recorder.Log
+	log    server.SessionLog
 	logger *slog.Logger
 
 	mu   sync.Mutex

@@ -112,6 +112,11 @@ func cmdEvidenceExport(ctx context.Context, args []string, stdout, stderr io.Wri
 			path, _, err := src.open(ctx, cast)
 			return path, err
 		}}
+	if sharedLog(st) {
+		if opts.Log, err = snapshotSessionLog(ctx, st, dir, key.Public().(ed25519.PublicKey)); err != nil {
+			return fmt.Errorf("evidence export: the session log does not verify, so it cannot vouch for a bundle: %w", err)
+		}
+	}
 	if isTerminal(stderr) {
 		opts.Progress = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rexporting: %s of %s", byteSize(done), byteSize(total))

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 
 	"github.com/bastion-ssh/bastion/recorder"
+	"github.com/bastion-ssh/bastion/store"
 )
 
 // cmdLog serves `bastion log head`: the current signed tree head, for an
@@ -32,14 +34,32 @@ func cmdLog(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// The head printed is one the log verifies against, not just the file.
-	if _, err := recorder.VerifyLog(logDir(dir), pub); err != nil {
-		return fmt.Errorf("log head: %w", err)
-	}
-	head, err := recorder.ReadHead(logDir(dir))
+	head, err := verifiedHead(ctx, df, dir, pub)
 	if err != nil {
-		return err
+		return fmt.Errorf("log head: %w", err)
 	}
 	_, err = stdout.Write(head)
 	return err
+}
+
+// verifiedHead returns the newest signed head of the session log (the
+// store's when --config names PostgreSQL), one the log verifies against,
+// not just what a file or a row holds.
+func verifiedHead(ctx context.Context, df dataFlags, dir string, pub ed25519.PublicKey) ([]byte, error) {
+	if sc, err := df.storeConfig(); err == nil && sc.PostgresDSN != "" {
+		st, err := store.Connect(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		snap, err := snapshotSessionLog(ctx, st, dir, pub)
+		if err != nil {
+			return nil, err
+		}
+		return snap.Head, nil
+	}
+	if _, err := recorder.VerifyLog(logDir(dir), pub); err != nil {
+		return nil, err
+	}
+	return recorder.ReadHead(logDir(dir))
 }

@@ -38,7 +38,7 @@ type stack struct {
 	cfg    *config.Config
 	store  *store.Store
 	trail  server.Store // the store's audit trail, each event naming this node
-	log    *recorder.Log
+	log    sessionLog
 	policy *policies.Watcher
 	server *server.Server
 	ln     net.Listener
@@ -100,12 +100,12 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
-	sessionLog, err := recorder.OpenLog(logDir(cfg.DataDir), signing)
+	sessionLog, err := openSessionLog(ctx, st, cfg.DataDir, signing)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("session log: %w", err)
 	}
-	if err := anchorLog(cfg, sessionLog, signing.Public().(ed25519.PublicKey)); err != nil {
+	if err := anchorLog(ctx, cfg, st, sessionLog, signing.Public().(ed25519.PublicKey)); err != nil {
 		st.Close()
 		sessionLog.Close()
 		return nil, err

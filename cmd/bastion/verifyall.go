@@ -52,7 +52,9 @@ type verifyReport struct {
 }
 
 type logCheck struct {
-	Records     int64    `json:"records"`
+	Records int64 `json:"records"`
+	// Shared: the log is the one in the store that every node appends to.
+	Shared      bool     `json:"shared"`
 	Sessions    int      `json:"sessions"`
 	Checkpoints int      `json:"audit_checkpoints"`
 	Heads       []string `json:"saved_heads,omitempty"` // each saved head checked
@@ -97,13 +99,16 @@ func verifyAll(ctx context.Context, in verifyInput) (*verifyReport, error) {
 	}
 	defer st.Close()
 
-	entries, err := recorder.ReadLog(logDir(in.dataDir), in.pub)
+	var entries []recorder.LogEntry
+	snap, err := snapshotSessionLog(ctx, st, in.dataDir, in.pub)
 	if err != nil {
 		r.problem("session log: %v", err)
+	} else {
+		entries = snap.Entries
 	}
-	r.Log.Records = int64(len(entries))
+	r.Log.Records, r.Log.Shared = int64(len(entries)), sharedLog(st)
 	for _, h := range in.heads {
-		old, cur, err := recorder.CheckExtends(logDir(in.dataDir), in.pub, h.head)
+		old, cur, err := savedHeadExtended(in, st, snap, h.head)
 		if err != nil {
 			r.problem("session log against the tree head in %s: %v", h.from, err)
 			continue
@@ -224,8 +229,12 @@ func castFiles(dir string) (map[string]string, error) {
 // problems, then a verdict. Recorded text is rendered inert unless raw.
 func (r *verifyReport) print(w io.Writer, raw display) {
 	fmt.Fprintf(w, "data directory %s\n", raw.s(r.DataDir))
-	fmt.Fprintf(w, "session log: %d records (%d sessions, %d audit checkpoints), signed tree head verified\n",
-		r.Log.Records, r.Log.Sessions, r.Log.Checkpoints)
+	where := "session log"
+	if r.Log.Shared {
+		where = "session log (shared by every node, in the store)"
+	}
+	fmt.Fprintf(w, "%s: %d records (%d sessions, %d audit checkpoints), signed tree head verified\n",
+		where, r.Log.Records, r.Log.Sessions, r.Log.Checkpoints)
 	for _, h := range r.Log.Heads {
 		fmt.Fprintf(w, "saved tree head %s\n", raw.s(h))
 	}

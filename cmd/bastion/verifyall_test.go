@@ -19,7 +19,7 @@ type testData struct {
 	dir  string
 	key  ed25519.PrivateKey
 	st   *store.Store
-	log  *recorder.Log
+	log  sessionLog
 	t0   time.Time
 	rows map[string]store.Session
 }
