@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,11 +114,7 @@ func TestRestartEndsKilledSessionAsIncomplete(t *testing.T) {
 func TestDrainingNodeIsNotTakenForDead(t *testing.T) {
 	dsn := pgtest.Start(t).NewDatabase(t)
 	node := func(name string) *gateway {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return newGatewayOpts(t, dir, bastionOptions{policy: testPolicy, limits: "  drain_timeout: 6s\n  node_stale_after: 1s\n",
+		return newGatewayOpts(t, pgNodeDir(t, dsn), bastionOptions{policy: testPolicy, limits: "  drain_timeout: 6s\n  node_stale_after: 1s\n",
 			extra: "node: " + name + "\nstore:\n  postgres:\n    dsn_file: pg.dsn\n"})
 	}
 	a, b := node("drain-a"), node("drain-b")

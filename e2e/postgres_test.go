@@ -89,9 +89,17 @@ var pgSigningKeys sync.Map
 
 // pgNode starts a bastion node, with its own sshd target and keys, whose
 // store is the PostgreSQL database dsn. Each node has its own name (a
-// second process under a name that beats is refused at start) and the
-// signing key every node on dsn shares (the nodes append to one session log).
+// second process under a name that beats is refused at start).
 func pgNode(t *testing.T, dsn, policy string) *gateway {
+	t.Helper()
+	dir := pgNodeDir(t, dsn)
+	return newGatewayWith(t, dir, "node: pg-"+filepath.Base(dir)+"\nstore:\n  postgres:\n    dsn_file: pg.dsn\n", policy)
+}
+
+// pgNodeDir makes a node's directory for the PostgreSQL database dsn: the
+// file pg.dsn names it, and the signing key is the one every node on dsn
+// shares (the nodes append to one session log).
+func pgNodeDir(t *testing.T, dsn string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
@@ -110,7 +118,7 @@ func pgNode(t *testing.T, dsn, policy string) *gateway {
 			t.Fatal(err)
 		}
 	}
-	return newGatewayWith(t, dir, "node: pg-"+filepath.Base(dir)+"\nstore:\n  postgres:\n    dsn_file: pg.dsn\n", policy)
+	return dir
 }
 
 // Two nodes on one PostgreSQL: alice's command is held on node A, carol
