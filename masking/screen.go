@@ -119,6 +119,7 @@ func (s *Screen) Interleave() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.terms {
+		t.settle() // the lines held back were written before
 		t.mark()
 	}
 }

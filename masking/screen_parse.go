@@ -18,11 +18,19 @@ const (
 	stStringEsc // ESC inside a string: '\\' ends it
 )
 
-// feed runs b, which starts at stream offset off, through the model.
-func (t *term) feed(b []byte, off int64) {
-	for i := 0; i < len(b); i++ {
+// draw runs b, which starts at stream offset off, through the model, from
+// b[start] on (the bytes before it are plain lines that scroll off unread,
+// see skipPlain). With mayHold, plain lines that end b are held back (see
+// feed) rather than drawn.
+func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
+	for i := start; i < len(b); i++ {
 		if off+int64(i) >= t.plainNext && t.atFreshRow() {
-			i += t.skipPlain(b[i:], off+int64(i))
+			skip, run, open := t.plainRun(b[i:])
+			if mayHold && (i+run == len(b) || open) && len(b)-i-skip <= pendingMax {
+				t.holdBack(b[i:], off+int64(i), skip)
+				return
+			}
+			i += t.skipPlain(skip, run, off+int64(i))
 		}
 		c := b[i]
 		switch t.state {
@@ -95,7 +103,7 @@ func (t *term) utf8Byte(c byte, src int64) {
 		b := append([]byte(nil), t.utf[n:n+rest]...)
 		for k, c := range b {
 			if c < 0x80 {
-				t.feed(b[k:], t.utfSrc+int64(n+k))
+				t.draw(b[k:], t.utfSrc+int64(n+k), 0, false)
 				return
 			}
 			t.utf8Byte(c, t.utfSrc+int64(n+k))

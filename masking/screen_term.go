@@ -51,6 +51,8 @@ type term struct {
 	plain      []plainLine // scratch of skipPlain
 	plainNext  int64       // stream offset before which skipPlain is not tried
 	plainPause int         // bytes it pauses after a run it could not skip
+
+	pend pending // plain lines not drawn yet (see feed)
 }
 
 func newTerm(w, h int) *term {
