@@ -22,8 +22,9 @@ import "sync"
 // row is not seen; and a program that draws each digit in a separate frame,
 // seconds apart, at different positions, still shows the digits one after
 // another. Cost: every output byte runs through the model, except lines
-// printed in sequence that scroll off within the chunk that printed them
-// (see skipPlain), and each chunk rescans the rows it changed otherwise
+// printed in sequence that scroll off before anything but more such lines
+// comes, within a chunk or across chunks (see skipPlain and
+// screen_pending.go), and each chunk rescans the rows it changed otherwise
 // than by printing in sequence that hold a digit, '@' or non-ASCII text.
 //
 // One Screen may serve several streams that end on the same terminal (a
