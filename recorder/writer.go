@@ -104,7 +104,6 @@ type Writer struct {
 	smallEvents int               // events in a row that used little of buf; guarded by mu
 	h           hash.Hash         // guarded by mu
 	chain       [sha256.Size]byte // hash chain over the lines written; guarded by mu
-	linker      *linker           // hashes large lines while they are written, nil until one; guarded by mu
 	events      int64             // event lines written; guarded by mu
 	size        int64             // bytes written; guarded by mu
 	last        time.Duration     // latest event time; guarded by mu
@@ -304,9 +303,13 @@ func (w *Writer) eventLocked(code byte, data []byte) error {
 	b = appendJSONString(b, data)
 	b = append(b, ']', '\n')
 	w.keepLineBufferLocked(b)
-	if err := w.appendChainedLocked(b); err != nil {
+	if err := w.appendLocked(b); err != nil {
 		return err
 	}
+	w.h.Reset()
+	w.h.Write(w.chain[:])
+	w.h.Write(b)
+	w.h.Sum(w.chain[:0])
 	w.events++
 	return nil
 }
@@ -375,10 +378,6 @@ func (w *Writer) Close(exit ExitInfo) (Manifest, error) {
 	err := w.err
 	if err == nil {
 		err = w.eventLocked('m', []byte(exit.label()))
-	}
-	if w.linker != nil {
-		w.linker.stop()
-		w.linker = nil
 	}
 	if err == nil {
 		if e := w.f.Sync(); e != nil {

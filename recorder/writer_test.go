@@ -300,9 +300,8 @@ func TestWriteFailure(t *testing.T) {
 			w.mu.Unlock()
 		}},
 	}
-	// A large event's link is computed while it is written: its failure
-	// must fail the same way.
-	large := bytes.Repeat([]byte("secret output the client must not see\x00"), parallelLinkMin/8)
+	// A write larger than one event (several lines) fails the same way.
+	large := bytes.Repeat([]byte("secret output the client must not see\x00"), maxEventData/32)
 	for _, tt := range tests {
 		for _, out := range [][]byte{[]byte("secret output the client must not see"), large} {
 			t.Run(fmt.Sprintf("%s/%d", tt.name, len(out)), func(t *testing.T) {
@@ -336,12 +335,11 @@ func testWriteFailure(t *testing.T, name string, breakIt func(t *testing.T, w *W
 	}
 }
 
-// Large events are linked into the chain while they are written; the chain
-// must be the one Verify computes from the file, whatever the mix of large
-// and small events, and whichever comes first.
+// Writes larger than one event, split into several, between small ones:
+// the chain must be the one Verify computes from the file.
 func TestLargeEventsChained(t *testing.T) {
 	w, path, _ := newTestWriter(t, Options{Signer: testKey, CheckpointEvery: time.Millisecond})
-	large := bytes.Repeat([]byte("0123456789abcdef\x00\x1b"), parallelLinkMin/4)
+	large := bytes.Repeat([]byte("0123456789abcdef\x00\x1b"), maxEventData/16)
 	for i := range 6 {
 		out := []byte(fmt.Sprintf("small %d\r\n", i))
 		if i%2 == 1 {
