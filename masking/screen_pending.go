@@ -61,13 +61,15 @@ func (t *term) feed(b []byte, off int64) {
 	}
 	p.b = append(p.b, b...)
 	_, run, open := t.plainRun(p.b[tail:])
+	// Where the run ends, in the stream: heldLines may move what is kept
+	// to the front of p.b, and tail and run with it.
+	ended, end := tail+run < len(p.b) && !open, p.off+int64(tail+run)
 	t.heldLines(t.plain, tail)
-	if tail+run < len(p.b) && !open {
+	if ended {
 		// The run ends in b: draw what is held and then b, as draw would,
 		// without scanning the run again. A hold that dropped no line
 		// saved nothing, and pauses the next attempt as a run too short
 		// to skip does (see skipPlain).
-		end := p.off + int64(tail+run)
 		if p.dropped {
 			t.plainPause, t.plainNext = 0, end
 		} else {
