@@ -246,6 +246,24 @@ func TestScreenAttackHoldingDelaysNothing(t *testing.T) {
 	}
 }
 
+// A line that never ends (base64 -w0, a minified JSON document) in small
+// reads: what is held back of it, and so what each read scans again, stays
+// bounded, rather than growing with the line (memory, and a scan of the
+// whole line so far for every read, before the client sees the read).
+func TestScreenAttackEndlessLineBounded(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {largeCols, largeRows}} {
+		tm := newTerm(size[0], size[1])
+		tm.onlcr = true
+		line := []byte(plainLines(250) + strings.Repeat("QUJDREVGR0g=", 40<<10)) // 480 KiB without a line end
+		for i := 0; i < len(line); i += 4096 {
+			tm.feed(line[i:min(i+4096, len(line))], int64(i))
+			if n := len(tm.pend.b) - tm.pend.start; n > pendingMax+4096 {
+				t.Fatalf("%dx%d: %d bytes held after %d bytes fed", size[0], size[1], n, i+4096)
+			}
+		}
+	}
+}
+
 // What is held back is only ever plain lines, with at most a line cut short
 // at its end: anything else must be drawn before the check after its chunk
 // reads the screen. Mixed output in reads of every size, on both models.

@@ -20,11 +20,12 @@ package masking
 // scrolled off were read by the check after the chunk that changed them,
 // and rows scroll off whole, so a row is never half drawn.
 
-// pendingMax is the largest read that is held back after lines held, and
-// the capacity of a held-back buffer kept for reuse after it is drawn. A
-// larger read is drawn, after the lines held: it passes over its own lines
-// that scroll off within it, and only its last screenful is drawn for
-// nothing, a small part of it; copying it all to hold it would cost more.
+// pendingMax is the largest read that is held back after lines held, the
+// most of a line cut short that is held, and the capacity of a held-back
+// buffer kept for reuse after it is drawn. A larger read is drawn, after
+// the lines held: it passes over its own lines that scroll off within it,
+// and only its last screenful is drawn for nothing, a small part of it;
+// copying it all to hold it would cost more.
 const pendingMax = 64 << 10
 
 // pending is the output held back: a copy of its bytes, the complete plain
@@ -49,15 +50,18 @@ func (t *term) feed(b []byte, off int64) {
 		t.draw(b, off, 0, true)
 		return
 	}
-	if len(b) > pendingMax {
-		t.settle()
-		t.draw(b, off, 0, true)
-		return
-	}
 	// More output after what is held: the line cut short goes on in b.
 	tail := p.start
 	if len(p.lines) > 0 {
 		tail = p.lines[len(p.lines)-1].end
+	}
+	if len(p.b)-tail+len(b) > pendingMax {
+		// A large read, or a line that goes on and on (base64 -w0): each
+		// read scans the line cut short again from its start, so it is
+		// not held past pendingMax bytes.
+		t.settle()
+		t.draw(b, off, 0, true)
+		return
 	}
 	p.b = append(p.b, b...)
 	_, run, open := t.plainRun(p.b[tail:])
