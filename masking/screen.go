@@ -211,19 +211,22 @@ func (s *Screen) maskFound() {
 				continue
 			}
 			c := &s.read[ref.r].cells[ref.col]
-			if c.ch == 0 || c.src < base || c.src >= end {
+			// A character cut by the end of the last chunk ends in
+			// this one: its last bytes are masked, and it does not show.
+			from, to := max(c.src, base), min(c.src+int64(c.n), end)
+			if c.ch == 0 || from >= to {
 				continue
 			}
-			for i := c.src; i < min(c.src+int64(c.n), end); i++ {
+			for i := from; i < to; i++ {
 				if b := out[i-base]; isAlnum(b) || b >= 0x80 {
 					out[i-base] = '*'
 				}
 			}
 			c.ch = '*'
 			if first < 0 {
-				first = c.src
+				first = from
 			}
-			last = max(last, c.src+int64(c.n))
+			last = max(last, to)
 		}
 		if first >= 0 {
 			s.res = append(s.res, Finding{Recognizer: f.Recognizer, Offset: s.off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})

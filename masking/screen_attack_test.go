@@ -132,6 +132,11 @@ func TestScreenAttackHeldLines(t *testing.T) {
 		{name: "wrapped-small", prefix: held + strings.Repeat("x", 80) + "123-45-", trick: "\x1b[8G6789\r\n", leak: "123-45-6789"},
 		{name: "wrapped-large", prefix: held + strings.Repeat("x", 1000) + "123-45-", trick: "\x1b[8G6789\r\n", leak: "123-45-6789", cols: largeCols, rows: largeRows},
 		{name: "wrapped-exactly-width", prefix: held + strings.Repeat("x", 80) + "\r\n123-45-\r\n", trick: "\x1b[A\x1b[8G6789\r\n", leak: "123-45-6789"},
+		// Look-alike wide characters, cut inside one by the end of a read
+		// (a Stream lets a character cut short go after its idle delay):
+		// the read that ends it masks its last bytes.
+		{name: "fullwidth-cut", prefix: held + "１２３-４５-\xef\xbc", trick: "\x96\xef\xbc\x97\xef\xbc\x98\xef\xbc\x99\r\n", leak: "123-45-6789"},
+		{name: "ascii-then-fullwidth", prefix: held + "123-45-", trick: "６７８９\r\n", leak: "123-45-6789"},
 		// Exactly a screenful of rows below the value.
 		{name: "screenful-home", prefix: held + "123-45-\r\n" + plainLines(22), trick: "\x1b[H\x1b[8G6789", leak: "123-45-6789"},
 		{name: "screenful-up", prefix: held + "123-45-\r\n" + plainLines(22), trick: "\x1b[23A\x1b[8G6789", leak: "123-45-6789"},
