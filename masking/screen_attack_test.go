@@ -123,6 +123,8 @@ func TestScreenAttackHeldLines(t *testing.T) {
 		// measured.
 		{name: "many-lines-then-up-same-chunk", prefix: held, trick: plainLines(400) + "123-45-\r\n\x1b[A\x1b[8G6789\r\n", whole: true, leak: "123-45-6789"},
 		{name: "many-lines-then-up-large", prefix: held, trick: plainLines(600) + "123-45-\r\n\x1b[A\x1b[8G6789\r\n", whole: true, leak: "123-45-6789", cols: largeCols, rows: largeRows},
+		{name: "zero-width-after-held", prefix: held + "123", trick: "\u200b-45-\u200b6789\r\n", leak: "123-45-6789"},
+		{name: "nul-after-held", prefix: held + "123-45", trick: "\x00-6789\r\n", leak: "123-45-6789"},
 		{name: "cr-without-lf", prefix: held + "000-00-6789\r", trick: "123-45\r\n", leak: "123-45-6789"},
 		{name: "tab-back-into-held", prefix: held + "1     -6789\r\n", trick: "\x1bM\r\t\b\b\b\b\b\b\b23-45\r\n", leak: "123-45-6789"},
 		{name: "card-by-cha", prefix: held + "4111 1111 ", trick: "\x1b[11G1111 1111\r\n", leak: "4111 1111 1111 1111"},
@@ -154,6 +156,7 @@ func TestScreenAttackHeldLines(t *testing.T) {
 		{name: "other-stream-cha", prefix: held + "123-45-", trick: otherStream + "\x1b[8G6789\r\n", whole: true, leak: "123-45-6789"},
 		{name: "other-stream-overwrite", prefix: held + "000-00-6789\r\n", trick: otherStream + "\x1bM\r123-45\r\n", whole: true, leak: "123-45-6789"},
 		{name: "other-stream-continues", prefix: held + "123-45-", trick: otherStream + "6789\r\n" + plainLines(3), whole: true, leak: "123-45-6789"},
+		{name: "other-stream-between-cut-escape", prefix: held + "123-45-\x1b[8", trick: otherStream + "G6789\r\n", whole: true, leak: "123-45-6789"},
 		{name: "other-stream-lines-then-up", prefix: held + "123-45-\r\n", trick: otherStream + plainLines(4) + otherStream + "\x1b[5A\x1b[8G6789\r\n", whole: true, leak: "123-45-6789"},
 	}
 	for _, tc := range cases {
