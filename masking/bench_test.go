@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
@@ -192,9 +193,10 @@ func BenchmarkMaskerKeystroke(b *testing.B) {
 
 // BenchmarkPipeline is what an output stream costs on the server: Paced
 // (string payloads, deadlines, the Stream) and the Screen of its terminal,
-// on terminal output (a pty of 80x24), and on the downloads of `make
-// bench` (base64 lines, and NUL bytes from /dev/zero, from a command
-// without a pty, in the reads of a bulk transfer).
+// on terminal output (a pty of 80x24), on the downloads of `make bench`
+// (base64 lines, and NUL bytes from /dev/zero, from a command without a
+// pty, in the reads of a bulk transfer), and on plain lines in small reads
+// on a pty (cat of a log).
 func BenchmarkPipeline(b *testing.B) {
 	m := newTestMasker(b, Config{})
 	terminal := func() []byte { return terminalOutput(1 << 20) }
@@ -207,6 +209,7 @@ func BenchmarkPipeline(b *testing.B) {
 		{"terminal/chunk=4096", terminal, 4096, 80, 24},
 		{"terminal/chunk=32768", terminal, 32768, 80, 24},
 		{"base64/chunk=262144", base64Lines, 256 << 10, 0, 0},
+		{"lines/chunk=4096", func() []byte { return bytes.ReplaceAll(base64Lines(), []byte("\n"), []byte("\r\n")) }, 4096, 80, 24}, // cat of a log on a pty
 		{"zero/chunk=262144", func() []byte { return make([]byte, 1<<20) }, 256 << 10, 0, 0},
 	} {
 		chunk := tc.chunk

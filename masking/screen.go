@@ -22,8 +22,9 @@ import "sync"
 // row is not seen; and a program that draws each digit in a separate frame,
 // seconds apart, at different positions, still shows the digits one after
 // another. Cost: every output byte runs through the model, except lines
-// printed in sequence that scroll off within the chunk that printed them
-// (see skipPlain), and each chunk rescans the rows it changed otherwise
+// printed in sequence that scroll off before anything but more such lines
+// comes, within a chunk or across chunks (see skipPlain and
+// screen_pending.go), and each chunk rescans the rows it changed otherwise
 // than by printing in sequence that hold a digit, '@' or non-ASCII text.
 //
 // One Screen may serve several streams that end on the same terminal (a
@@ -119,6 +120,7 @@ func (s *Screen) Interleave() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.terms {
+		t.settle() // the lines held back were written before
 		t.mark()
 	}
 }
@@ -209,19 +211,22 @@ func (s *Screen) maskFound() {
 				continue
 			}
 			c := &s.read[ref.r].cells[ref.col]
-			if c.ch == 0 || c.src < base || c.src >= end {
+			// A character cut by the end of the last chunk ends in
+			// this one: its last bytes are masked, and it does not show.
+			from, to := max(c.src, base), min(c.src+int64(c.n), end)
+			if c.ch == 0 || from >= to {
 				continue
 			}
-			for i := c.src; i < min(c.src+int64(c.n), end); i++ {
+			for i := from; i < to; i++ {
 				if b := out[i-base]; isAlnum(b) || b >= 0x80 {
 					out[i-base] = '*'
 				}
 			}
 			c.ch = '*'
 			if first < 0 {
-				first = c.src
+				first = from
 			}
-			last = max(last, c.src+int64(c.n))
+			last = max(last, to)
 		}
 		if first >= 0 {
 			s.res = append(s.res, Finding{Recognizer: f.Recognizer, Offset: s.off + first - base, Length: int(last - first), Fingerprint: f.Fingerprint})

@@ -9,11 +9,12 @@ import "encoding/binary"
 // the stream masker has read its text already. The model must still follow
 // the rows that stay on the screen, since later output can move the cursor
 // back over them and complete a value there; but a row that scrolls off
-// before anything else touches it needs no cells at all. skipPlain finds
-// those rows' lines at the start of a chunk and feed passes over them.
+// before anything else touches it needs no cells at all. plainRun finds
+// those rows' lines, skipPlain says which, and draw passes over them; the
+// lines that end a chunk are held back for the next (screen_pending.go).
 
 // A run too short to skip anything (fewer lines than the screen has rows)
-// was scanned for nothing; after one, skipPlain pauses for twice as many
+// that ends before the chunk does was scanned for nothing; after one, skipPlain pauses for twice as many
 // bytes as the last time, from plainPauseMin up to plainPauseMax, so
 // output that never has such runs (a full-screen program, lines broken by
 // tabs or cursor motion) pays for a scan of a small part of it.
@@ -39,24 +40,24 @@ func (t *term) atFreshRow() bool {
 		r.used == 0 && r.end == 0 && !r.touched && !r.tricky && r.esc == 0
 }
 
-// skipPlain returns how many bytes at the start of b, at stream offset
-// off (the cursor being at a fresh row, see atFreshRow), draw only rows
-// that scroll off before the run of plain lines they start ends. A plain
-// line is printable ASCII, colour sequences (SGR) and erases to the end of
-// the row where nothing is yet (EL, not under a pending wrap), both of
-// which the model passes over, with at most escTricky bytes of them,
-// ended by CR LF (or by LF where the model returns the cursor on it). It
-// prints in sequence, from the left edge, wrapping at the right one
-// (without autowrap it must fit), so each of its rows stays not tricky,
-// and the line feeds that end it scroll the screen. The last lines of the
-// run that take the screen's height are kept: they stay on the screen, or
-// scroll off only as the run ends, and feed draws them; the lines before
-// them are skipped. Their rows would have been scrolled off unread:
-// everything after them up to then is plain lines too. The rows on the
-// screen before the run scroll off during the kept lines instead, and are
-// read as before.
-func (t *term) skipPlain(b []byte, off int64) int {
-	skip, run := t.plainRun(b)
+// skipPlain returns how many bytes at the start of a run of plain lines,
+// at a fresh row (see atFreshRow) and at stream offset off, draw only rows
+// that scroll off before the run ends, given what plainRun found (skip of
+// run bytes), and sets when plainRun is tried next. A plain line is
+// printable ASCII, colour sequences (SGR) and erases to the end of the row
+// where nothing is yet (EL, not under a pending wrap), both of which the
+// model passes over, with at most escTricky bytes of them, ended by CR LF
+// (or by LF where the model returns the cursor on it). It prints in
+// sequence, from the left edge, wrapping at the right one (without
+// autowrap it must fit), so each of its rows stays not tricky, and the
+// line feeds that end it scroll the screen. The last lines of the run that
+// take the screen's height are kept: they stay on the screen, or scroll
+// off only as the run ends, and draw draws them; the lines before them are
+// skipped. Their rows would have been scrolled off unread: everything
+// after them up to then is plain lines too. The rows on the screen before
+// the run scroll off during the kept lines instead, and are read as
+// before.
+func (t *term) skipPlain(skip, run int, off int64) int {
 	if skip > 0 {
 		t.plainPause = 0
 		t.plainNext = off + int64(run) // the rest of the run is kept
@@ -68,12 +69,15 @@ func (t *term) skipPlain(b []byte, off int64) int {
 }
 
 // plainRun returns the length of the run of plain lines at the start of b
-// and of the lines at its start that skipPlain passes over.
-func (t *term) plainRun(b []byte) (skip, run int) {
+// and of the lines at its start that skipPlain passes over, and whether
+// the bytes after the run are a line cut short by the end of b that is
+// plain so far (open): the next chunk may complete it.
+func (t *term) plainRun(b []byte) (skip, run int, open bool) {
 	t.plain = t.plain[:0]
 	i := 0
 	for i < len(b) {
 		vis, esc, j := 0, 0, i
+		cut := false // the line ran out of bytes, or out of an escape's
 	line:
 		for j < len(b) {
 			for j+8 <= len(b) && printableWord(binary.LittleEndian.Uint64(b[j:])) {
@@ -90,11 +94,13 @@ func (t *term) plainRun(b []byte) (skip, run int) {
 			case c == 0x1b:
 				k := j + 1
 				if k >= len(b) || b[k] != '[' {
+					cut = k >= len(b)
 					break line
 				}
 				for k++; k < len(b) && (isDigit(b[k]) || b[k] == ';' || b[k] == ':'); k++ {
 				}
 				if k >= len(b) {
+					cut = true
 					break line
 				}
 				params := string(b[j+2 : k])
@@ -108,6 +114,7 @@ func (t *term) plainRun(b []byte) (skip, run int) {
 				break line
 			}
 		}
+		cut = cut || j == len(b) || j+1 == len(b) && b[j] == '\r'
 		switch {
 		case j+1 < len(b) && b[j] == '\r' && b[j+1] == '\n':
 			j += 2
@@ -117,22 +124,23 @@ func (t *term) plainRun(b []byte) (skip, run int) {
 			j = -1 // no line end: the run stops before this line
 		}
 		if j < 0 || esc > escTricky || t.noWrap && vis > t.w {
+			open = j < 0 && cut && esc <= escTricky && !(t.noWrap && vis > t.w)
 			break
 		}
 		t.plain = append(t.plain, plainLine{end: j, rows: max(1, (vis+t.w-1)/t.w)})
 		i = j
 	}
 	if len(t.plain) == 0 {
-		return 0, 0
+		return 0, 0, open
 	}
 	run = t.plain[len(t.plain)-1].end
 	kept := 0
 	for k := len(t.plain) - 1; k > 0; k-- {
 		if kept += t.plain[k].rows; kept >= t.h {
-			return t.plain[k-1].end, run
+			return t.plain[k-1].end, run, open
 		}
 	}
-	return 0, run
+	return 0, run, open
 }
 
 // printableWord reports whether the eight bytes of x (little-endian) are

@@ -65,10 +65,13 @@ func mixedOutput(rng *rand.Rand, n int) []byte {
 }
 
 // TestSkipPlainChangesNothing feeds the same output to a model in chunks
-// (where skipPlain passes over lines) and one byte at a time (where it
-// never can: a line needs its end in the same chunk), and compares what
-// either could ever read: the rows on the screen, the cursor, and every
-// tricky row that scrolled off.
+// (where skipPlain passes over lines, and chunks of plain lines only are
+// held back) and draws it one byte at a time (where neither can happen: a
+// line needs its end in the same chunk), and compares what either could ever read: the
+// rows on the screen, the cursor, and every tricky row that scrolled off.
+// It compares at the end, after the lines held back are drawn, and now and
+// then in between, where another stream's write would draw them
+// (Interleave).
 func TestSkipPlainChangesNothing(t *testing.T) {
 	for seed := range uint64(12) {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -76,17 +79,32 @@ func TestSkipPlainChangesNothing(t *testing.T) {
 		for _, size := range [][3]int{{80, 24, 1}, {80, 24, 0}, {1000, 200, 1}, {37, 5, 0}} {
 			chunked, bytewise := newTerm(size[0], size[1]), newTerm(size[0], size[1])
 			chunked.onlcr, bytewise.onlcr = size[2] == 1, size[2] == 1
+			fed := 0
+			// compare draws the reference up to upto, a byte at a time and
+			// never held back, and compares after drawing what chunked held.
+			compare := func(upto int) {
+				t.Helper()
+				for ; fed < upto; fed++ {
+					bytewise.draw(out[fed:fed+1], int64(fed), 0, false)
+				}
+				chunked.settle()
+				if d := termDiff(chunked, bytewise); d != "" {
+					t.Fatalf("seed %d, %dx%d onlcr=%v, %d bytes: %s", seed, size[0], size[1], size[2] == 1, fed, d)
+				}
+			}
 			for i := 0; i < len(out); {
-				n := min(len(out)-i, 1+rng.IntN(64<<10))
+				n := 1 + rng.IntN(64<<10)
+				if rng.IntN(2) == 0 {
+					n = 1 + rng.IntN(4096) // shorter than a screenful of lines
+				}
+				n = min(len(out)-i, n)
 				chunked.feed(out[i:i+n], int64(i))
 				i += n
+				if rng.IntN(16) == 0 {
+					compare(i)
+				}
 			}
-			for i := range out {
-				bytewise.feed(out[i:i+1], int64(i))
-			}
-			if d := termDiff(chunked, bytewise); d != "" {
-				t.Fatalf("seed %d, %dx%d onlcr=%v: %s", seed, size[0], size[1], size[2] == 1, d)
-			}
+			compare(len(out))
 		}
 	}
 }

@@ -86,6 +86,7 @@ func render(out string) string {
 	tm := newTerm(80, 24)
 	tm.onlcr = true
 	tm.feed([]byte(out), 0)
+	tm.settle()
 	var b strings.Builder
 	for _, r := range tm.rows {
 		for _, c := range r.cells {

@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -56,11 +57,43 @@ func chunks(s []byte, size int) [][]byte {
 	return out
 }
 
+// base64Lines is n bytes of base64 in lines of 76 characters, the text
+// download of `make bench` (a command without a pty: "\n" ends a line).
+func base64Lines(n int) []byte {
+	raw := make([]byte, n*3/4)
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range raw {
+		raw[i] = byte(rng.Uint32())
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	var b []byte
+	for len(enc) > 76 {
+		b = append(append(b, enc[:76]...), '\n')
+		enc = enc[76:]
+	}
+	return b
+}
+
+// BenchmarkWriterOutput is the recorder alone (escape, hash chain, write to
+// a file): terminal output in reads of several sizes, and the downloads of
+// `make bench` (base64 lines, and NUL bytes from /dev/zero) in the 256 KiB
+// reads of a bulk transfer.
 func BenchmarkWriterOutput(b *testing.B) {
-	stream := terminalStream(4 << 20)
-	for _, size := range []int{64, 4096, 32 << 10} {
-		b.Run(fmt.Sprintf("chunk=%d", size), func(b *testing.B) {
-			cs := chunks(stream, size)
+	terminal := func() []byte { return terminalStream(4 << 20) }
+	for _, tc := range []struct {
+		name   string
+		stream func() []byte
+		size   int
+	}{
+		{"chunk=64", terminal, 64},
+		{"chunk=4096", terminal, 4096},
+		{"chunk=32768", terminal, 32 << 10},
+		{"base64/chunk=262144", func() []byte { return base64Lines(4 << 20) }, 256 << 10},
+		{"zero/chunk=262144", func() []byte { return make([]byte, 4<<20) }, 256 << 10},
+	} {
+		size := tc.size
+		b.Run(tc.name, func(b *testing.B) {
+			cs := chunks(tc.stream(), size)
 			dir := b.TempDir()
 			var w *Writer
 			var files int

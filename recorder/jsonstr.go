@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,13 +35,30 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plainWord reports whether all eight bytes of x (little-endian) are plain:
-// none is >= 0x80, < 0x20, '"' or '\\'. Each test finds whether some byte of
-// the word has the property, which is all a fast path needs.
-func plainWord(x uint64) bool {
+// unplainBytes returns x (eight bytes, little-endian) with the high bit set
+// in each byte that is not plain: >= 0x80, < 0x20, '"' or '\\'. Only the
+// lowest set bit is exact (a borrow may flag bytes above it), which is all
+// the escaper needs: it says where the first byte to look at is.
+func unplainBytes(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	bs := x ^ (lsb * '\\')
-	return (x|(x-lsb*0x20)&^x|(q-lsb)&^q|(bs-lsb)&^bs)&msb == 0
+	return (x | (x-lsb*0x20)&^x | (q-lsb)&^q | (bs-lsb)&^bs) & msb
+}
+
+// plainPrefix returns the number of plain bytes at the start of s.
+func plainPrefix(s []byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if m := unplainBytes(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s); i++ {
+		if b := s[i]; b >= utf8.RuneSelf || !plain[b] {
+			break
+		}
+	}
+	return i
 }
 
 // appendJSONString appends s to dst as a JSON string.
@@ -49,67 +67,100 @@ func plainWord(x uint64) bool {
 // are escaped, control characters use \b, \t, \n, \f, \r or \u00xx, and every
 // other character is copied. Each byte that is not part of a valid UTF-8
 // sequence becomes \ufffd, the replacement character, as encoding/json does.
+//
+// Runs of bytes copied as they are (plain ASCII, found eight at a time, and
+// valid UTF-8 sequences) are copied in one go; control bytes are escaped a
+// run at a time.
 func appendJSONString(dst, s []byte) []byte {
+	dst = slices.Grow(dst, len(s)+2)
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(s[i:])) {
-			i += 8
-			continue
+	start := 0 // s[start:i] is still to be copied
+	for i := 0; ; {
+		i += plainPrefix(s[i:])
+		if i == len(s) {
+			break
 		}
 		b := s[i]
-		if b < utf8.RuneSelf {
-			if plain[b] {
-				i++
+		if b >= utf8.RuneSelf {
+			if size := validRuneLen(s[i:]); size > 0 {
+				i += size
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			default:
-				// Binary output and padding come in runs of such bytes,
-				// six bytes each once escaped: write the run at once.
-				j := i + 1
-				for j < len(s) && s[j] < 0x20 && uEscaped[s[j]] {
-					j++
-				}
-				n := len(dst)
-				dst = slices.Grow(dst, 6*(j-i))[:n+6*(j-i)]
-				for k, c := range s[i:j] {
-					e := dst[n+6*k : n+6*k+6]
-					e[0], e[1], e[2], e[3], e[4], e[5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]
-				}
-				i = j
-				start = i
-				continue
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i++
 			start = i
 			continue
 		}
-		i += size
+		dst = append(dst, s[start:i]...)
+		switch b {
+		case '"', '\\':
+			dst = append(dst, '\\', b)
+			i++
+		case '\b':
+			dst = append(dst, '\\', 'b')
+			i++
+		case '\t':
+			dst = append(dst, '\\', 't')
+			i++
+		case '\n':
+			dst = append(dst, '\\', 'n')
+			i++
+		case '\r':
+			dst = append(dst, '\\', 'r')
+			i++
+		case '\f':
+			dst = append(dst, '\\', 'f')
+			i++
+		default:
+			// Binary output and padding come in runs of such bytes, six
+			// bytes each once escaped: write the run at once.
+			j := i + 1
+			for j < len(s) && s[j] < 0x20 && uEscaped[s[j]] {
+				j++
+			}
+			dst = appendUEscapes(dst, s[i:j])
+			i = j
+		}
+		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendUEscapes appends \u00xx for each byte of run, all control bytes. A
+// run of one repeated byte (NUL output) is written by doubling copies.
+func appendUEscapes(dst, run []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 6*len(run))[:n+6*len(run)]
+	out := dst[n:]
+	c := run[0]
+	same := 1
+	for same < len(run) && run[same] == c {
+		same++
+	}
+	if same == len(run) && len(run) > 8 {
+		copy(out, []byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]})
+		for k := 6; k < len(out); k *= 2 {
+			copy(out[k:], out[:k])
+		}
+		return dst
+	}
+	for k, c := range run {
+		e := out[6*k : 6*k+6]
+		e[0], e[1], e[2], e[3], e[4], e[5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]
+	}
+	return dst
+}
+
+// validRuneLen returns the length of the valid UTF-8 sequence of two or more
+// bytes that s starts with, or 0 if it does not start with one.
+func validRuneLen(s []byte) int {
+	r, size := utf8.DecodeRune(s)
+	if r == utf8.RuneError && size == 1 {
+		return 0
+	}
+	return size
 }
 
 // appendSeconds appends d as seconds with exactly six decimals ("12.000345").

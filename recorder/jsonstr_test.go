@@ -26,6 +26,10 @@ var jsonStringTests = []struct {
 	{"surrogate", "\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},
 	{"overlong", "\xc0\xaf", `"\ufffd\ufffd"`},
 	{"crlf", "line\r\n", `"line\r\n"`},
+	{"nul-run", "a" + strings.Repeat("\x00", 37) + "b", `"a` + strings.Repeat(`\u0000`, 37) + `b"`},
+	{"same-control-run", strings.Repeat("\x1b", 9), `"` + strings.Repeat(`\u001b`, 9) + `"`},
+	{"mixed-control-run", strings.Repeat("\x00", 12) + "\x01\t", `"` + strings.Repeat(`\u0000`, 12) + `\u0001\t"`},
+	{"escape-at-word-ends", "1234567\x1b1234567\"", `"1234567\u001b1234567\""`},
 }
 
 func TestAppendJSONString(t *testing.T) {
@@ -106,21 +110,47 @@ func TestValidUTF8Prefix(t *testing.T) {
 	}
 }
 
-func TestPlainWord(t *testing.T) {
-	for b := range 256 {
-		for pos := range 8 {
-			w := []byte("abcdefgh")
-			w[pos] = byte(b)
-			x := uint64(0)
-			for i := 7; i >= 0; i-- {
-				x = x<<8 | uint64(w[i])
-			}
-			want := b < utf8.RuneSelf && plain[b]
-			if got := plainWord(x); got != want {
-				t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+// firstUnplain returns the index of the first byte of w that is not plain,
+// or len(w), byte by byte.
+func firstUnplain(w []byte) int {
+	for i, b := range w {
+		if b >= utf8.RuneSelf || !plain[b] {
+			return i
+		}
+	}
+	return len(w)
+}
+
+// TestPlainPrefix checks the word-at-a-time scan against the byte-at-a-time
+// one: every byte value at every position of a word, behind plain bytes and
+// behind every other byte value (a borrow from a lower byte must not hide
+// or move the first byte to escape).
+func TestPlainPrefix(t *testing.T) {
+	for lo := range 256 {
+		for b := range 256 {
+			for pos := range 8 {
+				w := []byte("abcdefghijklmnop")
+				w[pos] = byte(b)
+				w[pos+1] = byte(lo)
+				for _, s := range [][]byte{w, w[:pos+1], w[pos:]} {
+					if got, want := plainPrefix(s), firstUnplain(s); got != want {
+						t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
+					}
+				}
 			}
 		}
 	}
+}
+
+func FuzzPlainPrefix(f *testing.F) {
+	for _, tt := range jsonStringTests {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		if got, want := plainPrefix(s), firstUnplain(s); got != want {
+			t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
+		}
+	})
 }
 
 func BenchmarkAppendJSONString(b *testing.B) {

@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,30 +300,65 @@ func TestWriteFailure(t *testing.T) {
 			w.mu.Unlock()
 		}},
 	}
+	// A write larger than one event (several lines) fails the same way.
+	large := bytes.Repeat([]byte("secret output the client must not see\x00"), maxEventData/32)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w, path, _ := newTestWriter(t, Options{Signer: testKey, CheckpointEvery: -1})
-			if err := w.Output([]byte("before\r\n")); err != nil {
-				t.Fatal(err)
-			}
-			tt.breakIt(t, w)
-			err := w.Output([]byte("secret output the client must not see"))
-			if err == nil {
-				t.Fatal("Output succeeded on a broken file")
-			}
-			if tt.name == "full-disk" && !errors.Is(err, syscall.ENOSPC) {
-				t.Errorf("Output: %v, want ENOSPC", err)
-			}
-			if err2 := w.Output([]byte("more")); err2 != err {
-				t.Errorf("second Output: %v, want the first error again", err2)
-			}
-			if _, err := w.Close(ExitInfo{}); err == nil {
-				t.Error("Close succeeded after a failed write")
-			}
-			if _, err := os.Stat(ManifestPath(path)); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("manifest written after a failed write: %v", err)
-			}
-		})
+		for _, out := range [][]byte{[]byte("secret output the client must not see"), large} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, len(out)), func(t *testing.T) {
+				testWriteFailure(t, tt.name, tt.breakIt, out)
+			})
+		}
+	}
+}
+
+func testWriteFailure(t *testing.T, name string, breakIt func(t *testing.T, w *Writer), out []byte) {
+	w, path, _ := newTestWriter(t, Options{Signer: testKey, CheckpointEvery: -1})
+	if err := w.Output([]byte("before\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	breakIt(t, w)
+	err := w.Output(out)
+	if err == nil {
+		t.Fatal("Output succeeded on a broken file")
+	}
+	if name == "full-disk" && !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Output: %v, want ENOSPC", err)
+	}
+	if err2 := w.Output([]byte("more")); err2 != err {
+		t.Errorf("second Output: %v, want the first error again", err2)
+	}
+	if _, err := w.Close(ExitInfo{}); err == nil {
+		t.Error("Close succeeded after a failed write")
+	}
+	if _, err := os.Stat(ManifestPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("manifest written after a failed write: %v", err)
+	}
+}
+
+// Writes larger than one event, split into several, between small ones:
+// the chain must be the one Verify computes from the file.
+func TestLargeEventsChained(t *testing.T) {
+	w, path, _ := newTestWriter(t, Options{Signer: testKey, CheckpointEvery: time.Millisecond})
+	large := bytes.Repeat([]byte("0123456789abcdef\x00\x1b"), maxEventData/16)
+	for i := range 6 {
+		out := []byte(fmt.Sprintf("small %d\r\n", i))
+		if i%2 == 1 {
+			out = large[i:]
+		}
+		if err := w.Output(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := w.Close(ExitInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(path, testPub)
+	if err != nil {
+		t.Fatalf("Verify: %v (%v)", err, res)
+	}
+	if res.Events != m.Events || m.Events < 7 {
+		t.Errorf("verified %d events, manifest says %d", res.Events, m.Events)
 	}
 }
 
