@@ -180,21 +180,7 @@ func (l *Log) Append(record []byte) (int64, error) {
 	}
 	// The tree with the record, from the stored hashes plus the new ones.
 	prev := l.reader()
-	root, err := tlog.TreeHash(l.n+1, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, x := range indexes {
-			if x >= stored {
-				out[i] = hs[x-stored]
-				continue
-			}
-			h, err := prev.ReadHashes([]int64{x})
-			if err != nil {
-				return nil, err
-			}
-			out[i] = h[0]
-		}
-		return out, nil
-	}))
+	root, err := treeHashAppended(l.n+1, stored, hs, prev)
 	if err != nil {
 		return 0, fmt.Errorf("recorder: log: %w", err)
 	}
@@ -359,4 +345,25 @@ func (s logSigner) Name() string    { return LogKeyName }
 func (s logSigner) KeyHash() uint32 { return s.hash }
 func (s logSigner) Sign(msg []byte) ([]byte, error) {
 	return s.s.Sign(nil, msg, crypto.Hash(0))
+}
+
+// treeHashAppended is the tree hash of a log of n records whose stored
+// hashes from index stored on are added (not yet written), the ones before
+// it read from r.
+func treeHashAppended(n, stored int64, added []tlog.Hash, r tlog.HashReader) (tlog.Hash, error) {
+	return tlog.TreeHash(n, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, x := range indexes {
+			if x >= stored {
+				out[i] = added[x-stored]
+				continue
+			}
+			h, err := r.ReadHashes([]int64{x})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = h[0]
+		}
+		return out, nil
+	}))
 }

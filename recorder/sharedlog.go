@@ -171,21 +171,7 @@ func (l *SharedLog) appendOnce(ctx context.Context, record []byte, retry bool) (
 			return nil, nil, fmt.Errorf("recorder: log: %w", err)
 		}
 		count := tlog.StoredHashCount(size)
-		root, err := tlog.TreeHash(size+1, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-			out := make([]tlog.Hash, len(indexes))
-			for i, x := range indexes {
-				if x >= count {
-					out[i] = hs[x-count]
-					continue
-				}
-				h, err := hr.ReadHashes([]int64{x})
-				if err != nil {
-					return nil, err
-				}
-				out[i] = h[0]
-			}
-			return out, nil
-		}))
+		root, err := treeHashAppended(size+1, count, hs, hr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("recorder: log: %w", err)
 		}
