@@ -78,14 +78,7 @@ func (p InclusionProof) Verify(record []byte) error {
 // ErrBadSignature), so that a tampered log is never signed again. It finishes
 // or rolls back an Append that a crash interrupted.
 func OpenLog(dir string, signer crypto.Signer) (*Log, error) {
-	if signer == nil {
-		return nil, errors.New("recorder: log: a signer is required")
-	}
-	pub, err := signerKey(signer)
-	if err != nil {
-		return nil, err
-	}
-	v, err := logVerifier(pub)
+	ls, v, err := newLogSigner(signer)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +89,7 @@ func OpenLog(dir string, signer crypto.Signer) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{dir: dir, signer: logSigner{s: signer, hash: v.KeyHash()}, n: st.tree.N, root: st.tree.Hash}
+	l := &Log{dir: dir, signer: ls, n: st.tree.N, root: st.tree.Hash}
 	if err := l.recover(st); err != nil {
 		return nil, err
 	}
@@ -339,6 +332,23 @@ func signHead(s note.Signer, n int64, root tlog.Hash) ([]byte, error) {
 type logSigner struct {
 	s    crypto.Signer
 	hash uint32
+}
+
+// newLogSigner signs tree heads with signer (Ed25519, required); the
+// verifier checks them.
+func newLogSigner(signer crypto.Signer) (logSigner, note.Verifier, error) {
+	if signer == nil {
+		return logSigner{}, nil, errors.New("recorder: log: a signer is required")
+	}
+	pub, err := signerKey(signer)
+	if err != nil {
+		return logSigner{}, nil, err
+	}
+	v, err := logVerifier(pub)
+	if err != nil {
+		return logSigner{}, nil, err
+	}
+	return logSigner{s: signer, hash: v.KeyHash()}, v, nil
 }
 
 func (s logSigner) Name() string    { return LogKeyName }

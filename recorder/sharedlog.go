@@ -73,18 +73,11 @@ type SharedLog struct {
 // tampered log is refused (ErrLogMismatch, ErrBadSignature) and never
 // signed again. The signer (Ed25519) is the key every node shares.
 func OpenSharedLog(ctx context.Context, storage LogStorage, signer crypto.Signer) (*SharedLog, error) {
-	if signer == nil {
-		return nil, errors.New("recorder: log: a signer is required")
-	}
-	pub, err := signerKey(signer)
+	ls, v, err := newLogSigner(signer)
 	if err != nil {
 		return nil, err
 	}
-	v, err := logVerifier(pub)
-	if err != nil {
-		return nil, err
-	}
-	l := &SharedLog{storage: storage, signer: logSigner{s: signer, hash: v.KeyHash()}, verifier: v}
+	l := &SharedLog{storage: storage, signer: ls, verifier: v}
 	empty, err := tlog.TreeHash(0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("recorder: log: %w", err)
