@@ -24,11 +24,11 @@ func testClientCannotMakeALiveNodeDead(t *testing.T, open func() *store.Store) {
 	sa, sb := open(), open()
 	const bound = 3 * time.Second
 	ctx := t.Context()
-	a, err := Claim(ctx, Config{Node: "node-a", Store: sa, Audit: sa, StaleAfter: bound})
+	a, err := Claim(ctx, Config{Node: "node-a", Store: sa, StaleAfter: bound})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Claim(ctx, Config{Node: "node-b", Store: sb, Audit: sb, StaleAfter: bound})
+	b, err := Claim(ctx, Config{Node: "node-b", Store: sb, StaleAfter: bound})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,22 +65,21 @@ type Store interface {
 	ReleaseNode(ctx context.Context, name, instance string) error
 	StaleNodes(ctx context.Context, bound time.Duration, except string) ([]store.NodeRow, error)
 	RunningSessions(ctx context.Context, node string) ([]store.Session, error)
-	MarkIncomplete(ctx context.Context, id string, m store.IncompleteMark) (bool, error)
-	UnmarkIncomplete(ctx context.Context, id, by string) error
-}
-
-// Auditor writes audit events: the node's audit trail.
-type Auditor interface {
-	Audit(ctx context.Context, e store.Event) error
+	// MarkIncomplete writes the mark and its audit event in one
+	// transaction: both or neither.
+	MarkIncomplete(ctx context.Context, id string, m store.IncompleteMark, e store.Event) (bool, error)
 }
 
 var _ Store = (*store.Store)(nil)
 
-// Config is one node's liveness. Node, Store and Audit are required.
+// Config is one node's liveness. Node and Store are required.
 type Config struct {
 	Node  string
 	Store Store
-	Audit Auditor
+	// PrepareEvent shapes a mark's audit event as the node's audit trail
+	// shapes every event it writes (masking free text, naming the node);
+	// nil leaves it as built. The store writes it with the mark.
+	PrepareEvent func(store.Event) store.Event
 	// StaleAfter is the bound past which a silent node is dead; zero means
 	// DefaultStaleAfter.
 	StaleAfter time.Duration

@@ -96,7 +96,7 @@ func testClaimEndsPreviousLife(t *testing.T, open func() *store.Store) {
 	openSession(t, s, "a1", "node-a")
 	openSession(t, s, "a2", "node-a")
 	openSession(t, s, "b1", "node-b")
-	n, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s, Host: "h1", PID: 99, Alive: func(pid int) bool { return pid != 4242 }})
+	n, err := Claim(ctx, Config{Node: "node-a", Store: s, Host: "h1", PID: 99, Alive: func(pid int) bool { return pid != 4242 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func testClaimRefusesLiveHolder(t *testing.T, open func() *store.Store) {
 			time.Sleep(10 * time.Millisecond) // the live holder's heartbeat
 		}
 	})
-	_, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s, StaleAfter: 3 * time.Second, Host: "h1", PID: 99})
+	_, err := Claim(ctx, Config{Node: "node-a", Store: s, StaleAfter: 3 * time.Second, Host: "h1", PID: 99})
 	if !errors.Is(err, ErrNodeInUse) {
 		t.Fatalf("claim under a live node's name: %v", err)
 	}
@@ -163,7 +163,7 @@ func testClaimWaitsOutSilentHolder(t *testing.T, open func() *store.Store) {
 		t.Fatal(err)
 	}
 	openSession(t, s, "a1", "node-a")
-	if _, err := Claim(t.Context(), Config{Node: "node-a", Store: s, Audit: s, StaleAfter: time.Second, Host: "h1", PID: 99}); err != nil {
+	if _, err := Claim(t.Context(), Config{Node: "node-a", Store: s, StaleAfter: time.Second, Host: "h1", PID: 99}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Session(t.Context(), "a1"); got.Status != store.StatusIncomplete {
@@ -178,7 +178,7 @@ func TestClaimAfterRelease(t *testing.T) { forEachBackend(t, testClaimAfterRelea
 
 func testClaimAfterRelease(t *testing.T, open func() *store.Store) {
 	s := open()
-	n, err := Claim(t.Context(), Config{Node: "node-a", Store: s, Audit: s, Host: "old-host", PID: 1})
+	n, err := Claim(t.Context(), Config{Node: "node-a", Store: s, Host: "old-host", PID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func testClaimAfterRelease(t *testing.T, open func() *store.Store) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if _, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s, StaleAfter: time.Hour, Host: "new-host", PID: 2}); err != nil {
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: s, StaleAfter: time.Hour, Host: "new-host", PID: 2}); err != nil {
 		t.Fatalf("claim after a release: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestSweepAfterRelease(t *testing.T) { forEachBackend(t, testSweepAfterRelea
 func testSweepAfterRelease(t *testing.T, open func() *store.Store) {
 	s := open()
 	ctx := t.Context()
-	a, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s})
+	a, err := Claim(ctx, Config{Node: "node-a", Store: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func testSweepAfterRelease(t *testing.T, open func() *store.Store) {
 	if err := a.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Claim(ctx, Config{Node: "node-b", Store: s, Audit: s})
+	b, err := Claim(ctx, Config{Node: "node-b", Store: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestSweepRace(t *testing.T) { forEachBackend(t, testSweepRace) }
 func testSweepRace(t *testing.T, open func() *store.Store) {
 	sa, sb, sc := open(), open(), open()
 	ctx := t.Context()
-	if _, err := Claim(ctx, Config{Node: "node-a", Store: sa, Audit: sa}); err != nil {
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: sa}); err != nil {
 		t.Fatal(err)
 	}
 	const sessions = 5
@@ -240,7 +240,7 @@ func testSweepRace(t *testing.T, open func() *store.Store) {
 	// node-a never beats again: it is dead once its claim is a second old.
 	var sweepers []*Node
 	for name, s := range map[string]*store.Store{"node-b": sb, "node-c": sc} {
-		n, err := Claim(ctx, Config{Node: name, Store: s, Audit: s, StaleAfter: time.Second})
+		n, err := Claim(ctx, Config{Node: name, Store: s, StaleAfter: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,25 +272,27 @@ func testSweepRace(t *testing.T, open func() *store.Store) {
 	}
 }
 
-// failingAudit stands for an audit trail that cannot be written.
-type failingAudit struct{}
-
-func (failingAudit) Audit(context.Context, store.Event) error { return errors.New("disk full") }
-
-// A mark whose audit event cannot be written does not stay: the session is
-// open again, and the next sweep with a working trail ends it.
-func TestMarkWithoutAuditIsTakenBack(t *testing.T) {
-	forEachBackend(t, testMarkWithoutAuditIsTakenBack)
+// unwritable makes a mark's audit event one the store cannot encode, so
+// the real store's write of it fails.
+func unwritable(e store.Event) store.Event {
+	e.Detail = map[string]any{"unwritable": make(chan int)}
+	return e
 }
 
-func testMarkWithoutAuditIsTakenBack(t *testing.T, open func() *store.Store) {
+// A mark whose audit event cannot be written does not happen: the session
+// stays open, and the next sweep with a working trail ends it.
+func TestMarkWithoutAuditDoesNotHappen(t *testing.T) {
+	forEachBackend(t, testMarkWithoutAuditDoesNotHappen)
+}
+
+func testMarkWithoutAuditDoesNotHappen(t *testing.T, open func() *store.Store) {
 	s := open()
 	ctx := t.Context()
-	if _, err := Claim(ctx, Config{Node: "node-a", Store: s, Audit: s}); err != nil {
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: s}); err != nil {
 		t.Fatal(err)
 	}
 	openSession(t, s, "a1", "node-a")
-	broken, err := Claim(ctx, Config{Node: "node-b", Store: s, Audit: failingAudit{}, StaleAfter: time.Second})
+	broken, err := Claim(ctx, Config{Node: "node-b", Store: s, PrepareEvent: unwritable, StaleAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +306,7 @@ func testMarkWithoutAuditIsTakenBack(t *testing.T, open func() *store.Store) {
 	if got, _ := s.Session(ctx, "a1"); got.Status != store.StatusRunning || len(incompleteEvents(t, s)) != 0 {
 		t.Fatalf("after a failed audit: %+v", got)
 	}
-	broken.cfg.Audit = s
+	broken.cfg.PrepareEvent = nil
 	if err := broken.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -340,14 +342,14 @@ func TestNoSweepWhileOwnBeatsFail(t *testing.T) { forEachBackend(t, testNoSweepW
 func testNoSweepWhileOwnBeatsFail(t *testing.T, open func() *store.Store) {
 	sa, sb := open(), open()
 	ctx := t.Context()
-	if _, err := Claim(ctx, Config{Node: "node-a", Store: sa, Audit: sa}); err != nil {
+	if _, err := Claim(ctx, Config{Node: "node-a", Store: sa}); err != nil {
 		t.Fatal(err)
 	}
 	openSession(t, sa, "a1", "node-a") // node-a never beats again
 	fb := &flakyBeats{Store: sb}
 	fb.failing.Store(true)
 	const bound = time.Second
-	b, err := Claim(ctx, Config{Node: "node-b", Store: fb, Audit: sb, StaleAfter: bound})
+	b, err := Claim(ctx, Config{Node: "node-b", Store: fb, StaleAfter: bound})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,28 +112,28 @@ func (n *Node) Sweep(ctx context.Context) error {
 }
 
 // mark ends session s as incomplete, conditional on row being the dead
-// node's row as judged, and audits it; last, if known, is the dead node's
-// row with its last beat. If the audit event cannot be
-// written, the mark is taken back: it did not happen.
+// node's row as judged, together with its audit event; last, if known, is
+// the dead node's row with its last beat. If the event cannot be written,
+// neither is the mark, and the next sweep tries again.
 func (n *Node) mark(ctx context.Context, s store.Session, row store.NodeRow, last *store.NodeRow, code, why string) error {
-	ok, err := n.cfg.Store.MarkIncomplete(ctx, s.ID, store.IncompleteMark{At: time.Now(), By: n.cfg.Node, Reason: why, Dead: row})
-	if err != nil || !ok {
-		return err // !ok: another node marked it, it ended, or its node beat again
-	}
 	detail := map[string]any{"session_node": s.Node, "marked_by": n.cfg.Node,
 		"stale_after_seconds": n.cfg.bound().Seconds()}
 	if last != nil {
 		detail["last_heartbeat"] = last.Beat.Format(time.RFC3339Nano)
 	}
-	e := store.Event{Type: EventIncomplete, Outcome: store.OutcomeError, SessionID: s.ID, ConnID: s.ConnID,
+	at := time.Now()
+	e := store.Event{At: at, Type: EventIncomplete, Outcome: store.OutcomeError, SessionID: s.ID, ConnID: s.ConnID,
 		Identity: s.Identity, SourceAddr: s.SourceAddr, Target: s.Target, Login: s.Login, Reason: code, Detail: detail}
-	if err := n.cfg.Audit.Audit(ctx, e); err != nil {
-		if uerr := n.cfg.Store.UnmarkIncomplete(ctx, s.ID, n.cfg.Node); uerr != nil {
-			return errors.Join(err, uerr)
-		}
+	if n.cfg.PrepareEvent != nil {
+		e = n.cfg.PrepareEvent(e)
+	}
+	ok, err := n.cfg.Store.MarkIncomplete(ctx, s.ID, store.IncompleteMark{At: at, By: n.cfg.Node, Reason: why, Dead: row}, e)
+	if err != nil {
 		return fmt.Errorf("liveness: session %s: %w", s.ID, err)
 	}
-	n.log.Info("session ended as incomplete", "session", s.ID, "session_node", s.Node, "reason", code)
+	if ok { // !ok: another node marked it, it ended, or its node beat again
+		n.log.Info("session ended as incomplete", "session", s.ID, "session_node", s.Node, "reason", code)
+	}
 	return nil
 }
 

@@ -170,12 +170,22 @@ func (s *Store) appendEvent(ctx context.Context, e Event, detail string, startOn
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.appendEventTx(ctx, tx, e, detail, startOnly); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// appendEventTx adds e to the chain inside tx, which the caller commits:
+// the event and whatever else tx changed happen together or not at all.
+// The caller holds auditMu.
+func (s *Store) appendEventTx(ctx context.Context, tx txn, e Event, detail string, startOnly bool) error {
 	if err := tx.lock(ctx, s.db.d.lockChain); err != nil {
 		return err
 	}
 	var last sql.NullInt64
 	var prev sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -214,10 +224,7 @@ func (s *Store) appendEvent(ctx context.Context, e Event, detail string, startOn
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		se.Seq, se.at, e.Type, e.Outcome, e.SessionID, e.ConnID, e.Identity, e.SourceAddr, e.Target,
 		e.Login, e.Reason, se.detail, se.recEvent, se.recTime, se.prevHash, se.hash)
-	if err != nil {
-		return err
-	}
-	return tx.Commit()
+	return err
 }
 
 // startChain begins the audit chain if it has not begun: a new database's

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -161,31 +162,49 @@ type IncompleteMark struct {
 
 // MarkIncomplete ends session id as incomplete, if it is still open, runs
 // on m.Dead's node, and that node's row is still the one judged dead (same
-// instance, same beat). It reports whether it marked the session: false
-// means another node did first, the session ended, or the node beat again.
-func (s *Store) MarkIncomplete(ctx context.Context, id string, m IncompleteMark) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ?
+// instance, same beat), and appends e, the mark's audit event, in the same
+// transaction: no reader ever sees the mark without its event, and an event
+// that cannot be written leaves the session as it was. It reports whether
+// it marked the session: false means another node did first, the session
+// ended, or the node beat again, and nothing was written.
+func (s *Store) MarkIncomplete(ctx context.Context, id string, m IncompleteMark, e Event) (bool, error) {
+	fail := func(err error) (bool, error) {
+		return false, fmt.Errorf("store: mark session %s incomplete: %w", id, err)
+	}
+	if e.At.IsZero() {
+		e.At = m.At
+	}
+	detail := []byte("{}")
+	if len(e.Detail) > 0 {
+		var err error
+		if detail, err = json.Marshal(e.Detail); err != nil {
+			return fail(fmt.Errorf("audit detail: %w", err))
+		}
+	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ?
 		WHERE id = ? AND ended_at IS NULL AND node = ?
 		AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND instance = ? AND beat_ms = ?)`,
 		m.At.UTC().Format(timeFormat), m.Reason, m.By, id, m.Dead.Name, m.Dead.Name, m.Dead.Instance, m.Dead.beatMillis)
 	if err != nil {
-		return false, fmt.Errorf("store: mark session %s incomplete: %w", id, err)
+		return fail(err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: mark session %s incomplete: %w", id, err)
+	if n, err := res.RowsAffected(); err != nil {
+		return fail(err)
+	} else if n != 1 {
+		return false, nil
 	}
-	return n == 1, nil
-}
-
-// UnmarkIncomplete takes back by's incomplete mark on session id, when its
-// audit event could not be written: what is not in the audit trail does
-// not happen, and the next sweep tries again.
-func (s *Store) UnmarkIncomplete(ctx context.Context, id, by string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET ended_at = NULL, end_reason = '', ended_by = ''
-		WHERE id = ? AND ended_by = ?`, id, by)
-	if err != nil {
-		return fmt.Errorf("store: unmark session %s: %w", id, err)
+	if err := s.appendEventTx(ctx, tx, e, string(detail), false); err != nil {
+		return fail(fmt.Errorf("audit: %w", err))
 	}
-	return nil
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return true, nil
 }

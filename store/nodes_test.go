@@ -115,11 +115,21 @@ func testMarkIncompleteIsConditional(t *testing.T, be backend) {
 		t.Fatal(err)
 	}
 	mark := func(id string) bool {
-		ok, err := s.MarkIncomplete(ctx, id, IncompleteMark{At: time.Now(), By: "node-b", Reason: "node node-a stopped heartbeating", Dead: judged})
+		ok, err := s.MarkIncomplete(ctx, id, IncompleteMark{At: time.Now(), By: "node-b", Reason: "node node-a stopped heartbeating", Dead: judged},
+			Event{Type: "session.incomplete", Outcome: OutcomeError, SessionID: id, Detail: map[string]any{"marked_by": "node-b"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ok
+	}
+	// marks is how many mark events session id has: exactly one per mark
+	// that held, none for one that did not.
+	marks := func(id string) int {
+		evs, err := s.Events(ctx, EventFilter{Type: "session.incomplete", SessionID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
 	}
 	if err := s.EndSession(ctx, "s1", SessionEnd{At: time.Now(), Reason: "exit"}); err != nil {
 		t.Fatal(err)
@@ -163,24 +173,27 @@ func testMarkIncompleteIsConditional(t *testing.T, be backend) {
 		t.Error("a session was marked under a claim the node no longer holds")
 	}
 
-	// Taken back when its audit event cannot be written; the end a live
-	// node writes later overrides a mark.
-	if err := s.UnmarkIncomplete(ctx, "s2", "node-c"); err != nil {
-		t.Fatal(err)
+	for id, want := range map[string]int{"s1": 0, "other": 0, "s2": 1, "s3": 0, "s4": 0} {
+		if got := marks(id); got != want {
+			t.Errorf("session %s has %d mark events, want %d", id, got, want)
+		}
 	}
-	if got, _ := s.Session(ctx, "s2"); got.Status != StatusIncomplete {
-		t.Error("another node's mark was taken back")
-	}
-	if err := s.UnmarkIncomplete(ctx, "s2", "node-b"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Session(ctx, "s2"); got.Status != StatusRunning || got.EndedAt != nil || got.EndReason != "" {
-		t.Errorf("after the mark was taken back: %+v", got)
-	}
+
+	// A mark whose audit event cannot be written does not happen.
 	judged, _ = s.Node(ctx, "node-a")
-	if !mark("s2") {
-		t.Fatal("s2 not marked again")
+	ok, err := s.MarkIncomplete(ctx, "s4", IncompleteMark{At: time.Now(), By: "node-b", Reason: "dead", Dead: judged},
+		Event{Type: "session.incomplete", SessionID: "s4", Detail: map[string]any{"unwritable": make(chan int)}})
+	if ok || err == nil {
+		t.Errorf("a mark without its event: marked %v, err %v", ok, err)
 	}
+	if got, _ := s.Session(ctx, "s4"); got.Status != StatusRunning || got.EndedAt != nil || got.EndedBy != "" {
+		t.Errorf("after a mark whose event failed: %+v", got)
+	}
+	if !mark("s4") || marks("s4") != 1 {
+		t.Fatal("s4 not marked, with its one event, once the event could be written")
+	}
+
+	// The end a live node writes later overrides a mark.
 	zero := 0
 	if err := s.EndSession(ctx, "s2", SessionEnd{At: time.Now(), ExitStatus: &zero, Reason: "exit"}); err != nil {
 		t.Fatal(err)
@@ -223,7 +236,9 @@ func testMarkIncompleteRace(t *testing.T, be backend) {
 		stale := judged[st]
 		wg.Go(func() {
 			for j := range sessions {
-				ok, err := st.MarkIncomplete(ctx, fmt.Sprintf("s%d", j), IncompleteMark{At: time.Now(), By: by, Reason: "dead", Dead: stale[0]})
+				id := fmt.Sprintf("s%d", j)
+				ok, err := st.MarkIncomplete(ctx, id, IncompleteMark{At: time.Now(), By: by, Reason: "dead", Dead: stale[0]},
+					Event{Type: "session.incomplete", SessionID: id})
 				if err != nil {
 					errs <- err
 				}
@@ -245,6 +260,10 @@ func testMarkIncompleteRace(t *testing.T, be backend) {
 	}
 	if running, _ := d.RunningSessions(ctx, "node-a"); len(running) != 0 {
 		t.Errorf("still running: %+v", running)
+	}
+	evs, err := d.Events(ctx, EventFilter{Type: "session.incomplete"})
+	if err != nil || len(evs) != sessions {
+		t.Errorf("%d mark events (%v); want one per session, %d", len(evs), err, sessions)
 	}
 	if stale, _ := d.StaleNodes(ctx, 30*time.Second, "node-d"); len(stale) != 0 {
 		t.Errorf("a dead node with nothing open is still swept: %+v", stale)

@@ -59,6 +59,11 @@ func maskKeeping(m *masking.Masker, v, keep string) string {
 }
 
 func (s *maskedStore) Audit(ctx context.Context, e store.Event) error {
+	return s.next.Audit(ctx, s.maskEvent(e))
+}
+
+// maskEvent is e with its free text masked, as Audit writes it.
+func (s *maskedStore) maskEvent(e store.Event) store.Event {
 	id := e.Identity
 	e.Login = s.mask(e.Login, id)
 	e.Target = s.mask(e.Target, id)
@@ -66,7 +71,7 @@ func (s *maskedStore) Audit(ctx context.Context, e store.Event) error {
 	if len(e.Detail) > 0 {
 		e.Detail = s.maskValue(e.Detail, id).(map[string]any)
 	}
-	return s.next.Audit(ctx, e)
+	return e
 }
 
 // generatedDetail reports whether a detail field holds a value the bastion

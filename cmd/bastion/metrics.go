@@ -64,6 +64,19 @@ func (m *meteredStore) Audit(ctx context.Context, e store.Event) error {
 	return nil
 }
 
+// MarkIncomplete counts the mark's event as Audit counts every event.
+func (m *meteredStore) MarkIncomplete(ctx context.Context, id string, mark store.IncompleteMark, e store.Event) (bool, error) {
+	ok, err := m.Store.MarkIncomplete(ctx, id, mark, e)
+	if err != nil {
+		m.auditFailed.Inc()
+		return false, err
+	}
+	if ok {
+		m.events.WithLabelValues(e.Type, e.Outcome).Inc()
+	}
+	return ok, nil
+}
+
 func (m *meteredStore) CreateSession(ctx context.Context, s store.Session) error {
 	if err := m.Store.CreateSession(ctx, s); err != nil {
 		return err

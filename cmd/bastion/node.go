@@ -20,9 +20,14 @@ type nodeStore struct {
 var _ server.Store = nodeStore{}
 
 func (s nodeStore) Audit(ctx context.Context, e store.Event) error {
+	return s.Store.Audit(ctx, s.nameNode(e))
+}
+
+// nameNode is e with this node named in its detail, as Audit writes it.
+func (s nodeStore) nameNode(e store.Event) store.Event {
 	d := make(map[string]any, len(e.Detail)+1)
 	maps.Copy(d, e.Detail) // the caller's map is left as it was
 	d["node"] = s.node
 	e.Detail = d
-	return s.Store.Audit(ctx, e)
+	return e
 }

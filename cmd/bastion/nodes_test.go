@@ -18,10 +18,10 @@ func TestNodesCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-a", Store: st, Audit: st}); err != nil {
+	if _, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-a", Store: st}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-b", Store: st, Audit: st})
+	b, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-b", Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 	}
 	s := &stack{cfg: cfg, store: st, trail: trail, log: sessionLog, policy: pw, server: srv, ln: ln, logger: log, review: rv, shipper: shipper,
 		checkpoints: &auditCheckpointer{store: st, log: sessionLog, logger: log},
-		liveness:    liveness.Config{Node: node, Store: st, Audit: masked, StaleAfter: cfg.Limits.NodeStaleAfter, Logger: log}}
+		liveness: liveness.Config{Node: node, Store: metered,
+			PrepareEvent: func(e store.Event) store.Event { return trail.nameNode(masked.maskEvent(e)) }, StaleAfter: cfg.Limits.NodeStaleAfter, Logger: log}}
 	if cfg.HTTP.Listen != "" {
 		if s.api, err = newAPIServer(cfg, apiStores{masked, metered}, userCA, hostKey, ln.Addr().String(), targetLister(cfg, pw), log); err != nil {
 			s.closeAll()

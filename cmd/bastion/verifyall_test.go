@@ -141,7 +141,7 @@ func TestVerifyAllMarkedIncomplete(t *testing.T) {
 	if _, err := db.Exec(`UPDATE sessions SET node = 'node-a' WHERE id = 'crashed'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-a", Store: d.st, Audit: d.st}); err != nil {
+	if _, err := liveness.Claim(t.Context(), liveness.Config{Node: "node-a", Store: d.st}); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := d.st.Session(t.Context(), "crashed"); s.Status != store.StatusIncomplete {
