@@ -188,6 +188,11 @@ func (s *Store) MarkIncomplete(ctx context.Context, id string, m IncompleteMark,
 		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The chain's lock first, as in every audit append, so the mark never
+	// holds the session's row while it waits for the chain.
+	if err := tx.lock(ctx, s.db.d.lockChain); err != nil {
+		return fail(err)
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ?
 		WHERE id = ? AND ended_at IS NULL AND node = ?
 		AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND instance = ? AND beat_ms = ?)`,
