@@ -299,8 +299,8 @@ type ClientConfig struct {
 	// HostKeyCallback is called during the cryptographic
 	// handshake to validate the server's host key. The client
 	// configuration must supply this callback for the connection
-	// to succeed. The functions InsecureIgnoreHostKey or
-	// FixedHostKey can be used for simplistic host key checks.
+	// to succeed. The function FixedHostKey can be used for
+	// simplistic host key checks.
 	HostKeyCallback HostKeyCallback
 
 	// BannerCallback is called during the SSH dance to display a custom
@@ -327,15 +327,6 @@ type ClientConfig struct {
 
 	// AuthCallback, if non-nil, is invoked before each authentication attempt.
 	AuthCallback ClientAuthCallback
-}
-
-// InsecureIgnoreHostKey returns a function that can be used for
-// ClientConfig.HostKeyCallback to accept any host key. It should
-// not be used for production code.
-func InsecureIgnoreHostKey() HostKeyCallback {
-	return func(hostname string, remote net.Addr, key PublicKey) error {
-		return nil
-	}
 }
 
 type fixedHostKey struct {
