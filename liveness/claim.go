@@ -48,6 +48,7 @@ func Claim(ctx context.Context, c Config) (*Node, error) {
 	if self.Instance != n.instance {
 		return nil, fmt.Errorf("%w: claimed by %s (pid %d) at the same moment", ErrNodeInUse, self.Host, self.PID)
 	}
+	n.lastBeat.Store(time.Now().UnixNano()) // the claim is a beat
 	open, err := c.Store.RunningSessions(ctx, c.Node)
 	if err != nil {
 		return nil, err

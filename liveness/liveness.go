@@ -22,7 +22,9 @@ package liveness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/bastion-ssh/bastion/store"
@@ -99,6 +101,22 @@ type Node struct {
 	cfg      Config
 	instance string
 	log      *slog.Logger
+	// lastBeat is when a beat last reached the store (Unix nanoseconds,
+	// this process's clock), for Beating.
+	lastBeat atomic.Int64
+}
+
+// Beating reports an error when no beat has reached the store for more
+// than half the bound: the node should be sent no new clients (its
+// /readyz fails), since the other nodes take it for dead, and end its
+// sessions as incomplete, once the bound has passed.
+func (n *Node) Beating() error {
+	silent := time.Since(time.Unix(0, n.lastBeat.Load()))
+	if silent > n.cfg.bound()/2 {
+		return fmt.Errorf("no heartbeat has reached the store for %s; other nodes take this node for dead after %s",
+			silent.Round(time.Second), n.cfg.bound())
+	}
+	return nil
 }
 
 // Interval is how often the node beats and sweeps.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -403,4 +404,32 @@ func TestVantage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A node whose beats stop reaching the store says so (its /readyz fails)
+// before the others may take it for dead, and recovers once a beat goes
+// through again.
+func TestBeatingFollowsTheBeats(t *testing.T) { forEachBackend(t, testBeatingFollowsTheBeats) }
+
+func testBeatingFollowsTheBeats(t *testing.T, open func() *store.Store) {
+	fb := &flakyBeats{Store: open()}
+	ctx := t.Context()
+	n, err := Claim(ctx, Config{Node: "node-a", Store: fb, StaleAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Beating(); err != nil {
+		t.Fatalf("just after its claim: %v", err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(rctx) }()
+	defer func() { stop(); <-done }()
+	fb.failing.Store(true)
+	waitFor(t, "Beating to report the failed beats", func() bool { return n.Beating() != nil })
+	if err := n.Beating(); !strings.Contains(fmt.Sprint(err), "no heartbeat has reached the store") {
+		t.Errorf("Beating = %v", err)
+	}
+	fb.failing.Store(false)
+	waitFor(t, "Beating to recover", func() bool { return n.Beating() == nil })
 }

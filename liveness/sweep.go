@@ -39,6 +39,8 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			n.log.Warn("node heartbeat failed", "err", err)
+		} else {
+			n.lastBeat.Store(time.Now().UnixNano())
 		}
 		if silent := v.beat(time.Now(), err == nil, interval); silent > n.cfg.bound() {
 			n.log.Error("no heartbeat reached the store for longer than limits.node_stale_after: other nodes may take this node for dead and end its sessions as incomplete",

@@ -16,7 +16,9 @@ import (
 func TestDiagnosticsServesMetricsAndPprofOnlyWhenAsked(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, pprofOn := range []bool{false, true} {
-		d, err := newDiagServer(config.Diagnostics{Listen: "127.0.0.1:0", Pprof: pprofOn}, prometheus.NewRegistry(), newReadiness(pingStore{}, t.TempDir(), func() *policies.Policy { return &policies.Policy{} }, func() bool { return false }, log), log)
+		ready := newReadiness(pingStore{}, t.TempDir(), func() *policies.Policy { return &policies.Policy{} }, func() bool { return false }, log)
+		ready.heartbeat = func() error { return nil }
+		d, err := newDiagServer(config.Diagnostics{Listen: "127.0.0.1:0", Pprof: pprofOn}, prometheus.NewRegistry(), ready, log)
 		if err != nil {
 			t.Fatal(err)
 		}

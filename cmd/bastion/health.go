@@ -21,7 +21,9 @@ import (
 // process answers; /readyz says this node should be sent clients: its
 // store answers, its recording directory takes a write (recordings are
 // written before the client sees output, so a node that cannot write one
-// can serve nobody), a valid policy is in force, and it is not draining.
+// can serve nobody), a valid policy is in force, it is not draining, and
+// its heartbeats reach the store (the other nodes take a node whose beats
+// stop for dead, and end its sessions as incomplete).
 //
 // The answers name each check and whether it passed, nothing more: the
 // health listener may face the network. Why a check fails is logged, once
@@ -37,7 +39,11 @@ type readiness struct {
 	recordings string // the recording directory
 	policy     func() *policies.Policy
 	draining   func() bool
-	log        *slog.Logger
+	// heartbeat reports whether the node's beats reach the store
+	// (liveness.Node.Beating); set once the node has claimed its name,
+	// before the health listeners serve.
+	heartbeat func() error
+	log       *slog.Logger
 
 	mu      sync.Mutex      // guards failing
 	failing map[string]bool // each check's last outcome, to log changes once
@@ -70,6 +76,12 @@ func (r *readiness) checks() []check {
 			return nil
 		}},
 		{"store", r.store.Ping},
+		{"heartbeat", func(context.Context) error {
+			if r.heartbeat == nil {
+				return errors.New("the node has not claimed its name yet")
+			}
+			return r.heartbeat()
+		}},
 		{"recordings", func(ctx context.Context) error { return probeWritable(ctx, r.recordings) }},
 		{"policy", func(context.Context) error {
 			// The watcher keeps the last valid version when an edit is

@@ -47,6 +47,7 @@ func TestReadiness(t *testing.T) {
 		recordings string
 		policy     func() *policies.Policy
 		draining   bool
+		heartbeat  error
 		failing    string // the one check that fails; "" for none
 	}{
 		{name: "ready", policy: okPolicy},
@@ -54,6 +55,7 @@ func TestReadiness(t *testing.T) {
 		{name: "recordings-unwritable", recordings: gone, policy: okPolicy, failing: "recordings"},
 		{name: "no-policy", policy: func() *policies.Policy { return nil }, failing: "policy"},
 		{name: "draining", policy: okPolicy, draining: true, failing: "draining"},
+		{name: "heartbeat-lost", policy: okPolicy, heartbeat: errors.New("no heartbeat has reached the store for 20s"), failing: "heartbeat"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.recordings
@@ -63,6 +65,7 @@ func TestReadiness(t *testing.T) {
 			var draining atomic.Bool
 			draining.Store(tc.draining)
 			r := newReadiness(pingStore{tc.store}, dir, tc.policy, draining.Load, log)
+			r.heartbeat = func() error { return tc.heartbeat }
 			h, err := newHealthServer("127.0.0.1:0", r, log)
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +89,7 @@ func TestReadiness(t *testing.T) {
 			if code != wantCode || rep.Ready != (tc.failing == "") {
 				t.Errorf("/readyz = %d %+v, want %d", code, rep, wantCode)
 			}
-			for _, name := range []string{"draining", "store", "recordings", "policy"} {
+			for _, name := range []string{"draining", "store", "heartbeat", "recordings", "policy"} {
 				want := "ok"
 				if name == tc.failing {
 					want = "failing"
@@ -95,7 +98,7 @@ func TestReadiness(t *testing.T) {
 					t.Errorf("check %s = %q, want %q", name, rep.Checks[name], want)
 				}
 			}
-			if strings.Contains(body, "fire") || strings.Contains(body, gone) {
+			if strings.Contains(body, "fire") || strings.Contains(body, gone) || strings.Contains(body, "20s") {
 				t.Errorf("/readyz tells the network why: %q", body)
 			}
 			// The probe leaves nothing behind in the recording directory.
@@ -140,6 +143,7 @@ func TestAttackReadyzFloodOneCheckAtATime(t *testing.T) {
 	st := &blockingStore{release: make(chan struct{})}
 	r := newReadiness(st, filepath.Join(t.TempDir(), "recordings"), func() *policies.Policy { return &policies.Policy{} },
 		func() bool { return false }, log)
+	r.heartbeat = func() error { return nil }
 	h, err := newHealthServer("127.0.0.1:0", r, log)
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,7 @@ type stack struct {
 	api    *apiServer    // nil unless http.listen is set
 	diag   *diagServer   // nil unless diagnostics.listen is set
 	health *healthServer // nil unless diagnostics.health_listen is set
+	ready  *readiness    // what diag and health answer on /readyz
 	// checkpoints enters the audit chain's head in the session log.
 	checkpoints *auditCheckpointer
 	review      *review
@@ -182,7 +183,8 @@ func newStack(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stack
 		}
 		s.api.srv.Handler = rv.withSlack(s.api.srv.Handler)
 	}
-	ready := newReadiness(st, cfg.RecordingDir(), pw.Current, srv.Draining, log)
+	s.ready = newReadiness(st, cfg.RecordingDir(), pw.Current, srv.Draining, log)
+	ready := s.ready
 	if cfg.Diagnostics.Listen != "" {
 		if s.diag, err = newDiagServer(cfg.Diagnostics, reg, ready, log); err != nil {
 			s.closeAll()
@@ -232,6 +234,7 @@ func (s *stack) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", s.liveness.Node, err)
 	}
+	s.ready.heartbeat = live.Beating // before the health listeners serve
 	g, gctx := errgroup.WithContext(ctx)
 	// The heartbeat outlives the drain: sessions a drain lets finish are
 	// live, and must not be taken for a dead node's.
