@@ -100,6 +100,7 @@ func matchWord(b []byte, i int, w string, final bool) ctxResult {
 }
 
 func (s *Stream) addCtx(rec int, end int64) {
+	s.ctxReach = max(s.ctxReach, end+ContextDistance)
 	ends := s.ctx[rec]
 	k := len(ends)
 	for k > 0 && ends[k-1] > end {

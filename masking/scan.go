@@ -72,6 +72,12 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 	if cls == &s.m.clsCtx {
 		plain = s.m.plainDigits[1]
 	}
+	// From index free on, no context word or table header counts: numbers
+	// are ruled out by the shapes that need none.
+	free := len(b)
+	if len(s.tables) == 0 {
+		free = int(max(min(s.ctxReach-s.projBase+1, int64(len(b))), 0))
+	}
 	bb := b[:end]
 	_ = cls[0] // one nil check, before the loop
 	for ; i < len(bb); i++ {
@@ -96,7 +102,7 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 			// test digits starts with, without the call for the many
 			// numbers it rules out.
 			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
-				if j == len(b) || j-i < len(s.m.numTab) && s.m.numTab[j-i][b[j]] != 0 {
+				if j == len(b) || s.numberMay(b, i, j-i, i >= free) {
 					s.digits(b, i, j-i, final)
 				}
 			}
@@ -163,6 +169,24 @@ func (s *Stream) digits(b []byte, i, n int, final bool) {
 	if k != 0 {
 		s.consider(c, final)
 	}
+}
+
+// numberMay is the test digits starts with, for the run of n digits at b[i]
+// followed by b[i+n]: false if no numeric recognizer can match it. free says
+// that no context word or table header counts at b[i] (numericKinds would
+// drop the kinds that need one).
+func (s *Stream) numberMay(b []byte, i, n int, free bool) bool {
+	if n >= len(s.m.numTab) {
+		return false
+	}
+	k := s.m.numTab[n][b[i+n]]
+	if free {
+		k = s.m.numFree[n][b[i+n]]
+	}
+	if k != 0 && i+n+8 <= len(b) {
+		k &= refineKinds(b, i, n)
+	}
+	return k != 0
 }
 
 // refineKinds rules out more numeric recognizers for the run of n digits at
