@@ -162,7 +162,7 @@ func (m *Masker) buildTables() {
 			m.anyCtx = true
 			m.ctxFirst[c] = true
 			m.ctxFirst[c-'a'+'A'] = true
-			m.ctxWords[c] = append(m.ctxWords[c], ctxWord{word: w, rec: i})
+			m.ctxWords[c] = append(m.ctxWords[c], newCtxWord(w, i))
 			if len(w) > 1 {
 				m.ctxSecond[c][w[1]>>6] |= 1 << (w[1] & 63)
 			}
