@@ -98,12 +98,21 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 			for j < len(b) && isDigit(b[j]) {
 				j++
 			}
-			// numericStart, with the byte before at hand; then the shape
-			// test digits starts with, without the call for the many
-			// numbers it rules out.
+			// numericStart, with the byte before at hand; then the test
+			// digits starts with (the shape, the next group), without the
+			// call for the many numbers it rules out. Beyond free, only
+			// the shapes that need no context count.
 			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
-				if j == len(b) || s.numberMay(b, i, j-i, i >= free) {
-					s.digits(b, i, j-i, final)
+				if n := j - i; j == len(b) {
+					s.digits(b, i, n, final)
+				} else if n < len(s.m.numTab) {
+					k := s.m.numTab[n][b[j]]
+					if i >= free {
+						k = s.m.numFree[n][b[j]]
+					}
+					if k != 0 && (j+8 > len(b) || k&refineKinds(b, i, n) != 0) {
+						s.digits(b, i, n, final)
+					}
 				}
 			}
 			i = j - 1
@@ -169,24 +178,6 @@ func (s *Stream) digits(b []byte, i, n int, final bool) {
 	if k != 0 {
 		s.consider(c, final)
 	}
-}
-
-// numberMay is the test digits starts with, for the run of n digits at b[i]
-// followed by b[i+n]: false if no numeric recognizer can match it. free says
-// that no context word or table header counts at b[i] (numericKinds would
-// drop the kinds that need one).
-func (s *Stream) numberMay(b []byte, i, n int, free bool) bool {
-	if n >= len(s.m.numTab) {
-		return false
-	}
-	k := s.m.numTab[n][b[i+n]]
-	if free {
-		k = s.m.numFree[n][b[i+n]]
-	}
-	if k != 0 && i+n+8 <= len(b) {
-		k &= refineKinds(b, i, n)
-	}
-	return k != 0
 }
 
 // refineKinds rules out more numeric recognizers for the run of n digits at
