@@ -1,5 +1,7 @@
 package masking
 
+import "encoding/binary"
+
 // Context words ("DOB", "MRN", "NPI", a custom pattern's words) make a
 // recognizer consider text shortly after them. The context scan finds them
 // case-insensitively at word starts and records where each ends; a match
@@ -19,6 +21,19 @@ const maxContextWord = 32
 type ctxWord struct {
 	word string // lower case
 	rec  int
+	// The word's first four bytes (fewer if it is shorter) with bit 5 set,
+	// as a little-endian word, and the mask of the bytes it has: input
+	// whose first bytes differ from them in another bit is not the word.
+	pre, preMask uint32
+}
+
+func newCtxWord(w string, rec int) ctxWord {
+	cw := ctxWord{word: w, rec: rec}
+	for k := 0; k < 4 && k < len(w); k++ {
+		cw.pre |= uint32(w[k]|0x20) << (8 * k)
+		cw.preMask |= 0xff << (8 * k)
+	}
+	return cw
 }
 
 type ctxResult uint8
@@ -42,7 +57,16 @@ func (s *Stream) contextAt(b []byte, i int) bool {
 		}
 	}
 	found := false
+	// Most words that pass the second letter differ within four bytes.
+	var first4 uint32
+	whole := i+4 <= len(b)
+	if whole {
+		first4 = binary.LittleEndian.Uint32(b[i:]) | 0x20202020
+	}
 	for _, w := range s.m.ctxWords[c] {
+		if whole && first4&w.preMask != w.pre {
+			continue
+		}
 		switch matchWord(b, i, w.word, final) {
 		case ctxUnknown:
 			if !s.ctxStall {
@@ -100,6 +124,7 @@ func matchWord(b []byte, i int, w string, final bool) ctxResult {
 }
 
 func (s *Stream) addCtx(rec int, end int64) {
+	s.ctxReach = max(s.ctxReach, end+ContextDistance)
 	ends := s.ctx[rec]
 	k := len(ends)
 	for k > 0 && ends[k-1] > end {

@@ -24,6 +24,7 @@ type Masker struct {
 	clsCtx      [256]uint8      // cls plus triggers that count only after context words
 	winRecs     []int           // recognizers with such triggers
 	numTab      [20][256]uint16 // shapeKinds by run length and next byte
+	numFree     [20][256]uint16 // numTab without the kinds that need context
 	plainDigits [2]bool         // in cls, clsCtx: digits trigger only numeric recognizers
 	anyCtx      bool            // some recognizer needs context words
 	ctxFirst    [256]bool       // first bytes of context words, both cases
@@ -161,7 +162,7 @@ func (m *Masker) buildTables() {
 			m.anyCtx = true
 			m.ctxFirst[c] = true
 			m.ctxFirst[c-'a'+'A'] = true
-			m.ctxWords[c] = append(m.ctxWords[c], ctxWord{word: w, rec: i})
+			m.ctxWords[c] = append(m.ctxWords[c], newCtxWord(w, i))
 			if len(w) > 1 {
 				m.ctxSecond[c][w[1]>>6] |= 1 << (w[1] & 63)
 			}
@@ -179,6 +180,7 @@ func (m *Masker) buildTables() {
 	for n := 1; n < len(m.numTab); n++ {
 		for c := range 256 {
 			m.numTab[n][c] = shapeKinds(&m.on, n, byte(c))
+			m.numFree[n][c] = m.numTab[n][c] &^ needCtx(n)
 		}
 	}
 	m.plainDigits = [2]bool{true, true}

@@ -88,6 +88,20 @@ func shapeKinds(on *[numBuiltin]bool, n int, next byte) uint16 {
 	return k
 }
 
+// needCtx returns the numeric kinds that numericKinds keeps for a run of n
+// digits only after a context word or under a table header: dates of birth,
+// numbers under an MRN column, undashed SSNs and ten-digit phone numbers.
+func needCtx(n int) uint16 {
+	k := uint16(1<<recDOB | 1<<recMRN)
+	if n == 9 {
+		k |= 1 << recSSN
+	}
+	if n == 10 {
+		k |= 1 << recPhone
+	}
+	return k
+}
+
 // numericMay reports whether a numeric candidate at the digit b[i] can
 // match, judging from the bytes already received. It may read past the
 // MaxHold limit of the candidate: it only rules matches out, and a match it

@@ -51,11 +51,29 @@ func (s *Stream) triggerRegex(b []byte, i int, pos int64, final bool) {
 			ts--
 		}
 		st.open, st.checked = true, pos+1
-		if i-ts >= maxToken {
+		if i-ts >= maxToken || !tokenMay(b, r, ts, i) {
 			continue
 		}
 		s.consider(candidate{fam: famRegex, rx: x, trig: pos, hold: pos, base: pos, aux: s.projBase + int64(ts)}, final)
 	}
+}
+
+// tokenMay is the test evalRegex starts with, on the text received: false
+// if the token b[ts:] holding the trigger b[i] has ended and cannot hold a
+// match from i on, which most tokens after a context word ("seen", "by")
+// cannot, so that they cost no candidate.
+func tokenMay(b []byte, r *recognizer, ts, i int) bool {
+	te := i
+	for te < len(b) && !isDelim(b[te]) {
+		te++
+		if te-ts > maxToken {
+			return false
+		}
+	}
+	if te == len(b) {
+		return true // its end is not known yet
+	}
+	return te-i >= r.minLen && r.hasNeeded(b[i:te])
 }
 
 // evalRegex matches the token holding the trigger b[i]; only matches from

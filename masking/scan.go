@@ -72,6 +72,12 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 	if cls == &s.m.clsCtx {
 		plain = s.m.plainDigits[1]
 	}
+	// From index free on, no context word or table header counts: numbers
+	// are ruled out by the shapes that need none.
+	free := len(b)
+	if len(s.tables) == 0 {
+		free = int(max(min(s.ctxReach-s.projBase+1, int64(len(b))), 0))
+	}
 	bb := b[:end]
 	_ = cls[0] // one nil check, before the loop
 	for ; i < len(bb); i++ {
@@ -92,12 +98,21 @@ func (s *Stream) scanRange(b []byte, i, end int, cls *[256]uint8, final bool) in
 			for j < len(b) && isDigit(b[j]) {
 				j++
 			}
-			// numericStart, with the byte before at hand; then the shape
-			// test digits starts with, without the call for the many
-			// numbers it rules out.
+			// numericStart, with the byte before at hand; then the test
+			// digits starts with (the shape, the next group), without the
+			// call for the many numbers it rules out. Beyond free, only
+			// the shapes that need no context count.
 			if st := startTab[before]; st == startOK || st == startUnder || st == startGlue && (i < 2 || !isDigit(b[i-2]) && !negID(b, i)) {
-				if j == len(b) || j-i < len(s.m.numTab) && s.m.numTab[j-i][b[j]] != 0 {
-					s.digits(b, i, j-i, final)
+				if n := j - i; j == len(b) {
+					s.digits(b, i, n, final)
+				} else if n < len(s.m.numTab) {
+					k := s.m.numTab[n][b[j]]
+					if i >= free {
+						k = s.m.numFree[n][b[j]]
+					}
+					if k != 0 && (j+8 > len(b) || k&refineKinds(b, i, n) != 0) {
+						s.digits(b, i, n, final)
+					}
 				}
 			}
 			i = j - 1

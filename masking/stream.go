@@ -49,6 +49,7 @@ type Stream struct {
 	ctxStall   bool // a context word at ctxPos awaits more input
 	ctxPos     int64
 	ctx        [][]int64  // per recognizer: ends of context words, ascending
+	ctxReach   int64      // no context word counts for a position after this
 	tables     []tableCol // columns of PHI fields under a table header
 	hdrPending []hdrWord  // context words that may be header fields
 	scanPos    int64      // triggers before this have been considered

@@ -155,7 +155,12 @@ func (s *Stream) tokenize(final bool) {
 			i += n
 			continue
 		}
-		j := bytes.IndexByte(raw[i:], esc)
+		// Sequences often follow one another ("\x1b[0m\x1b[01;34m"):
+		// look at the next byte before calling out.
+		j := 0
+		if raw[i] != esc {
+			j = bytes.IndexByte(raw[i:], esc)
+		}
 		end := len(raw)
 		if j >= 0 {
 			end = i + j
