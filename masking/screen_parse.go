@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -49,12 +50,8 @@ func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
 				continue
 			}
 			if markOnly[c] { // a run of them marks the row once (NUL output)
-				j := i + 1
-				for j < len(b) && markOnly[b[j]] {
-					j++
-				}
 				t.mark()
-				i = j - 1
+				i += markOnlyRun(b[i:]) - 1
 				continue
 			}
 			t.control(c)
@@ -120,6 +117,24 @@ var markOnly = func() (m [256]bool) {
 	m[0x7f] = true
 	return m
 }()
+
+// markOnlyRun returns the length of the run of markOnly controls that b
+// starts with. NUL output (/dev/zero, padding, binary files) is the common
+// run: it passes eight NULs at a time.
+func markOnlyRun(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0 {
+			i += 8
+			continue
+		}
+		if !markOnly[b[i]] {
+			break
+		}
+		i++
+	}
+	return i
+}
 
 func (t *term) control(c byte) {
 	switch c {
