@@ -120,9 +120,16 @@ var markOnly = func() (m [256]bool) {
 
 // markOnlyRun returns the length of the run of markOnly controls that b
 // starts with. NUL output (/dev/zero, padding, binary files) is the common
-// run: it passes eight NULs at a time.
+// run: it passes NULs 32 and then eight at a time.
 func markOnlyRun(b []byte) int {
 	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := b[i : i+32]
+		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
+			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
+			break
+		}
+	}
 	for i < len(b) {
 		if i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0 {
 			i += 8

@@ -126,9 +126,17 @@ func appendJSONString(dst, s []byte) []byte {
 }
 
 // controlRun returns the length of the run of bytes written as \u00xx
-// that s starts with, passing NULs eight at a time (/dev/zero, padding).
+// that s starts with, passing NULs 32 and then eight at a time (/dev/zero,
+// padding).
 func controlRun(s []byte) int {
 	i := 0
+	for ; i+32 <= len(s); i += 32 {
+		w := s[i : i+32]
+		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
+			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
+			break
+		}
+	}
 	for i < len(s) {
 		if i+8 <= len(s) && binary.LittleEndian.Uint64(s[i:]) == 0 {
 			i += 8
