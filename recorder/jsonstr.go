@@ -115,7 +115,11 @@ func appendJSONString(dst, s []byte) []byte {
 		default:
 			// Binary output and padding come in runs of such bytes, six
 			// bytes each once escaped: write the run at once.
-			j := i + controlRun(s[i:])
+			// Most are alone (ESC before a sequence).
+			j := i + 1
+			if j < len(s) && s[j] < 0x20 {
+				j = i + controlRun(s[i:])
+			}
 			dst = appendUEscapes(dst, s[i:j])
 			i = j
 		}
@@ -174,7 +178,10 @@ func appendUEscapes(dst, run []byte) []byte {
 	out := dst[n:]
 	for len(run) > 0 {
 		c := run[0]
-		same := sameRun(run, c)
+		same := 1
+		if len(run) > 1 {
+			same = sameRun(run, c)
+		}
 		e := out[:6*same]
 		e[0], e[1], e[2], e[3], e[4], e[5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]
 		for k := 6; k < len(e); k *= 2 {
