@@ -83,6 +83,9 @@ func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
 func (t *term) utf8Byte(c byte, src int64) {
 	if t.utfN == 0 {
 		t.utfSrc = src
+		if !utf8Lead[c] {
+			return // invalid alone, and shows nothing (binary output)
+		}
 	}
 	t.utf[t.utfN] = c
 	t.utfN++
@@ -97,7 +100,8 @@ func (t *term) utf8Byte(c byte, src int64) {
 	}
 	if rest > 0 {
 		// Invalid: the bytes after the first start over.
-		b := append([]byte(nil), t.utf[n:n+rest]...)
+		var held [utf8.UTFMax]byte
+		b := held[:copy(held[:], t.utf[n:n+rest])]
 		for k, c := range b {
 			if c < 0x80 {
 				t.draw(b[k:], t.utfSrc+int64(n+k), 0, false)
@@ -107,6 +111,16 @@ func (t *term) utf8Byte(c byte, src int64) {
 		}
 	}
 }
+
+// utf8Lead reports the bytes of 0x80 and above that may start a UTF-8
+// sequence of two or more bytes; any other such byte is a sequence of
+// its own that decodes to nothing (utf8.RuneError, one byte).
+var utf8Lead = func() (m [256]bool) {
+	for c := 0xC2; c <= 0xF4; c++ {
+		m[c] = true
+	}
+	return m
+}()
 
 // markOnly reports the controls that show nothing and only make the
 // cursor's row tricky (control's default case).

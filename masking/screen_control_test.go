@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unicode/utf8"
 )
 
 // markOnlyRunBytewise is markOnlyRun one byte at a time, as the model
@@ -142,4 +143,45 @@ func checkNULAsDEL(t *testing.T, m *Masker, in []byte, cs []int) bool {
 		return false
 	}
 	return true
+}
+
+// TestUTF8Lead ties the model's shortcut for a byte that starts no UTF-8
+// sequence to what the utf8 package decodes: a byte of 0x80 or above is
+// not a lead exactly when it is complete alone and decodes to RuneError,
+// one byte, which the model never prints.
+func TestUTF8Lead(t *testing.T) {
+	for c := 0x80; c < 256; c++ {
+		b := []byte{byte(c)}
+		r, n := utf8.DecodeRune(b)
+		alone := utf8.FullRune(b) && r == utf8.RuneError && n == 1
+		if utf8Lead[c] == alone {
+			t.Errorf("utf8Lead[%#x] = %v, but FullRune %v, DecodeRune %q %d", c, utf8Lead[c], utf8.FullRune(b), r, n)
+		}
+	}
+}
+
+// BenchmarkScreenBinary is the screen model of a stream without a pty on
+// binary output (cat of a compressed file): random bytes in the 256 KiB
+// reads of a bulk transfer, one model for the whole stream.
+func BenchmarkScreenBinary(b *testing.B) {
+	m := newTestMasker(b, Config{})
+	rng := rand.New(rand.NewPCG(15, 4))
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	sc := m.NewScreen(0, 0)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var out []byte
+	var off int64
+	start := cpuTime()
+	for b.Loop() {
+		for i := 0; i < len(data); i += 256 << 10 {
+			out = append(out[:0], data[i:i+256<<10]...)
+			sc.Mask(out, off)
+			off += int64(len(out))
+		}
+	}
+	reportCPU(b, start)
 }
