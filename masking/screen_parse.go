@@ -134,8 +134,25 @@ var markOnly = func() (m [256]bool) {
 
 // markOnlyRun returns the length of the run of markOnly controls that b
 // starts with. NUL output (/dev/zero, padding, binary files) is the common
-// run: it passes NULs 32 and then eight at a time.
+// run: it passes NULs a word at a time.
 func markOnlyRun(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if n := nulWords(b[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if !markOnly[b[i]] {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// nulWords returns the number of NUL bytes that b starts with, counted in
+// whole words of eight: four words at a time, then one.
+func nulWords(b []byte) int {
 	i := 0
 	for ; i+32 <= len(b); i += 32 {
 		w := b[i : i+32]
@@ -144,15 +161,10 @@ func markOnlyRun(b []byte) int {
 			break
 		}
 	}
-	for i < len(b) {
-		if i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0 {
-			i += 8
-			continue
-		}
-		if !markOnly[b[i]] {
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:]) != 0 {
 			break
 		}
-		i++
 	}
 	return i
 }

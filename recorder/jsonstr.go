@@ -114,8 +114,8 @@ func appendJSONString(dst, s []byte) []byte {
 			i++
 		default:
 			// Binary output and padding come in runs of such bytes, six
-			// bytes each once escaped: write the run at once.
-			// Most are alone (ESC before a sequence).
+			// bytes each once escaped: write the run at once. Most come
+			// alone (ESC before a sequence), which needs no run search.
 			j := i + 1
 			if j < len(s) && s[j] < 0x20 {
 				j = i + controlRun(s[i:])
@@ -130,9 +130,25 @@ func appendJSONString(dst, s []byte) []byte {
 }
 
 // controlRun returns the length of the run of bytes written as \u00xx
-// that s starts with, passing NULs 32 and then eight at a time (/dev/zero,
-// padding).
+// that s starts with, passing NULs (/dev/zero, padding) a word at a time.
 func controlRun(s []byte) int {
+	i := 0
+	for i < len(s) {
+		if n := nulWords(s[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if c := s[i]; c >= 0x20 || !uEscaped[c] {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// nulWords returns the number of NUL bytes that s starts with, counted in
+// whole words of eight: four words at a time, then one.
+func nulWords(s []byte) int {
 	i := 0
 	for ; i+32 <= len(s); i += 32 {
 		w := s[i : i+32]
@@ -141,15 +157,10 @@ func controlRun(s []byte) int {
 			break
 		}
 	}
-	for i < len(s) {
-		if i+8 <= len(s) && binary.LittleEndian.Uint64(s[i:]) == 0 {
-			i += 8
-			continue
-		}
-		if c := s[i]; c >= 0x20 || !uEscaped[c] {
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(s[i:]) != 0 {
 			break
 		}
-		i++
 	}
 	return i
 }
