@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -49,12 +50,8 @@ func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
 				continue
 			}
 			if markOnly[c] { // a run of them marks the row once (NUL output)
-				j := i + 1
-				for j < len(b) && markOnly[b[j]] {
-					j++
-				}
 				t.mark()
-				i = j - 1
+				i += markOnlyRun(b[i:]) - 1
 				continue
 			}
 			t.control(c)
@@ -86,6 +83,9 @@ func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
 func (t *term) utf8Byte(c byte, src int64) {
 	if t.utfN == 0 {
 		t.utfSrc = src
+		if !utf8Lead[c] {
+			return // invalid alone, and shows nothing (binary output)
+		}
 	}
 	t.utf[t.utfN] = c
 	t.utfN++
@@ -100,7 +100,8 @@ func (t *term) utf8Byte(c byte, src int64) {
 	}
 	if rest > 0 {
 		// Invalid: the bytes after the first start over.
-		b := append([]byte(nil), t.utf[n:n+rest]...)
+		var held [utf8.UTFMax]byte
+		b := held[:copy(held[:], t.utf[n:n+rest])]
 		for k, c := range b {
 			if c < 0x80 {
 				t.draw(b[k:], t.utfSrc+int64(n+k), 0, false)
@@ -111,6 +112,16 @@ func (t *term) utf8Byte(c byte, src int64) {
 	}
 }
 
+// utf8Lead reports the bytes of 0x80 and above that may start a UTF-8
+// sequence of two or more bytes; any other such byte is a sequence of
+// its own that decodes to nothing (utf8.RuneError, one byte).
+var utf8Lead = func() (m [256]bool) {
+	for c := 0xC2; c <= 0xF4; c++ {
+		m[c] = true
+	}
+	return m
+}()
+
 // markOnly reports the controls that show nothing and only make the
 // cursor's row tricky (control's default case).
 var markOnly = func() (m [256]bool) {
@@ -120,6 +131,43 @@ var markOnly = func() (m [256]bool) {
 	m[0x7f] = true
 	return m
 }()
+
+// markOnlyRun returns the length of the run of markOnly controls that b
+// starts with. NUL output (/dev/zero, padding, binary files) is the common
+// run: it passes NULs a word at a time.
+func markOnlyRun(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if n := nulWords(b[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if !markOnly[b[i]] {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// nulWords returns the number of NUL bytes that b starts with, counted in
+// whole words of eight: four words at a time, then one.
+func nulWords(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := b[i : i+32]
+		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
+			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:]) != 0 {
+			break
+		}
+	}
+	return i
+}
 
 func (t *term) control(c byte) {
 	switch c {

@@ -114,10 +114,11 @@ func appendJSONString(dst, s []byte) []byte {
 			i++
 		default:
 			// Binary output and padding come in runs of such bytes, six
-			// bytes each once escaped: write the run at once.
+			// bytes each once escaped: write the run at once. Most come
+			// alone (ESC before a sequence), which needs no run search.
 			j := i + 1
-			for j < len(s) && s[j] < 0x20 && uEscaped[s[j]] {
-				j++
+			if j < len(s) && s[j] < 0x20 {
+				j = i + controlRun(s[i:])
 			}
 			dst = appendUEscapes(dst, s[i:j])
 			i = j
@@ -128,27 +129,76 @@ func appendJSONString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendUEscapes appends \u00xx for each byte of run, all control bytes. A
-// run of one repeated byte (NUL output) is written by doubling copies.
+// controlRun returns the length of the run of bytes written as \u00xx
+// that s starts with, passing NULs (/dev/zero, padding) a word at a time.
+func controlRun(s []byte) int {
+	i := 0
+	for i < len(s) {
+		if n := nulWords(s[i:]); n > 0 {
+			i += n
+			continue
+		}
+		if c := s[i]; c >= 0x20 || !uEscaped[c] {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// nulWords returns the number of NUL bytes that s starts with, counted in
+// whole words of eight: four words at a time, then one.
+func nulWords(s []byte) int {
+	i := 0
+	for ; i+32 <= len(s); i += 32 {
+		w := s[i : i+32]
+		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
+			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(s[i:]) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// sameRun returns the length of the run of bytes equal to c that s starts
+// with, eight at a time.
+func sameRun(s []byte, c byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(s[i:]) != lsb*uint64(c) {
+			break
+		}
+	}
+	for i < len(s) && s[i] == c {
+		i++
+	}
+	return i
+}
+
+// appendUEscapes appends \u00xx for each byte of run, all control bytes.
+// Each run of one repeated byte (NUL output) is written by doubling copies
+// of its first escape.
 func appendUEscapes(dst, run []byte) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, 6*len(run))[:n+6*len(run)]
 	out := dst[n:]
-	c := run[0]
-	same := 1
-	for same < len(run) && run[same] == c {
-		same++
-	}
-	if same == len(run) && len(run) > 8 {
-		copy(out, []byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]})
-		for k := 6; k < len(out); k *= 2 {
-			copy(out[k:], out[:k])
+	for len(run) > 0 {
+		c := run[0]
+		same := 1
+		if len(run) > 1 {
+			same = sameRun(run, c)
 		}
-		return dst
-	}
-	for k, c := range run {
-		e := out[6*k : 6*k+6]
+		e := out[:6*same]
 		e[0], e[1], e[2], e[3], e[4], e[5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]
+		for k := 6; k < len(e); k *= 2 {
+			copy(e[k:], e[:k])
+		}
+		out, run = out[6*same:], run[same:]
 	}
 	return dst
 }

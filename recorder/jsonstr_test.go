@@ -1,7 +1,9 @@
 package recorder
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,9 @@ func FuzzAppendJSONString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s []byte) {
 		checkJSONRoundTrip(t, s)
+		if got, want := appendJSONString(nil, s), appendJSONStringBytewise(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
 	})
 }
 
@@ -170,5 +175,59 @@ func BenchmarkAppendJSONStringNUL(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = appendJSONString(buf[:0], s)
+	}
+}
+
+// appendJSONStringBytewise is the escaping appendJSONString documents, one
+// byte (or UTF-8 sequence) at a time: the reference for its shortcuts.
+func appendJSONStringBytewise(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			if size := validRuneLen(s[i:]); size > 0 {
+				dst = append(dst, s[i:i+size]...)
+				i += size
+			} else {
+				dst = append(dst, `\ufffd`...)
+				i++
+			}
+			continue
+		}
+		switch short := strings.IndexByte("\"\\\b\t\n\f\r", c); {
+		case short >= 0:
+			dst = append(dst, '\\', `"\btnfr`[short])
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+		i++
+	}
+	return append(dst, '"')
+}
+
+// TestAppendJSONStringRuns compares the escaper with the bytewise one on
+// random output made of NUL runs of every length around a word, runs of
+// other controls, and bytes that end a run, from every offset (so every
+// alignment of a run to the words the escaper reads).
+func TestAppendJSONStringRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 3))
+	pieces := []string{"\x01", "\x1b", "\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", "\t", "\"", "\\", "a", "é", "日"[:2], "\xff", "\x7f", "\x1f"}
+	for range 2000 {
+		var s []byte
+		for len(s) < 120 {
+			if rng.IntN(2) == 0 {
+				s = append(s, make([]byte, rng.IntN(40))...)
+			} else {
+				s = append(s, pieces[rng.IntN(len(pieces))]...)
+			}
+		}
+		for i := range s {
+			got, want := appendJSONString(nil, s[i:]), appendJSONStringBytewise(nil, s[i:])
+			if !bytes.Equal(got, want) {
+				t.Fatalf("appendJSONString(%q) =\n%s, want\n%s", s[i:], got, want)
+			}
+		}
 	}
 }
