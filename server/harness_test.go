@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,7 +100,14 @@ func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string, co
 	t.Helper()
 	targetCA := newSigner(t)
 	demoKey := newSigner(t)
-	host, err := devhost.Start("127.0.0.1:0", devhost.Config{HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: "demo", Dir: t.TempDir()})
+	// The goroutines of each side carry a profiler label, so that a
+	// benchmark's profile tells the bastion's work from the demo host's
+	// and the client's (go tool pprof -tagfocus side=bastion).
+	var host *devhost.Host
+	var err error
+	pprof.Do(context.Background(), pprof.Labels("side", "target"), func(context.Context) {
+		host, err = devhost.Start("127.0.0.1:0", devhost.Config{HostKey: demoKey, TargetCA: targetCA.PublicKey(), Login: "demo", Dir: t.TempDir()})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +149,14 @@ func startTestBastionWith(t testing.TB, recs RecordingFactory, policy string, co
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	pprof.Do(context.Background(), pprof.Labels("side", "bastion"), func(context.Context) { go srv.Serve(ln) })
 	t.Cleanup(func() { srv.Close() })
 	return &testBastion{addr: ln.Addr().String(), store: st, userCA: userCA, hostKey: hostKey.PublicKey(), server: srv, revoked: revoked}
 }
 
-// dial connects as identity (groups ops) with user name user.
-func (b *testBastion) dial(t testing.TB, identity, user string) *ssh.Client {
+// dial connects as identity (groups ops) with user name user; each of
+// configure may change the client's config (a cipher, say) before it dials.
+func (b *testBastion) dial(t testing.TB, identity, user string, configure ...func(*ssh.ClientConfig)) *ssh.Client {
 	t.Helper()
 	key := newSigner(t)
 	cert, err := b.userCA.SignUser(certauth.UserRequest{PublicKey: key.PublicKey(), Identity: identity, Groups: []string{"ops"}})
@@ -158,11 +167,15 @@ func (b *testBastion) dial(t testing.TB, identity, user string) *ssh.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ssh.Dial("tcp", b.addr, &ssh.ClientConfig{
+	cfg := &ssh.ClientConfig{
 		User:            user,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(certSigner)},
 		HostKeyCallback: ssh.FixedHostKey(b.hostKey),
-	})
+	}
+	for _, c := range configure {
+		c(cfg)
+	}
+	c, err := ssh.Dial("tcp", b.addr, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -338,23 +338,24 @@ func (c *gcmCipher) writeCipherPacket(seqNum uint32, w io.Writer, rand io.Reader
 
 	length := uint32(len(packet) + int(padding) + 1)
 	binary.BigEndian.PutUint32(c.prefix[:], length)
-	if _, err := w.Write(c.prefix[:]); err != nil {
-		return err
-	}
 
-	if cap(c.buf) < int(length) {
-		c.buf = make([]byte, length)
+	// The length, the sealed packet and its tag go out in one write: two
+	// writes (the length first) cost a system call more per packet, as
+	// bufio.Writer flushes its 4 KiB and then writes the rest past it.
+	if need := 4 + int(length) + gcmTagSize; cap(c.buf) < need {
+		c.buf = make([]byte, 4+length, need)
 	} else {
-		c.buf = c.buf[:length]
+		c.buf = c.buf[:4+length]
 	}
-
-	c.buf[0] = padding
-	copy(c.buf[1:], packet)
-	if _, err := io.ReadFull(rand, c.buf[1+len(packet):]); err != nil {
+	copy(c.buf, c.prefix[:])
+	plain := c.buf[4:]
+	plain[0] = padding
+	copy(plain[1:], packet)
+	if _, err := io.ReadFull(rand, plain[1+len(packet):]); err != nil {
 		return err
 	}
-	c.buf = c.aead.Seal(c.buf[:0], c.iv, c.buf, c.prefix[:])
-	if _, err := w.Write(c.buf); err != nil {
+	sealed := c.aead.Seal(plain[:0], c.iv, plain, c.prefix[:])
+	if _, err := w.Write(c.buf[:4+len(sealed)]); err != nil {
 		return err
 	}
 	c.incIV()

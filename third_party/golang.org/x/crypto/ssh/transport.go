@@ -40,6 +40,7 @@ type transport struct {
 
 	bufReader *bufio.Reader
 	bufWriter *bufio.Writer
+	conn      io.Reader // what bufReader reads; see growReader
 	rand      io.Reader
 	isClient  bool
 	io.Closer
@@ -133,8 +134,33 @@ func (t *transport) readPacket() (p []byte, err error) {
 	if debugTransport {
 		t.printPacket(p, false)
 	}
+	if err == nil {
+		t.growReader(len(p))
+	}
 
 	return p, err
+}
+
+// Read buffer sizes: a connection starts with bufio's default, and moves
+// to bulkReadSize once it carries a packet of bulkPacketSize or more
+// (OpenSSH sends the data it reads from a pipe in packets of 16 KiB).
+const (
+	bulkPacketSize = 8 << 10
+	bulkReadSize   = 64 << 10
+)
+
+// growReader gives a connection that carries bulk data (a packet of n
+// bytes just arrived) a larger read buffer. With 4 KiB, every large packet
+// takes two or three reads of the connection (the buffer's fill, then
+// reads past it for the rest); with 64 KiB, a read takes what the kernel
+// holds, often more than one packet. Idle and interactive connections
+// keep the small buffer. The buffer is replaced only while it is empty,
+// so no byte already read is lost.
+func (t *transport) growReader(n int) {
+	if n < bulkPacketSize || t.bufReader.Size() >= bulkReadSize || t.bufReader.Buffered() > 0 {
+		return
+	}
+	t.bufReader = bufio.NewReaderSize(t.conn, bulkReadSize)
 }
 
 func (s *connectionState) readPacket(r *bufio.Reader, strictMode bool) ([]byte, error) {
@@ -215,6 +241,7 @@ func newTransport(rwc io.ReadWriteCloser, rand io.Reader, isClient bool) *transp
 	t := &transport{
 		bufReader: bufio.NewReader(rwc),
 		bufWriter: bufio.NewWriter(rwc),
+		conn:      rwc,
 		rand:      rand,
 		reader: connectionState{
 			packetCipher:     &streamPacketCipher{cipher: noneCipher{}},
