@@ -1,9 +1,6 @@
 package masking
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
 
 // fastPathCases try to slip a value past the scan's shortcuts: the byte
 // loop that passes over bytes triggering nothing, the tests that rule out a
@@ -55,18 +52,7 @@ func TestFastPathsMaskEverywhere(t *testing.T) {
 	for _, tc := range testConfigs {
 		m := newTestMasker(t, tc.cfg)
 		for _, c := range fastPathCases {
-			want := whole(m, c.in)
-			bytewise := make([][]byte, len(c.in))
-			for i := range len(c.in) {
-				bytewise[i] = []byte{c.in[i]}
-			}
-			sameResult(t, fmt.Sprintf("%s: %q byte by byte", tc.name, c.in), run(m, bytewise, nil), want)
-			for i := 1; i < len(c.in); i++ {
-				sameResult(t, fmt.Sprintf("%s: %q split at %d", tc.name, c.in, i), run(m, split(c.in, i), nil), want)
-				for j := i + 1; j < len(c.in); j++ {
-					sameResult(t, fmt.Sprintf("%s: %q split at %d,%d", tc.name, c.in, i, j), run(m, split(c.in, i, j), nil), want)
-				}
-			}
+			sameAtEverySplit(t, tc.name, m, c.in, len(c.in))
 		}
 	}
 }

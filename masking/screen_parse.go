@@ -1,9 +1,10 @@
 package masking
 
 import (
-	"encoding/binary"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bastion-ssh/bastion/internal/nulrun"
 )
 
 // The terminal model's parser: what each byte of output does, printing,
@@ -138,7 +139,7 @@ var markOnly = func() (m [256]bool) {
 func markOnlyRun(b []byte) int {
 	i := 0
 	for i < len(b) {
-		if n := nulWords(b[i:]); n > 0 {
+		if n := nulrun.Words(b[i:]); n > 0 {
 			i += n
 			continue
 		}
@@ -146,25 +147,6 @@ func markOnlyRun(b []byte) int {
 			break
 		}
 		i++
-	}
-	return i
-}
-
-// nulWords returns the number of NUL bytes that b starts with, counted in
-// whole words of eight: four words at a time, then one.
-func nulWords(b []byte) int {
-	i := 0
-	for ; i+32 <= len(b); i += 32 {
-		w := b[i : i+32]
-		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
-			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
-			break
-		}
-	}
-	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:]) != 0 {
-			break
-		}
 	}
 	return i
 }

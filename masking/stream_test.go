@@ -99,6 +99,25 @@ func split(in string, cuts ...int) [][]byte {
 	return append(chunks, []byte(in[last:]))
 }
 
+// sameAtEverySplit checks that in, written byte by byte, cut at every
+// byte, and (when it is at most pairsUpTo bytes long) cut at every pair of
+// bytes, masks exactly as it does written whole.
+func sameAtEverySplit(t *testing.T, name string, m *Masker, in string, pairsUpTo int) {
+	t.Helper()
+	want := whole(m, in)
+	bytewise := make([][]byte, len(in))
+	for i := range len(in) {
+		bytewise[i] = []byte{in[i]}
+	}
+	sameResult(t, fmt.Sprintf("%s: %q byte by byte", name, in), run(m, bytewise, nil), want)
+	for i := 1; i < len(in); i++ {
+		sameResult(t, fmt.Sprintf("%s: %q split at %d", name, in, i), run(m, split(in, i), nil), want)
+		for j := i + 1; j < len(in) && len(in) <= pairsUpTo; j++ {
+			sameResult(t, fmt.Sprintf("%s: %q split at %d,%d", name, in, i, j), run(m, split(in, i, j), nil), want)
+		}
+	}
+}
+
 func sameResult(t *testing.T, what string, got, want result) {
 	t.Helper()
 	if got.out != want.out {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bastion-ssh/bastion/internal/nulrun"
 )
 
 // plain reports the ASCII bytes that appear in a JSON string unescaped.
@@ -134,7 +136,7 @@ func appendJSONString(dst, s []byte) []byte {
 func controlRun(s []byte) int {
 	i := 0
 	for i < len(s) {
-		if n := nulWords(s[i:]); n > 0 {
+		if n := nulrun.Words(s[i:]); n > 0 {
 			i += n
 			continue
 		}
@@ -142,25 +144,6 @@ func controlRun(s []byte) int {
 			break
 		}
 		i++
-	}
-	return i
-}
-
-// nulWords returns the number of NUL bytes that s starts with, counted in
-// whole words of eight: four words at a time, then one.
-func nulWords(s []byte) int {
-	i := 0
-	for ; i+32 <= len(s); i += 32 {
-		w := s[i : i+32]
-		if binary.LittleEndian.Uint64(w)|binary.LittleEndian.Uint64(w[8:])|
-			binary.LittleEndian.Uint64(w[16:])|binary.LittleEndian.Uint64(w[24:]) != 0 {
-			break
-		}
-	}
-	for ; i+8 <= len(s); i += 8 {
-		if binary.LittleEndian.Uint64(s[i:]) != 0 {
-			break
-		}
 	}
 	return i
 }
