@@ -211,8 +211,14 @@ func (p *outputPipe) deliverMasked(b []byte) error {
 		return &errRecording{err}
 	}
 	if skip := p.sentTo - start; skip < int64(len(b)) {
-		if err := p.sendClient(b[max(skip, 0):]); err != nil {
+		// b is p.out's, or the masker's output grown past it: either way
+		// the sender may keep it, and p.out becomes the buffer it gives.
+		spare, taken, err := p.handClient(b[max(skip, 0):])
+		if err != nil {
 			return err
+		}
+		if taken {
+			p.out = spare
 		}
 	}
 	p.sentTo = max(p.sentTo, p.outOff)
@@ -243,6 +249,18 @@ func (p *outputPipe) lockTerm() func() {
 	}
 	p.term.mu.Lock()
 	return p.term.mu.Unlock
+}
+
+// handClient is sendClient for a chunk of masked output the pipe gives up
+// (see sender.handOff).
+func (p *outputPipe) handClient(b []byte) (spare []byte, taken bool, err error) {
+	if p.term != nil {
+		return p.term.send.handOff(p.dst, b)
+	}
+	if p.send == nil {
+		p.send = newSender(p.dst)
+	}
+	return p.send.handOff(p.dst, b)
 }
 
 func (p *outputPipe) sendClient(b []byte) error {

@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -283,5 +285,87 @@ func TestEndOfStreamFailsClosedBesideAnotherStream(t *testing.T) {
 	alone.flush()
 	if outBuf.String() != "port 8080" {
 		t.Errorf("alone: %q", outBuf.String())
+	}
+}
+
+// syncOrderCheck is orderCheck for a client written from the sender's
+// goroutine while the pipe records the next chunk.
+type syncOrderCheck struct {
+	mu       sync.Mutex
+	recorded bytes.Buffer
+	sent     bytes.Buffer
+	early    int // bytes sent before they were recorded
+}
+
+func (o *syncOrderCheck) Output(p []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.recorded.Write(p)
+	return nil
+}
+
+func (o *syncOrderCheck) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sent.Write(p)
+	if o.early == 0 && !bytes.HasPrefix(o.recorded.Bytes(), o.sent.Bytes()) {
+		o.early = len(p)
+	}
+	time.Sleep(20 * time.Microsecond) // a client slower than the target
+	return len(p), nil
+}
+
+func (o *syncOrderCheck) Input([]byte) error        { return nil }
+func (o *syncOrderCheck) Offset() recorder.Position { return recorder.Position{} }
+func (o *syncOrderCheck) Resize(int, int) error     { return nil }
+func (o *syncOrderCheck) Marker(string) error       { return nil }
+func (o *syncOrderCheck) Bytes() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return int64(o.recorded.Len())
+}
+func (o *syncOrderCheck) Close(recorder.ExitInfo) (recorder.Manifest, error) {
+	return recorder.Manifest{}, nil
+}
+
+// Masked bulk output to a client slower than the target: the pipe hands
+// its output buffers to the sender instead of copying them, and masks the
+// next chunk while the last is being sent. The client gets exactly what
+// was recorded, masked, in order, and never a byte before it is recorded:
+// a buffer handed off and then reused for the next chunk would show here.
+func TestMaskedBulkToSlowClientArrivesAsRecorded(t *testing.T) {
+	m, err := masking.New(masking.Config{}, []byte("test fingerprint key, 32 bytes.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	for i := 0; text.Len() < 1<<20; i++ {
+		fmt.Fprintf(&text, "line %06d patient jane.doe%d@example.org ssn 123-45-%04d ok\r\n", i, i, i%10000)
+	}
+	o := &syncOrderCheck{}
+	p := &outputPipe{rec: o, dst: o, mask: m.NewPaced(), term: newClientTerminal(m, nil)}
+	data := text.Bytes()
+	for i, n := 0, 0; i < len(data); i += n {
+		n = min(1+i*31%(256<<10), len(data)-i) // small and large reads
+		if err := p.write(data[i : i+n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitSent(); err != nil {
+		t.Fatal(err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.early > 0 {
+		t.Fatalf("a chunk of %d bytes reached the client before it was recorded", o.early)
+	}
+	if !bytes.Equal(o.sent.Bytes(), o.recorded.Bytes()) || o.sent.Len() != len(data) {
+		t.Fatalf("client got %d bytes, recorded %d, target sent %d", o.sent.Len(), o.recorded.Len(), len(data))
+	}
+	if bytes.Contains(o.sent.Bytes(), []byte("@example.org")) {
+		t.Fatal("an e-mail address reached the client unmasked")
 	}
 }

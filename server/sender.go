@@ -54,13 +54,29 @@ func (s *sender) write(b []byte) error { return s.writeTo(s.dst, b) }
 // writeTo is write to another destination, in the same order as every
 // other chunk given to s.
 func (s *sender) writeTo(dst io.Writer, b []byte) error {
+	_, _, err := s.send(dst, b, false)
+	return err
+}
+
+// handOff is writeTo for a buffer the caller may give up: a chunk that is
+// queued is queued as it is, not copied (a bulk download would otherwise
+// copy every byte once more). Then taken is true, b is no longer the
+// caller's, and spare is the buffer of a chunk already sent, or nil, for
+// the caller's next chunk. A chunk written at once, or refused, stays the
+// caller's.
+func (s *sender) handOff(dst io.Writer, b []byte) (spare []byte, taken bool, err error) {
+	return s.send(dst, b, true)
+}
+
+// send is writeTo, and with give handOff.
+func (s *sender) send(dst io.Writer, b []byte, give bool) (spare []byte, taken bool, err error) {
 	if len(b) == 0 {
-		return nil
+		return nil, false, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return s.err
+		return nil, false, s.err
 	}
 	if len(b) <= sendInlineMax && !s.sending && len(s.queue) == 0 {
 		s.spare = nil // interactive again: keep no bulk buffers
@@ -69,24 +85,26 @@ func (s *sender) writeTo(dst io.Writer, b []byte) error {
 		_, err := dst.Write(b)
 		s.mu.Lock()
 		s.sent(err)
-		return err
+		return nil, false, err
 	}
 	for len(s.queue) >= sendQueueMax && s.err == nil {
 		s.cond.Wait()
 	}
 	if s.err != nil {
-		return s.err
+		return nil, false, s.err
 	}
-	var buf []byte
 	if n := len(s.spare); n > 0 {
-		buf, s.spare = s.spare[n-1][:0], s.spare[:n-1]
+		spare, s.spare = s.spare[n-1][:0], s.spare[:n-1]
 	}
-	s.queue = append(s.queue, queued{dst, append(buf, b...)})
+	if !give {
+		b, spare = append(spare, b...), nil
+	}
+	s.queue = append(s.queue, queued{dst, b})
 	if !s.running {
 		s.running = true
 		go s.drain()
 	}
-	return nil
+	return spare, give, nil
 }
 
 // sent ends a write to dst; s.mu is held.

@@ -145,3 +145,46 @@ func TestSenderWritesSmallChunksInline(t *testing.T) {
 		t.Errorf("after write returned the client has %q", got.String())
 	}
 }
+
+// A caller of handOff owns only what handOff leaves it: it overwrites the
+// spare it gets (and a chunk not taken) at once, as the output pipe's
+// masker does with its next chunk. The client must still get every chunk
+// as it was given, whole and in order: a buffer still queued that was
+// handed back, or a chunk kept that was taken, would show here as
+// scribbled bytes.
+func TestSenderHandOffBuffersAreNotShared(t *testing.T) {
+	w := &slowWriter{delay: 100 * time.Microsecond}
+	s := newSender(w)
+	var want bytes.Buffer
+	var buf []byte
+	taken := 0
+	for i := range 300 {
+		size := 1 + i*7919%(4*sendInlineMax)
+		buf = append(buf[:0], bytes.Repeat([]byte{byte('a' + i%26)}, size)...)
+		want.Write(buf)
+		spare, ok, err := s.handOff(s.dst, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			taken++
+			buf = spare
+		}
+		scribble := buf[:cap(buf)]
+		for k := range scribble {
+			scribble[k] = 'X'
+		}
+	}
+	if err := s.wait(); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !bytes.Equal(w.got.Bytes(), want.Bytes()) {
+		t.Fatalf("client got %d bytes (%d scribbled), not the %d given in order",
+			w.got.Len(), bytes.Count(w.got.Bytes(), []byte("X")), want.Len())
+	}
+	if taken == 0 {
+		t.Fatal("no chunk was handed off: the test did not exercise handOff")
+	}
+}
