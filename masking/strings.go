@@ -108,11 +108,24 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 }
 
 // passes reports whether p goes on unchanged, as it does when it neither
-// starts nor continues a sequence (no ESC, and none open), and then takes
-// it as appendWrite would.
+// starts nor continues a string sequence, and then takes it as appendWrite
+// would. Colour and cursor sequences pass: only an ESC followed by a
+// string introducer, or by the end of p (the next write may bring the
+// introducer), needs appendWrite; so does a sequence open from an earlier
+// write. (After ESC ESC the second ESC is looked at in turn.)
 func (f *stringFilter) passes(p []byte) bool {
-	if f.state != sfGround || bytes.IndexByte(p, 0x1b) >= 0 {
+	if f.state != sfGround {
 		return false
+	}
+	for i := 0; ; {
+		k := bytes.IndexByte(p[i:], 0x1b)
+		if k < 0 {
+			break
+		}
+		i += k + 1
+		if i == len(p) || isStringIntro(p[i]) {
+			return false
+		}
 	}
 	f.off += int64(len(p))
 	return true

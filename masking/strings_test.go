@@ -1,7 +1,9 @@
 package masking
 
 import (
+	"bytes"
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +58,44 @@ func TestOpenStringSequenceReleasedMasked(t *testing.T) {
 	out := string(pacedRun(m, [][]byte{[]byte(long)}, []time.Duration{0}))
 	if len(out) != len(long) || strings.Contains(out, "aaa") {
 		t.Fatalf("an over-long sequence was not masked: %.40q", out)
+	}
+}
+
+// passes is a shortcut for appendWrite on output with no string sequence:
+// fed the same writes, a filter that takes the shortcut where it can and
+// one that never does must release the same bytes and end each write in
+// the same state, on random output dense in ESC, introducers and
+// terminators, split at random.
+func TestStringFilterPassesAsAppendWrite(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	alphabet := []byte("\x1b\x1b\x1b]P_^X[m\a\\a1;- ")
+	rng := rand.New(rand.NewPCG(3, 5))
+	shortcuts := 0
+	for round := range 3000 {
+		in := make([]byte, 1+rng.IntN(300))
+		for i := range in {
+			in[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		fast, slow := &stringFilter{m: m}, &stringFilter{m: m}
+		var gotFast, gotSlow []byte
+		for i, n := 0, 0; i < len(in); i += n {
+			n = min(1+rng.IntN(12), len(in)-i)
+			c := in[i : i+n]
+			if fast.passes(c) {
+				gotFast = append(gotFast, c...)
+				shortcuts++
+			} else {
+				gotFast = fast.appendWrite(gotFast, c)
+			}
+			gotSlow = slow.appendWrite(gotSlow, c)
+			if !bytes.Equal(gotFast, gotSlow) || fast.state != slow.state || fast.off != slow.off ||
+				!bytes.Equal(fast.seq, slow.seq) || fast.blind != slow.blind || len(fast.findings) != len(slow.findings) {
+				t.Fatalf("round %d, after %q: shortcut gave %q (state %d), appendWrite %q (state %d)",
+					round, in[:i+n], gotFast, fast.state, gotSlow, slow.state)
+			}
+		}
+	}
+	if shortcuts == 0 {
+		t.Fatal("the shortcut was never taken: the test did not exercise it")
 	}
 }
