@@ -69,6 +69,30 @@ func BenchmarkIndexTrigger(b *testing.B) {
 	}
 }
 
+// BenchmarkCursor walks the triggers of a MiB of text with one Cursor, as
+// the masker's scan does, with the vector code and with the scalar loop.
+func BenchmarkCursor(b *testing.B) {
+	c := maskerClasses()
+	texts := benchTexts()
+	saved := vector
+	defer func() { vector = saved }()
+	for _, name := range []string{"base64", "terminal"} {
+		text := texts[name]
+		for _, v := range []bool{true, false} {
+			b.Run(fmt.Sprintf("text=%s/vector=%v", name, v), func(b *testing.B) {
+				vector = v && saved
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					cur := c.Cursor(text, 0)
+					for i := 0; i < len(text); i++ {
+						i = cur.Next(i)
+					}
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkIndexUnplainJSON passes over a MiB of text from escape to
 // escape, as the recorder's JSON escaper does.
 func BenchmarkIndexUnplainJSON(b *testing.B) {

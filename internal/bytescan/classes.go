@@ -51,34 +51,53 @@ func NewClasses(cls, after *[256]uint8) *Classes {
 
 // IndexTrigger returns the index of the first trigger in b, or len(b) if
 // there is none: the first i with cls[b[i]]&after[b[i-1]] != 0, where the
-// byte before b[0] is before.
+// byte before b[0] is before. A caller that walks from trigger to trigger
+// keeps a Cursor instead, which looks at each byte once.
 func (c *Classes) IndexTrigger(b []byte, before byte) int {
-	i := 0
-	if vector && c.vec && len(b) >= scalarLead+blockSize {
-		// In terminal output the next trigger is a few bytes away more
-		// often than not: look at the first bytes without the call.
-		for ; i < scalarLead; i++ {
-			if c.cls[b[i]]&c.after[before] != 0 {
-				return i
-			}
-			before = b[i]
+	cur := c.Cursor(b, before)
+	return cur.Next(0)
+}
+
+// TriggerMask reports the triggers among b[i:i+n] as the bits of mask, bit
+// k for b[i+k], for the n >= 1 it returns (at most 64 and len(b)-i): the
+// vector code looks at 64 bytes at once, the scalar loop stops after the
+// first trigger. The byte before b[0] is before. It requires i < len(b).
+func (c *Classes) TriggerMask(b []byte, i int, before byte) (mask uint64, n int) {
+	if vector && c.vec {
+		if i >= 1 && len(b)-i >= blockSize {
+			return triggerMaskAVX2(&c.nib, b, i), blockSize
 		}
-		i = indexTriggerAVX2(&c.nib, b, i)
+		// At either end of b: the bytes, and the one before them, copied
+		// into a block the vector code can read whole.
+		var blk [1 + blockSize]byte
+		blk[0] = before
+		if i >= 1 {
+			blk[0] = b[i-1]
+		}
+		n = copy(blk[1:], b[i:])
+		return triggerMaskAVX2(&c.nib, blk[:], 1) & (1<<n - 1), n
+	}
+	if i >= 1 {
 		before = b[i-1]
 	}
-	for ; i < len(b); i++ {
+	end := min(len(b), i+blockSize)
+	if k := c.scan(b, i, end, before); k < end {
+		return 1 << (k - i), k - i + 1
+	}
+	return 0, end - i
+}
+
+// scan returns the index of the first trigger in b[i:end], or end, one
+// byte at a time, b[i-1] being before.
+func (c *Classes) scan(b []byte, i, end int, before byte) int {
+	for ; i < end; i++ {
 		if c.cls[b[i]]&c.after[before] != 0 {
 			return i
 		}
 		before = b[i]
 	}
-	return len(b)
+	return end
 }
 
-const (
-	// blockSize is the bytes the vector code looks at in one step.
-	blockSize = 32
-	// scalarLead is the bytes IndexTrigger looks at one at a time before
-	// it calls the vector code.
-	scalarLead = 8
-)
+// blockSize is the bytes the vector code looks at in one call.
+const blockSize = 64

@@ -116,7 +116,7 @@ func TestIndexTriggerAtEveryPosition(t *testing.T) {
 	eachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		buf := make([]byte, 256)
-		for round := range 8 {
+		for round := range 3 {
 			cls, after := randomTables(rng, 64)
 			c := NewClasses(cls, after)
 			q := quiet(cls)
@@ -138,9 +138,9 @@ func TestIndexTriggerAtEveryPosition(t *testing.T) {
 }
 
 // Every pair of byte values (the byte before, the byte) decides alike at
-// the first byte (the byte before being before), in the bytes looked at
-// one at a time, at the first byte of the vector code and of its second
-// block, and in the tail.
+// the first byte (the byte before being before), on either side of the
+// edges of the vector code's 32-byte halves and 64-byte blocks (the first
+// and the last copied, those between read in place), and at the end.
 func TestIndexTriggerEveryPair(t *testing.T) {
 	eachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
@@ -153,22 +153,33 @@ func TestIndexTriggerEveryPair(t *testing.T) {
 		}
 		cls['@'] = 2
 		tables = append(tables, [2]*[256]uint8{&cls, masksAfterAlnum(2)})
-		buf := make([]byte, 160)
+		buf := make([]byte, 256)
 		for _, tb := range tables {
 			cls, after := tb[0], tb[1]
 			c := NewClasses(cls, after)
 			q := quiet(cls)
 			align := rng.IntN(32)
-			b := buf[align : align+100]
+			b := buf[align : align+140]
 			for i := range b {
 				b[i] = q
 			}
 			for p := range 256 {
 				for ch := range 256 {
 					checkTrigger(t, c, cls, after, append(buf[:0:0], byte(ch), q), byte(p), "first byte")
-					for _, k := range []int{1, scalarLead - 1, scalarLead, scalarLead + 1, scalarLead + 31, scalarLead + 32, scalarLead + 33, 96, 99} {
+					// The bytes around the pair are quiet: the first trigger
+					// is the byte before, the byte or none.
+					want := len(b)
+					if cls[ch]&after[p] != 0 {
+						want = 1
+					}
+					if cls[p]&after[q] != 0 {
+						want = 0
+					}
+					for _, k := range []int{1, 31, 32, 63, 64, 65, 95, 96, 127, 128, 139} {
 						b[k-1], b[k] = byte(p), byte(ch)
-						checkTrigger(t, c, cls, after, b, q, fmt.Sprintf("at %d", k))
+						if got := c.IndexTrigger(b, q); got != min(k-1+want, len(b)) {
+							t.Fatalf("after %#x, %#x at %d: IndexTrigger = %d, want %d", p, ch, k, got, min(k-1+want, len(b)))
+						}
 						b[k-1], b[k] = q, q
 					}
 				}
@@ -232,5 +243,79 @@ func FuzzIndexTrigger(f *testing.F) {
 				checkTrigger(t, c, cls, after, b[i:], before, "fuzz")
 			}
 		})
+	})
+}
+
+// TriggerMask's bits are the triggers of the n bytes it reports on, from
+// every index, n within its bounds.
+func TestTriggerMask(t *testing.T) {
+	eachImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, density := range []int{2, 20, 128} {
+			cls, after := randomTables(rng, density)
+			c := NewClasses(cls, after)
+			b := make([]byte, 300)
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			before := byte(rng.Uint32())
+			for i := range b {
+				mask, n := c.TriggerMask(b, i, before)
+				if n < 1 || n > 64 || n > len(b)-i {
+					t.Fatalf("TriggerMask at %d of %d: n = %d", i, len(b), n)
+				}
+				if n < 64 && n < len(b)-i && mask>>(n-1) != 1 {
+					t.Fatalf("TriggerMask at %d: stopped after %d bytes, not at a trigger (mask %#x)", i, n, mask)
+				}
+				prev := before
+				if i > 0 {
+					prev = b[i-1]
+				}
+				for k := range n {
+					want := cls[b[i+k]]&after[prev] != 0
+					if got := mask>>k&1 == 1; got != want {
+						t.Fatalf("TriggerMask at %d, byte %d: %v, want %v", i, k, got, want)
+					}
+					prev = b[i+k]
+				}
+				if n < 64 && mask>>n != 0 {
+					t.Fatalf("TriggerMask at %d: bits past n = %d: %#x", i, n, mask)
+				}
+			}
+		}
+	})
+}
+
+// A Cursor finds every trigger in order, also when the walk jumps ahead
+// past some of them, and never reports one where there is none.
+func TestCursorWalk(t *testing.T) {
+	eachImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for round := range 200 {
+			cls, after := randomTables(rng, 1+rng.IntN(64))
+			c := NewClasses(cls, after)
+			b := make([]byte, rng.IntN(1000))
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			before := byte(rng.Uint32())
+			cur := c.Cursor(b, before)
+			for i := 0; i < len(b); i++ {
+				if rng.IntN(8) == 0 {
+					i += rng.IntN(100) // a run the caller passes over itself
+					if i >= len(b) {
+						break
+					}
+				}
+				prev := before
+				if i > 0 {
+					prev = b[i-1]
+				}
+				want := i + indexTriggerDef(cls, after, b[i:], prev)
+				if i = cur.Next(i); i != want {
+					t.Fatalf("round %d: Next = %d, want %d", round, i, want)
+				}
+			}
+		}
 	})
 }

@@ -8,14 +8,12 @@ import "golang.org/x/sys/cpu"
 // the scalar code on the same inputs.
 var vector = cpu.X86.HasAVX2
 
-// indexTriggerAVX2 returns the index of the first trigger in b at or after
-// from (see Classes.IndexTrigger), looking at whole 32-byte blocks only:
-// if it finds none it returns the start of the first block that does not
-// fit. from must be at least 1 (the block's previous bytes are read from
-// b[from-1:]).
+// triggerMaskAVX2 returns the triggers among b[i:i+64] (see
+// Classes.TriggerMask), bit k for b[i+k]. It reads b[i-1:i+64], which the
+// caller makes sure is inside b.
 //
 //go:noescape
-func indexTriggerAVX2(t *nibbleTables, b []byte, from int) int
+func triggerMaskAVX2(t *nibbleTables, b []byte, i int) uint64
 
 // indexOutsideAVX2 returns the index of the first byte of b that is below
 // lo as a signed byte (so every byte >= 0x80 counts), or equal to x or y,

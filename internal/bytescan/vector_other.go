@@ -5,9 +5,9 @@ package bytescan
 // vector is false: there is no vector code for this architecture or build.
 var vector = false
 
-// indexTriggerAVX2 does nothing here; it is never called while vector is
+// triggerMaskAVX2 does nothing here; it is never called while vector is
 // false.
-func indexTriggerAVX2(t *nibbleTables, b []byte, from int) int { return from }
+func triggerMaskAVX2(t *nibbleTables, b []byte, i int) uint64 { return 0 }
 
 // indexOutsideAVX2 does nothing here; it is never called while vector is
 // false.
