@@ -63,7 +63,7 @@ func (c *Classes) IndexTrigger(b []byte, before byte) int {
 // vector code looks at 64 bytes at once, the scalar loop stops after the
 // first trigger. The byte before b[0] is before. It requires i < len(b).
 func (c *Classes) TriggerMask(b []byte, i int, before byte) (mask uint64, n int) {
-	if vector && c.vec {
+	if vector && c.vec && len(b)-i >= shortTail {
 		if i >= 1 && len(b)-i >= blockSize {
 			return triggerMaskAVX2(&c.nib, b, i), blockSize
 		}
@@ -99,5 +99,11 @@ func (c *Classes) scan(b []byte, i, end int, before byte) int {
 	return end
 }
 
-// blockSize is the bytes the vector code looks at in one call.
-const blockSize = 64
+const (
+	// blockSize is the bytes the vector code looks at in one call.
+	blockSize = 64
+	// shortTail is the fewest bytes at the end of a slice worth a copy
+	// for the vector code; fewer (a keystroke's echo) are looked at one
+	// at a time.
+	shortTail = 16
+)
