@@ -54,8 +54,14 @@ func NewClasses(cls, after *[256]uint8) *Classes {
 // byte before b[0] is before. A caller that walks from trigger to trigger
 // keeps a Cursor instead, which looks at each byte once.
 func (c *Classes) IndexTrigger(b []byte, before byte) int {
+	// The first bytes one at a time: a trigger a few bytes away (terminal
+	// output) costs less found so than by classifying a block.
+	n := min(len(b), shortTail)
+	if k := c.scan(b, 0, n, before); k < n || n == len(b) {
+		return k
+	}
 	cur := c.Cursor(b, before)
-	return cur.Next(0)
+	return cur.Next(n)
 }
 
 // TriggerMask reports the triggers among b[i:i+n] as the bits of mask, bit
