@@ -27,7 +27,8 @@ func guarded(t *testing.T) []byte {
 // The vector code reads nothing outside the slice: slices that start at
 // the first byte of a page after an unreadable one, or end at the last
 // byte before one, of every length up to 300, with no trigger (so that
-// every block is read) and with one at the end.
+// every block is read) and with one at the end, walked from their start
+// by IndexTrigger and by a Cursor.
 func TestNothingReadOutsideTheSlice(t *testing.T) {
 	page := guarded(t)
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -44,6 +45,11 @@ func TestNothingReadOutsideTheSlice(t *testing.T) {
 				if n > 0 {
 					b[n-1] = byte(rng.Uint32())
 					checkTrigger(t, c, cls, after, b, q, "last")
+					// A Cursor's first block, which starts at b[0].
+					cur := c.Cursor(b, q)
+					if got, want := cur.Next(0), indexTriggerDef(cls, after, b, q); got != want {
+						t.Fatalf("Cursor over %d bytes: Next(0) = %d, want %d", n, got, want)
+					}
 				}
 				for i := range b {
 					b[i] = 'a'
