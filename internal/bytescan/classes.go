@@ -20,7 +20,7 @@ type Classes struct {
 //
 // The vector code handles after tables with at most two distinct values
 // (the masker's: all classes, or those that need no word start after a
-// letter or digit); with more, IndexTrigger runs the scalar loop.
+// letter or digit); with more, the scalar loop serves them.
 func NewClasses(cls, after *[256]uint8) *Classes {
 	c := &Classes{cls: *cls, after: *after}
 	m0 := after[0]
