@@ -10,7 +10,7 @@ import (
 // that imported server (or the CLI) would tie the packages into a knot.
 func TestLeavesDoNotImportServer(t *testing.T) {
 	const mod = "github.com/bastion-ssh/bastion/"
-	leaves := []string{"certauth", "config", "policies", "recorder", "replay", "store", "devhost", "evidence", "cmdjudge", "approvals", "slackreview", "shellhook", "shipping", "internal/proxyrelay", "internal/nulrun", "liveness"}
+	leaves := []string{"certauth", "config", "policies", "recorder", "replay", "store", "devhost", "evidence", "cmdjudge", "approvals", "slackreview", "shellhook", "shipping", "internal/proxyrelay", "internal/nulrun", "internal/bytescan", "liveness"}
 	for _, leaf := range leaves {
 		out, err := exec.Command("go", "list", "-deps", "../"+leaf).CombinedOutput()
 		if err != nil {

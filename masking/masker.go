@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/bastion-ssh/bastion/internal/bytescan"
 )
 
 // Masker holds a compiled configuration. It is immutable and safe for
@@ -30,6 +32,10 @@ type Masker struct {
 	ctxFirst    [256]bool       // first bytes of context words, both cases
 	ctxWords    [256][]ctxWord  // context words by lower-case first byte
 	ctxSecond   [256][4]uint64  // by lower-case first byte: lower-case second bytes
+
+	// cls and clsCtx with afterMask, for the scan's skip to the next
+	// trigger.
+	skip [2]*bytescan.Classes
 }
 
 // New validates cfg and returns a Masker. fingerprintKey keys the HMAC of
@@ -177,6 +183,7 @@ func (m *Masker) buildTables() {
 		}
 		m.clsCtx[c] |= m.cls[c]
 	}
+	m.skip = [2]*bytescan.Classes{bytescan.NewClasses(&m.cls, &afterMask), bytescan.NewClasses(&m.clsCtx, &afterMask)}
 	for n := 1; n < len(m.numTab); n++ {
 		for c := range 256 {
 			m.numTab[n][c] = shapeKinds(&m.on, n, byte(c))

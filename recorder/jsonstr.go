@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bastion-ssh/bastion/internal/bytescan"
 	"github.com/bastion-ssh/bastion/internal/nulrun"
 )
 
@@ -48,7 +49,17 @@ func unplainBytes(x uint64) uint64 {
 }
 
 // plainPrefix returns the number of plain bytes at the start of s.
+//
+// In terminal output the next byte to escape is often within the first
+// word, which is tested here; a longer run is passed over 32 bytes at a
+// time where the processor can (bulk text, base64).
 func plainPrefix(s []byte) int {
+	if len(s) >= 8+vectorMin {
+		if m := unplainBytes(binary.LittleEndian.Uint64(s)); m != 0 {
+			return bits.TrailingZeros64(m) >> 3
+		}
+		return 8 + bytescan.IndexUnplainJSON(s[8:])
+	}
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		if m := unplainBytes(binary.LittleEndian.Uint64(s[i:])); m != 0 {
@@ -62,6 +73,10 @@ func plainPrefix(s []byte) int {
 	}
 	return i
 }
+
+// vectorMin is the shortest run plainPrefix hands to bytescan: shorter
+// ones cost less eight bytes at a time than a call.
+const vectorMin = 64
 
 // appendJSONString appends s to dst as a JSON string.
 //

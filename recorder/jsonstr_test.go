@@ -147,7 +147,41 @@ func TestPlainPrefix(t *testing.T) {
 	}
 }
 
+// TestPlainPrefixLongRuns checks the scan of long runs (32 bytes at a
+// time where the processor can) against the byte-at-a-time one: every byte
+// value at every position of plain runs up to 200 bytes long, at every
+// alignment, and the runs cut short after it.
+func TestPlainPrefixLongRuns(t *testing.T) {
+	buf := make([]byte, 240)
+	for align := range 32 {
+		for n := 0; n <= 200; n += 1 + n/40 {
+			s := buf[align : align+n]
+			for i := range s {
+				s[i] = 'a' + byte(i%26)
+			}
+			if got := plainPrefix(s); got != n {
+				t.Fatalf("plainPrefix of %d plain bytes = %d", n, got)
+			}
+			if align%8 != 0 {
+				continue
+			}
+			for pos := range s {
+				for b := range 256 {
+					s[pos] = byte(b)
+					for _, cut := range [][]byte{s, s[:pos+1]} {
+						if got, want := plainPrefix(cut), firstUnplain(cut); got != want {
+							t.Fatalf("plainPrefix(%q) = %d, want %d", cut, got, want)
+						}
+					}
+				}
+				s[pos] = 'a' + byte(pos%26)
+			}
+		}
+	}
+}
+
 func FuzzPlainPrefix(f *testing.F) {
+	f.Add([]byte(strings.Repeat("plain text run long enough for the vector scan ", 3) + `\ and ` + "\x1b[0m"))
 	for _, tt := range jsonStringTests {
 		f.Add([]byte(tt.in))
 	}
