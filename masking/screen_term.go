@@ -25,7 +25,7 @@ type term struct {
 	// rowBuf holds the rows' pointers; rows slides over it as the whole
 	// screen scrolls.
 	rowBuf []*row
-	gone   []*row // touched rows scrolled off since the last check
+	gone   []*row // touched tricky rows scrolled off since the last check
 	free   []*row // rows to reuse
 	// spill checks gone (and with screen, the changed rows on the screen):
 	// when gone holds goneMax rows, and before anything is erased, so that
@@ -109,9 +109,13 @@ func (t *term) recycle() {
 	t.gone = t.gone[:0]
 }
 
-// scrolledOff notes a row leaving the screen.
+// scrolledOff notes a row leaving the screen. Only a changed tricky row is
+// ever read (Screen.add), so only those wait in gone: how many rows a
+// check reads together does not depend on how many plain rows scrolled
+// off between them, which the shortcuts for plain lines change (see
+// skipPlain and feed).
 func (t *term) scrolledOff(r *row) {
-	if !r.touched {
+	if !r.touched || !r.tricky {
 		if len(t.free) < goneMax {
 			t.free = append(t.free, r)
 		}
