@@ -68,6 +68,28 @@ func (t *term) skipPlain(skip, run int, off int64) int {
 	return 0
 }
 
+// passPlain takes the run of plain lines at b[i], at a fresh row and stream
+// offset off+i, whose lines plainRun found (skip, run, open): with
+// mayHold, when the run ends b (or a line cut short by its end does), it
+// holds the run back (see feed) and reports held; otherwise it returns
+// where draw goes on, past the lines that scroll off within the run.
+func (t *term) passPlain(b []byte, off int64, i, skip, run int, open, mayHold bool) (next int, held bool) {
+	if mayHold && (i+run == len(b) || open) && len(b)-i-skip <= pendingMax {
+		t.holdBack(b[i:], off+int64(i), skip)
+		return len(b), true
+	}
+	return i + t.skipPlain(skip, run, off+int64(i)), false
+}
+
+// plainRows returns how many rows lines take.
+func plainRows(lines []plainLine) int {
+	n := 0
+	for _, l := range lines {
+		n += l.rows
+	}
+	return n
+}
+
 // plainRun returns the length of the run of plain lines at the start of b
 // and of the lines at its start that skipPlain passes over, and whether
 // the bytes after the run are a line cut short by the end of b that is
