@@ -92,8 +92,8 @@ var bulkTails = []string{
 
 // bulkOutput is what a bulk transfer or a long log prints: runs of plain
 // lines, from a few up to many screens of the large model, of short lines,
-// lines that wrap, colours and erases (grep --color) and the first part of
-// a value, each run ended by one of bulkTails. A run's lines end in CR LF,
+// lines that wrap, lines about as wide as a model, colours and erases (grep
+// --color) and the first part of a value, each run ended by one of bulkTails. A run's lines end in CR LF,
 // or in a bare LF (plain only where the model returns the cursor on it).
 func bulkOutput(rng *rand.Rand, n int) []byte {
 	var b strings.Builder
@@ -110,6 +110,8 @@ func bulkOutput(rng *rand.Rand, n int) []byte {
 				b.WriteString("\x1b[01;31m\x1b[Kmatch\x1b[m\x1b[K: " + strings.Repeat("x", rng.IntN(60)))
 			case 2:
 				b.WriteString("id 123-45-")
+			case 3, 4, 5: // about the width of a model, or twice it
+				b.WriteString(strings.Repeat("w", []int{36, 37, 38, 74, 79, 80, 81, 160, 999, 1000, 1001, 2000}[rng.IntN(12)]))
 			default:
 				b.WriteString("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5"[:rng.IntN(68)])
 			}
@@ -319,6 +321,45 @@ func TestMarkOnly(t *testing.T) {
 		b.mark()
 		if d := termDiff(a, b); d != "" || a.state != b.state {
 			t.Errorf("control %#x: %s", c, d)
+		}
+	}
+}
+
+// printable agrees with a byte-by-byte check at every length up to three
+// words, with any byte at any position (the words overlap at the end).
+func TestPrintable(t *testing.T) {
+	for n := range 25 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				want := c >= 0x20 && c < 0x7f
+				if got := printable(b); got != want {
+					t.Fatalf("printable(%q) = %v", b, got)
+				}
+			}
+		}
+	}
+}
+
+// plainRun counts the rows a line takes as the model prints it: one per
+// width of text or part of one, at least one; for text alone (found at
+// once) and with colours (scanned a byte at a time), at every length up to
+// three widths.
+func TestPlainRunRows(t *testing.T) {
+	for _, w := range []int{37, 80} {
+		for _, end := range []string{"\r\n", "\n"} {
+			tm := newTerm(w, 24)
+			tm.onlcr = end == "\n"
+			for n := range 3*w + 2 {
+				for _, line := range []string{strings.Repeat("a", n), "\x1b[1m" + strings.Repeat("a", n) + "\x1b[m"} {
+					b := []byte(line + end + "more")
+					_, run, _ := tm.plainRun(b)
+					if want := max(1, (n+w-1)/w); run != len(line)+len(end) || len(tm.plain) != 1 || tm.plain[0].rows != want {
+						t.Fatalf("width %d, %q: run %d, lines %v, want one of %d rows", w, b, run, tm.plain, want)
+					}
+				}
+			}
 		}
 	}
 }
