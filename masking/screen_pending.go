@@ -23,12 +23,15 @@ import "bytes"
 // and rows scroll off whole, so a row is never half drawn.
 
 // When a read comes after lines held, it first completes the line the
-// last read cut short (up to its first line feed). If that line is plain
-// and the plain lines of the read from there take the screen's height or
-// more, the held lines scroll off during them, unread: they are dropped,
-// undrawn, and the read goes on from the fresh row they started at as draw
-// would take it (bulk output in large reads: each read draws only its last
-// screenful, or holds it). If the read's lines take fewer rows and it ends
+// last read cut short, if any (up to its first line feed). If that line is
+// plain and the plain lines of the read from there take the screen's
+// height or more, the held lines would scroll off during them, unread: they
+// are dropped, undrawn, and the read goes on from the fresh row they
+// started at as draw would take it (bulk output in large reads: each read
+// draws only its last screenful, or holds it). The checks read what they
+// would have read: the rows on the screen before the held lines scroll off
+// during the read's lines instead, and those the held lines would have
+// drawn are not tricky. If the read's lines take fewer rows and it ends
 // with them, they are held too; otherwise what is held is drawn, and then
 // the read.
 
@@ -63,35 +66,38 @@ func (t *term) feed(b []byte, off int64) {
 		t.draw(b, off, 0, true)
 		return
 	}
-	// More output after what is held: the line cut short goes on in b, up
-	// to b's first line feed, which ends it if it is plain.
+	// More output after what is held: a line cut short goes on in b, up to
+	// b's first line feed, which ends it if it is plain.
 	tail := p.start
 	if len(p.lines) > 0 {
 		tail = p.lines[len(p.lines)-1].end
 	}
-	k := bytes.IndexByte(b, '\n') + 1
-	if k == 0 {
-		k = len(b)
-	}
-	if len(p.b)-tail+k > pendingMax {
-		// A line that goes on and on (base64 -w0): each read scans the
-		// line cut short again from its start, so it is not held past
-		// pendingMax bytes.
-		t.settle()
-		t.draw(b, off, 0, true)
-		return
-	}
-	p.b = append(p.b, b[:k]...)
-	if _, run, open := t.plainRun(p.b[tail:]); tail+run < len(p.b) && !open {
-		// Not a plain line: draw what is held, and then the rest of b.
-		t.heldRunEnded(p.off + int64(tail+run))
-		t.settle()
-		t.draw(b, off, k, true)
-		return
-	}
-	t.heldLines(t.plain, tail)
-	if k == len(b) {
-		return // b went to the line cut short, which is held
+	k := 0
+	if tail < len(p.b) {
+		k = bytes.IndexByte(b, '\n') + 1
+		if k == 0 {
+			k = len(b)
+		}
+		if len(p.b)-tail+k > pendingMax {
+			// A line that goes on and on (base64 -w0): each read scans
+			// the line cut short again from its start, so it is not held
+			// past pendingMax bytes.
+			t.settle()
+			t.draw(b, off, 0, true)
+			return
+		}
+		p.b = append(p.b, b[:k]...)
+		if _, run, open := t.plainRun(p.b[tail:]); tail+run < len(p.b) && !open {
+			// Not a plain line: draw what is held, and then the rest of b.
+			t.heldRunEnded(p.off + int64(tail+run))
+			t.settle()
+			t.draw(b, off, k, true)
+			return
+		}
+		t.heldLines(t.plain, tail)
+		if k == len(b) {
+			return // b went to the line cut short, which is held
+		}
 	}
 	// The rest of b starts at the fresh row after the lines held.
 	skip, run, open := t.plainRun(b[k:])
