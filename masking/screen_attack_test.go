@@ -406,7 +406,7 @@ func diffAt(a, b []byte) []byte {
 
 // A value completed by cursor motion on a row of lines held back, after
 // plain lines in reads of one size: fewer lines than the screen has rows,
-// about as many and more, and more than pendingMax bytes up to 256 KiB. So
+// about as many and more, and more than pendingMax bytes up to 100 KiB. So
 // that one model's shortcuts are not covered for by the other's, the trick
 // finds the row with the value's first part on one model only: by its row
 // on the small model's screen (CUP), or by moving up more rows than the
@@ -434,7 +434,7 @@ func TestScreenAttackTrickAfterReads(t *testing.T) {
 			{largeRows, 30, "\x1b[31A\x1b[11G6789\x1b[31B\r"},
 			{largeRows, largeRows - 2, fmt.Sprintf("\x1b[%dA\x1b[11G6789\x1b[%[1]dB\r", largeRows-1)},
 		} {
-			sizes := []int{line * tc.h / 2, line*(tc.h-1) + 3, line * tc.h, line*(tc.h+1) + 5, pendingMax + 1, 256 << 10}
+			sizes := []int{line * tc.h / 2, line*(tc.h-1) + 3, line * tc.h, line*(tc.h+1) + 5, pendingMax + 1, 100 << 10}
 			for _, size := range sizes {
 				lines := linesOf(size+300, 10, md.end)
 				idAt := len(lines)

@@ -181,8 +181,8 @@ func heldThenTail(md heldModel, n, width int, tail string) ([]byte, int) {
 
 // Plain lines in reads of one size, of fewer lines than the screen has
 // rows, about as many and more, up to pendingMax bytes, either side of it
-// and 256 KiB, then a tail that is
-// not plain lines (bulkTails), then more lines. The read that ends the
+// and 100 KiB, then a tail that is not plain lines (bulkTails), then more
+// lines. The read that ends the
 // lines ends at every position from 30 bytes before the tail (12 with large
 // reads) to its end (a line, a CR LF, an escape or a UTF-8 sequence cut
 // across reads; of a long tail, its first 40 bytes and its last 8), or half
@@ -192,7 +192,7 @@ func heldThenTail(md heldModel, n, width int, tail string) ([]byte, int) {
 func TestHeldThenReadAtEveryCut(t *testing.T) {
 	for _, md := range heldModels {
 		line := 10 + len(md.end)
-		sizes := []int{line * md.h / 2, line*(md.h-1) + 3, line * md.h, line*(md.h+1) + 5, pendingMax - 1, pendingMax, pendingMax + 1, 256 << 10}
+		sizes := []int{line * md.h / 2, line*(md.h-1) + 3, line * md.h, line*(md.h+1) + 5, pendingMax - 1, pendingMax, pendingMax + 1, 100 << 10}
 		for ti, tail := range bulkTails {
 			for _, size := range sizes {
 				width, before := 10, 30 // short lines, the last 30 bytes
