@@ -1,7 +1,11 @@
 package masking
 
 import (
+	"bytes"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -218,11 +222,12 @@ func splitOther(chunks []string) []string {
 }
 
 // Reads at the size limit of what is held back (pendingMax), one byte
-// either side, ending in the first part of a value that the next read
-// completes by cursor motion; after reads of plain lines that were held.
+// either side, and smaller and larger ones up to 256 KiB, ending in the
+// first part of a value that the next read completes by cursor motion;
+// after reads of plain lines that were held.
 func TestScreenAttackPendingMaxReads(t *testing.T) {
 	m := newTestMasker(t, Config{})
-	for _, n := range []int{pendingMax - 1, pendingMax, pendingMax + 1} {
+	for _, n := range []int{4096, pendingMax - 1, pendingMax, pendingMax + 1, 100 << 10, 256 << 10} {
 		for _, before := range [][]string{nil, {plainOf(n, "")}, {plainOf(4096, ""), plainOf(n, "")}} {
 			chunks := append(append([]string(nil), before...), plainOf(n, "123-45-"), "\x1b[8G6789\r\n")
 			out := screenFeed(m, 0, 0, false, chunks)
@@ -274,16 +279,20 @@ func TestScreenAttackEndlessLineBounded(t *testing.T) {
 
 // What is held back is only ever plain lines, with at most a line cut short
 // at its end: anything else must be drawn before the check after its chunk
-// reads the screen. Mixed output in reads of every size, on both models.
+// reads the screen. Mixed output in reads of every size up to 16 KiB, and
+// bulk output in reads up to 256 KiB, on both models.
 func TestScreenAttackHeldIsPlain(t *testing.T) {
-	for seed := range uint64(6) {
+	for seed := range uint64(8) {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		out := mixedOutput(rng, 300<<10)
+		out, read := mixedOutput(rng, 300<<10), func() int { return 1 + rng.IntN(16<<10) }
+		if seed >= 6 {
+			out, read = bulkOutput(rng, 1<<20), func() int { return readSize(rng) }
+		}
 		for _, size := range [][2]int{{80, 24}, {largeCols, largeRows}} {
 			tm := newTerm(size[0], size[1])
 			tm.onlcr = true
 			for i := 0; i < len(out); {
-				n := min(len(out)-i, 1+rng.IntN(16<<10))
+				n := min(len(out)-i, read())
 				tm.feed(out[i:i+n], int64(i))
 				i += n
 				p := &tm.pend
@@ -295,5 +304,203 @@ func TestScreenAttackHeldIsPlain(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// trickOutput is bulk output with values completed by cursor motion: runs
+// of plain lines (each on one row, ended by end) that now and then hold
+// the first part of a value ("id 123-45-"), each run ended by a trick that
+// moves the cursor up to the last such line and completes the value there
+// ("6789", held back as plain lines so far, drawn at once or dropped
+// undrawn depending on the reads), or by another tail (bulkTails).
+func trickOutput(rng *rand.Rand, n int, end string) []byte {
+	const text = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5"
+	var b strings.Builder
+	for b.Len() < n {
+		since := -1 // lines after the last first part of a value
+		lines := rng.IntN(100)
+		if rng.IntN(4) == 0 {
+			lines = rng.IntN(3000)
+		}
+		for range lines {
+			if rng.IntN(30) == 0 {
+				b.WriteString("id 123-45-" + end)
+				since = 0
+				continue
+			}
+			b.WriteString(text[:rng.IntN(len(text))] + end)
+			if since >= 0 {
+				since++
+			}
+		}
+		if since >= 0 && rng.IntN(4) > 0 {
+			fmt.Fprintf(&b, "\x1b[%dA\x1b[11G6789\x1b[%dB\r", since+1, since+1)
+			continue
+		}
+		b.WriteString(bulkTails[rng.IntN(len(bulkTails))])
+	}
+	return []byte(b.String())
+}
+
+// slowScreen is a Screen whose models never pass over plain lines nor hold
+// them back: they draw every byte as it comes.
+func slowScreen(m *Masker, cols, rows int) *Screen {
+	sc := m.NewScreen(cols, rows)
+	for _, t := range sc.terms {
+		t.plainNext = math.MaxInt64 // never at a run of plain lines
+	}
+	return sc
+}
+
+// Whatever the reads, from a few bytes to 256 KiB, a Screen that passes
+// over plain lines, holds them back and drops them undrawn masks the same
+// bytes and reports the same findings after each read as one that draws
+// every byte: values completed on rows of lines held, or on rows their
+// drawing would scroll, by cursor motion after long runs of lines. With
+// another stream writing now and then (Interleave).
+func TestScreenAttackBulkThenTrick(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for seed := range uint64(8) {
+		for _, size := range [][2]int{{0, 0}, {80, 24}} {
+			end := "\n" // no pty: the model returns the cursor (onlcr)
+			if size[0] > 0 {
+				end = "\r\n"
+			}
+			rng := rand.New(rand.NewPCG(seed, 42))
+			out := trickOutput(rng, 1<<20, end)
+			fast, slow := m.NewScreen(size[0], size[1]), slowScreen(m, size[0], size[1])
+			found := 0
+			for i := 0; i < len(out); {
+				n := readSize(rng)
+				if seed%2 == 0 {
+					n = 1 + rng.IntN(4096)
+				}
+				n = min(n, len(out)-i)
+				a, b := slices.Clone(out[i:i+n]), slices.Clone(out[i:i+n])
+				fa, fb := fast.Mask(a, int64(i)), slow.Mask(b, int64(i))
+				if !bytes.Equal(a, b) || !slices.Equal(fa, fb) {
+					t.Fatalf("seed %d, %dx%d, read of %d at %d: masked %q, findings %v; drawing every byte: %q, %v", seed, size[0], size[1], n, i, diffAt(a, b), fa, diffAt(b, a), fb)
+				}
+				found += len(fa)
+				i += n
+				if rng.IntN(20) == 0 {
+					fast.Interleave()
+					slow.Interleave()
+				}
+			}
+			if found < 10 {
+				t.Fatalf("seed %d, %dx%d: %d values found: the test does not exercise masking", seed, size[0], size[1], found)
+			}
+		}
+	}
+}
+
+// diffAt is a of a and b from a little before where they first differ.
+func diffAt(a, b []byte) []byte {
+	i := 0
+	for i < min(len(a), len(b)) && a[i] == b[i] {
+		i++
+	}
+	return a[max(0, i-20):min(len(a), i+20)]
+}
+
+// A value completed by cursor motion on a row of lines held back, after
+// plain lines in reads of one size: fewer lines than the screen has rows,
+// about as many and more, and more than pendingMax bytes up to 100 KiB. So
+// that one model's shortcuts are not covered for by the other's, the trick
+// finds the row with the value's first part on one model only: by its row
+// on the small model's screen (CUP), or by moving up more rows than the
+// small model has (CUU). A read ends at every position from 30 bytes before
+// the trick to its end (12 with large reads), around the line with the
+// value's first part (not with large reads), or half a read or a read
+// before the trick; with the smallest reads on the small model, a read of
+// 1 to 12 bytes follows one that ends around the trick. After each read the Screen masks the
+// same bytes and reports the same findings as one that draws every byte,
+// and the value is found.
+func TestScreenAttackTrickAfterReads(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for _, md := range []struct {
+		cols, rows int
+		end        string
+	}{{0, 0, "\n"}, {80, 24, "\r\n"}} {
+		line := 10 + len(md.end)
+		for _, tc := range []struct {
+			h, above int // the model that sees the value, and the lines between
+			trick    string
+		}{
+			{24, 0, "\x1b[23;11H6789\x1b[24;1H"},
+			{24, 5, "\x1b[18;11H6789\x1b[24;1H"},
+			{24, 22, "\x1b[1;11H6789\x1b[24;1H"},
+			{largeRows, 30, "\x1b[31A\x1b[11G6789\x1b[31B\r"},
+			{largeRows, largeRows - 2, fmt.Sprintf("\x1b[%dA\x1b[11G6789\x1b[%[1]dB\r", largeRows-1)},
+		} {
+			sizes := []int{line * tc.h / 2, line*(tc.h-1) + 3, line * tc.h, line*(tc.h+1) + 5, pendingMax + 1, 100 << 10}
+			for _, size := range sizes {
+				lines := linesOf(size+300, 10, md.end)
+				idAt := len(lines)
+				lines += "id 123-45-" + md.end + linesOf(tc.above*line, 10, md.end)
+				out := []byte(lines + tc.trick + linesOf(300, 10, md.end))
+				at := len(lines)
+				cuts := []int{at - size/2, at - size + 1}
+				before := 12 // large reads: the last line and the trick
+				if size < 4096 {
+					before = 30
+					for c := idAt - 12; c <= idAt+line+2; c++ {
+						cuts = append(cuts, c)
+					}
+				}
+				for c := at - before; c <= at+len(tc.trick); c++ {
+					cuts = append(cuts, c)
+				}
+				for _, cut := range cuts {
+					shorts := []int{0}
+					if size == sizes[0] && tc.h < largeRows && cut >= at-before {
+						for n := 1; n <= 12; n++ {
+							shorts = append(shorts, n)
+						}
+					}
+					for _, short := range shorts {
+						var ends []int
+						for e := cut % size; e < cut; e += size {
+							if e > 0 {
+								ends = append(ends, e)
+							}
+						}
+						ends = append(ends, cut)
+						if short > 0 {
+							ends = append(ends, cut+short)
+						}
+						for e := ends[len(ends)-1] + size; e < len(out); e += size {
+							ends = append(ends, e)
+						}
+						ends = append(ends, len(out))
+						what := fmt.Sprintf("%dx%d, %d lines above, reads of %d ending at %v (value at %d, trick at %d)", md.cols, md.rows, tc.above, size, ends, idAt, at)
+						screenMatchesDrawing(t, m, md.cols, md.rows, out, ends, what)
+					}
+				}
+			}
+		}
+	}
+}
+
+// screenMatchesDrawing masks out in reads ending at ends with a Screen and
+// with one that draws every byte (slowScreen), and fails unless after each
+// read both masked the same bytes and reported the same findings, and
+// they found a value.
+func screenMatchesDrawing(t *testing.T, m *Masker, cols, rows int, out []byte, ends []int, what string) {
+	t.Helper()
+	fast, slow := m.NewScreen(cols, rows), slowScreen(m, cols, rows)
+	found, from := 0, 0
+	for _, e := range ends {
+		a, b := slices.Clone(out[from:e]), slices.Clone(out[from:e])
+		fa, fb := fast.Mask(a, int64(from)), slow.Mask(b, int64(from))
+		if !bytes.Equal(a, b) || !slices.Equal(fa, fb) {
+			t.Fatalf("%s, read %d-%d: masked %q, findings %v; drawing every byte: %q, %v", what, from, e, diffAt(a, b), fa, diffAt(b, a), fb)
+		}
+		found += len(fa)
+		from = e
+	}
+	if found == 0 {
+		t.Fatalf("%s: the value is not found", what)
 	}
 }

@@ -28,11 +28,10 @@ func (t *term) draw(b []byte, off int64, start int, mayHold bool) {
 	for i := start; i < len(b); i++ {
 		if off+int64(i) >= t.plainNext && t.atFreshRow() {
 			skip, run, open := t.plainRun(b[i:])
-			if mayHold && (i+run == len(b) || open) && len(b)-i-skip <= pendingMax {
-				t.holdBack(b[i:], off+int64(i), skip)
+			var held bool
+			if i, held = t.passPlain(b, off, i, skip, run, open, mayHold); held {
 				return
 			}
-			i += t.skipPlain(skip, run, off+int64(i))
 		}
 		c := b[i]
 		switch t.state {

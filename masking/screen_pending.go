@@ -1,5 +1,7 @@
 package masking
 
+import "bytes"
+
 // Plain lines across chunks. skipPlain passes over the plain lines of a
 // chunk that scroll off within it, but the last screenful of them must be
 // drawn if the chunk ends there: the next chunk might move the cursor back
@@ -20,10 +22,24 @@ package masking
 // scrolled off were read by the check after the chunk that changed them,
 // and rows scroll off whole, so a row is never half drawn.
 
-// pendingMax is the largest read that is held back after lines held, the
-// most of a line cut short that is held, and the capacity of a held-back
-// buffer kept for reuse after it is drawn. A larger read is drawn, after
-// the lines held: it passes over its own lines that scroll off within it,
+// When a read comes after lines held, it first completes the line the
+// last read cut short, if any (up to its first line feed). If that line is
+// plain and the plain lines of the read from there take the screen's
+// height or more, the held lines would scroll off during them, unread: they
+// are dropped, undrawn, and the read goes on from the fresh row they
+// started at as draw would take it (bulk output in large reads: each read
+// draws only its last screenful, or holds it). The checks read what they
+// would have read: the rows on the screen before the held lines scroll off
+// during the read's lines instead, and those the held lines would have
+// drawn are not tricky. If the read's lines take fewer rows and it ends
+// with them, they are held too; otherwise what is held is drawn, and then
+// the read.
+
+// pendingMax is the most of a read that is held back (the read's last
+// screenful of lines after lines held, or a line cut short), the most of a
+// line cut short that is held across reads, and the capacity of a held-back
+// buffer kept for reuse after it is drawn. A read of more plain lines than
+// that is drawn: it passes over its own lines that scroll off within it,
 // and only its last screenful is drawn for nothing, a small part of it;
 // copying it all to hold it would cost more.
 const pendingMax = 64 << 10
@@ -50,38 +66,76 @@ func (t *term) feed(b []byte, off int64) {
 		t.draw(b, off, 0, true)
 		return
 	}
-	// More output after what is held: the line cut short goes on in b.
+	// More output after what is held: a line cut short goes on in b, up to
+	// b's first line feed, which ends it if it is plain.
 	tail := p.start
 	if len(p.lines) > 0 {
 		tail = p.lines[len(p.lines)-1].end
 	}
-	if len(p.b)-tail+len(b) > pendingMax {
-		// A large read, or a line that goes on and on (base64 -w0): each
-		// read scans the line cut short again from its start, so it is
-		// not held past pendingMax bytes.
-		t.settle()
-		t.draw(b, off, 0, true)
+	k := 0
+	if tail < len(p.b) {
+		k = bytes.IndexByte(b, '\n') + 1
+		if k == 0 {
+			k = len(b)
+		}
+		if len(p.b)-tail+k > pendingMax {
+			// A line that goes on and on (base64 -w0): each read scans
+			// the line cut short again from its start, so it is not held
+			// past pendingMax bytes.
+			t.settle()
+			t.draw(b, off, 0, true)
+			return
+		}
+		p.b = append(p.b, b[:k]...)
+		if _, run, open := t.plainRun(p.b[tail:]); tail+run < len(p.b) && !open {
+			// Not a plain line: draw what is held, and then the rest of b.
+			t.heldRunEnded(p.off + int64(tail+run))
+			t.settle()
+			t.draw(b, off, k, true)
+			return
+		}
+		t.heldLines(t.plain, tail)
+		if k == len(b) {
+			return // b went to the line cut short, which is held
+		}
+	}
+	// The rest of b starts at the fresh row after the lines held.
+	skip, run, open := t.plainRun(b[k:])
+	if skip > 0 || plainRows(t.plain) >= t.h {
+		// Its lines scroll all that is held off unread.
+		t.dropHeld()
+		if i, held := t.passPlain(b, off, k, skip, run, open, true); held {
+			p.dropped = true // the lines held before were not drawn either
+		} else {
+			t.draw(b, off, i, true)
+		}
 		return
 	}
-	p.b = append(p.b, b...)
-	_, run, open := t.plainRun(p.b[tail:])
-	// Where the run ends, in the stream: heldLines may move what is kept
-	// to the front of p.b, and tail and run with it.
-	ended, end := tail+run < len(p.b) && !open, p.off+int64(tail+run)
-	t.heldLines(t.plain, tail)
-	if ended {
-		// The run ends in b: draw what is held and then b, as draw would,
-		// without scanning the run again. A hold that dropped no line
-		// saved nothing, and pauses the next attempt as a run too short
-		// to skip does (see skipPlain).
-		if p.dropped {
-			t.plainPause, t.plainNext = 0, end
-		} else {
-			t.plainPause = min(max(2*t.plainPause, plainPauseMin), plainPauseMax)
-			t.plainNext = end + int64(t.plainPause)
-		}
-		t.drawHeld(true)
+	if (k+run == len(b) || open) && len(b)-k <= pendingMax {
+		from := len(p.b)
+		p.b = append(p.b, b[k:]...)
+		t.heldLines(t.plain, from)
+		return
 	}
+	// The run ends in b (or b is too large to hold): draw what is held,
+	// and then the rest of b, without scanning the run again.
+	t.heldRunEnded(off + int64(k+run))
+	t.settle()
+	t.draw(b, off, k, true)
+}
+
+// heldRunEnded sets when plainRun is tried next, after a run of plain
+// lines that were held that ends at stream offset end: from there on, as
+// the run was scanned to there already. A hold that dropped no line saved
+// nothing, and pauses the next attempt as a run too short to skip does
+// (see skipPlain).
+func (t *term) heldRunEnded(end int64) {
+	if t.pend.dropped {
+		t.plainPause, t.plainNext = 0, end
+		return
+	}
+	t.plainPause = min(max(2*t.plainPause, plainPauseMin), plainPauseMax)
+	t.plainNext = end + int64(t.plainPause)
 }
 
 // holdBack holds b, plain lines at stream offset off from a fresh row on,
@@ -128,20 +182,22 @@ func (t *term) heldLines(lines []plainLine, from int) {
 }
 
 // settle draws the output held back, if any, to the end.
-func (t *term) settle() { t.drawHeld(false) }
-
-// drawHeld draws the output held back, if any. With mayHold, the plain
-// lines at its end (after what ended the run) are held back again, in the
-// spare buffer.
-func (t *term) drawHeld(mayHold bool) {
+func (t *term) settle() {
 	p := &t.pend
 	if len(p.b) == 0 {
 		return
 	}
 	b, off, start := p.b, p.off, p.start
-	p.b, p.lines, p.first, p.rows, p.start = nil, p.lines[:0], 0, 0, 0
-	t.draw(b, off, start, mayHold)
-	if cap(b) <= pendingMax {
-		p.spare = b[:0]
+	t.dropHeld()
+	t.draw(b, off, start, false)
+}
+
+// dropHeld forgets the output held back, undrawn, and keeps its buffer for
+// the next hold.
+func (t *term) dropHeld() {
+	p := &t.pend
+	if cap(p.b) <= pendingMax {
+		p.spare = p.b[:0]
 	}
+	p.b, p.lines, p.first, p.rows, p.start = nil, p.lines[:0], 0, 0, 0
 }

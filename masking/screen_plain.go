@@ -1,6 +1,9 @@
 package masking
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Bulk output through the screen model: most of it is lines of text
 // printed one after another, each starting at the left edge of a new row
@@ -68,6 +71,28 @@ func (t *term) skipPlain(skip, run int, off int64) int {
 	return 0
 }
 
+// passPlain takes the run of plain lines at b[i], at a fresh row and stream
+// offset off+i, whose lines plainRun found (skip, run, open): with
+// mayHold, when the run ends b (or a line cut short by its end does), it
+// holds the run back (see feed) and reports held; otherwise it returns
+// where draw goes on, past the lines that scroll off within the run.
+func (t *term) passPlain(b []byte, off int64, i, skip, run int, open, mayHold bool) (next int, held bool) {
+	if mayHold && (i+run == len(b) || open) && len(b)-i-skip <= pendingMax {
+		t.holdBack(b[i:], off+int64(i), skip)
+		return len(b), true
+	}
+	return i + t.skipPlain(skip, run, off+int64(i)), false
+}
+
+// plainRows returns how many rows lines take.
+func plainRows(lines []plainLine) int {
+	n := 0
+	for _, l := range lines {
+		n += l.rows
+	}
+	return n
+}
+
 // plainRun returns the length of the run of plain lines at the start of b
 // and of the lines at its start that skipPlain passes over, and whether
 // the bytes after the run are a line cut short by the end of b that is
@@ -76,6 +101,12 @@ func (t *term) plainRun(b []byte) (skip, run int, open bool) {
 	t.plain = t.plain[:0]
 	i := 0
 	for i < len(b) {
+		if end, vis, ok := t.textLine(b[i:]); ok {
+			// Text alone, the common line: found at once.
+			t.plain = append(t.plain, plainLine{end: i + end, rows: max(1, (vis+t.w-1)/t.w)})
+			i += end
+			continue
+		}
 		vis, esc, j := 0, 0, i
 		cut := false // the line ran out of bytes, or out of an escape's
 	line:
@@ -141,6 +172,46 @@ func (t *term) plainRun(b []byte) (skip, run int, open bool) {
 		}
 	}
 	return 0, run, open
+}
+
+// textLine reports whether b starts with a plain line of printable ASCII
+// alone, and where it ends (after its line end) and how many characters
+// it prints: the line plainRun's loop finds, found by the line feed first
+// and the text a word at a time.
+func (t *term) textLine(b []byte) (end, vis int, ok bool) {
+	lf := bytes.IndexByte(b, '\n')
+	if lf < 0 {
+		return 0, 0, false
+	}
+	vis = lf
+	if lf > 0 && b[lf-1] == '\r' {
+		vis--
+	} else if !t.onlcr {
+		return 0, 0, false
+	}
+	if t.noWrap && vis > t.w || !printable(b[:vis]) {
+		return 0, 0, false
+	}
+	return lf + 1, vis, true
+}
+
+// printable reports whether b is printable ASCII alone, a word at a time
+// (the last word overlapping the one before it).
+func printable(b []byte) bool {
+	if len(b) < 8 {
+		for _, c := range b {
+			if c < 0x20 || c >= 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 < len(b); i += 8 {
+		if !printableWord(binary.LittleEndian.Uint64(b[i:])) {
+			return false
+		}
+	}
+	return printableWord(binary.LittleEndian.Uint64(b[len(b)-8:]))
 }
 
 // printableWord reports whether the eight bytes of x (little-endian) are

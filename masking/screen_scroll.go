@@ -32,8 +32,9 @@ func (t *term) altScreen(enter, saveCursor bool) {
 		if saveCursor {
 			t.sx, t.sy = t.x, t.y
 		}
-		t.main = t.rows
+		t.main, t.mainBuf = t.rows, t.rowBuf
 		t.rows = make([]*row, t.h)
+		t.rowBuf = t.rows
 		for i := range t.rows {
 			t.rows[i] = t.newRow()
 		}
@@ -42,7 +43,7 @@ func (t *term) altScreen(enter, saveCursor bool) {
 	for _, r := range t.rows {
 		t.scrolledOff(r)
 	}
-	t.rows, t.main = t.main, nil
+	t.rows, t.rowBuf, t.main, t.mainBuf = t.main, t.mainBuf, nil, nil
 	if saveCursor {
 		t.x, t.y = t.sx, t.sy
 	}
@@ -59,9 +60,14 @@ func (t *term) scrollUp(n int) {
 		// The whole screen scrolls: slide the window over a longer
 		// buffer rather than move every row (200 in the large model).
 		if cap(t.rows)-t.h < n {
-			buf := make([]*row, t.h, scrollBuf*t.h)
-			copy(buf, t.rows)
-			t.rows = buf
+			// At the end of the buffer: back to its start (the first
+			// time, a buffer of scrollBuf screens).
+			if len(t.rowBuf) < scrollBuf*t.h {
+				t.rowBuf = make([]*row, scrollBuf*t.h)
+			}
+			copy(t.rowBuf, t.rows)
+			clear(t.rowBuf[t.h:]) // not kept alive by the buffer
+			t.rows = t.rowBuf[:t.h]
 		}
 		clear(t.rows[:n]) // scrolled off: not kept alive by the buffer
 		t.rows = t.rows[n : t.h+n]
@@ -77,7 +83,7 @@ func (t *term) scrollUp(n int) {
 }
 
 // scrollBuf is how many screens of row pointers the rows slide over
-// before they are moved back to the start of a new buffer.
+// before they are moved back to the start of the buffer (rowBuf).
 const scrollBuf = 8
 
 // scrollDown scrolls the scrolling region down by n rows.

@@ -20,10 +20,13 @@ import "unicode/utf8"
 // (screen_plain.go).
 type term struct {
 	w, h  int
-	onlcr bool // a line feed also returns the cursor (see Screen)
-	rows  []*row
-	gone  []*row // touched rows scrolled off since the last check
-	free  []*row // rows to reuse
+	onlcr bool   // a line feed also returns the cursor (see Screen)
+	rows  []*row // a window of rowBuf (see scrollUp)
+	// rowBuf holds the rows' pointers; rows slides over it as the whole
+	// screen scrolls.
+	rowBuf []*row
+	gone   []*row // touched tricky rows scrolled off since the last check
+	free   []*row // rows to reuse
 	// spill checks gone (and with screen, the changed rows on the screen):
 	// when gone holds goneMax rows, and before anything is erased, so that
 	// what a chunk shows and then erases is read too.
@@ -34,6 +37,7 @@ type term struct {
 
 	top, bot int    // scrolling region, rows top..bot
 	main     []*row // the main screen while the alternate one shows
+	mainBuf  []*row // its rowBuf
 	insert   bool   // IRM: printing shifts the rest of the line right
 	noWrap   bool   // DECAWM off: printing at the margin overwrites
 	tabs     []bool // tab stops by column
@@ -63,6 +67,7 @@ func newTerm(w, h int) *term {
 		t.tabs[x] = true
 	}
 	t.rows = make([]*row, t.h)
+	t.rowBuf = t.rows
 	for i := range t.rows {
 		t.rows[i] = t.newRow()
 	}
@@ -104,9 +109,13 @@ func (t *term) recycle() {
 	t.gone = t.gone[:0]
 }
 
-// scrolledOff notes a row leaving the screen.
+// scrolledOff notes a row leaving the screen. Only a changed tricky row is
+// ever read (Screen.add), so only those wait in gone: how many rows a
+// check reads together does not depend on how many plain rows scrolled
+// off between them, which the shortcuts for plain lines change (see
+// skipPlain and feed).
 func (t *term) scrolledOff(r *row) {
-	if !r.touched {
+	if !r.touched || !r.tricky {
 		if len(t.free) < goneMax {
 			t.free = append(t.free, r)
 		}
