@@ -12,7 +12,9 @@ import (
 // clipboard write whose decoded text holds a value is masked whole (the
 // terminal then ignores it). A sequence longer than maxStringHold, or still
 // open at the hold deadline, is released with every letter and digit masked
-// from there to its terminator: fail closed.
+// from there to its terminator: fail closed. So is one that a terminal
+// ends early (CAN, SUB, or an ESC that does not start ST), where what the
+// terminal draws next looks like payload to the parsers after the filter.
 
 // maxStringHold bounds the bytes of one string sequence held back.
 const maxStringHold = 4096
@@ -66,6 +68,11 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 			}
 		case sfString, sfStrEsc:
 			end := c == 0x07 && f.state == sfString || c == '\\' && f.state == sfStrEsc
+			// A terminal ends a string early at CAN or SUB, and at an ESC
+			// that does not start ST, and draws what follows, which the
+			// parsers after this filter may still take for the payload:
+			// from there on, masked as a release does (fail closed).
+			abort := c == 0x18 || c == 0x1a || f.state == sfStrEsc && c != '\\' && c != 0x1b
 			if c == 0x1b {
 				f.state = sfStrEsc
 			} else {
@@ -89,7 +96,7 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 				f.state = sfGround
 				continue
 			}
-			if len(f.seq)+i+1-start > maxStringHold {
+			if abort || len(f.seq)+i+1-start > maxStringHold {
 				f.seq = append(f.seq, p[start:i+1]...)
 				start = i + 1
 				dst = f.appendRelease(dst)
