@@ -38,6 +38,11 @@ const (
 
 func isStringIntro(c byte) bool { return c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X' }
 
+// escKeeps reports whether a terminal stays in an escape sequence at c: it
+// runs C0 controls there (NUL, BEL, CR...) and ignores DEL, so that "ESC
+// NUL P" still opens a DCS. CAN and SUB cancel the sequence.
+func escKeeps(c byte) bool { return c < 0x20 && c != 0x18 && c != 0x1a && c != 0x1b || c == 0x7f }
+
 // appendWrite appends to dst the bytes of p that may go on, payloads masked.
 func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 	start := 0
@@ -63,7 +68,7 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 				f.state = sfString
 				f.seq = f.seq[:0]
 				f.seqAt = f.off + int64(i)
-			} else if c == 0x1b {
+			} else if c == 0x1b || escKeeps(c) {
 				f.state = sfEsc
 			}
 		case sfString, sfStrEsc:
@@ -118,8 +123,9 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 // starts nor continues a string sequence, and then takes it as appendWrite
 // would. Colour and cursor sequences pass: only an ESC followed by a
 // string introducer, or by the end of p (the next write may bring the
-// introducer), needs appendWrite; so does a sequence open from an earlier
-// write. (After ESC ESC the second ESC is looked at in turn.)
+// introducer), past the controls the escape keeps (escKeeps), needs
+// appendWrite; so does a sequence open from an earlier write. (After ESC
+// ESC the second ESC is looked at in turn.)
 func (f *stringFilter) passes(p []byte) bool {
 	if f.state != sfGround {
 		return false
@@ -130,6 +136,9 @@ func (f *stringFilter) passes(p []byte) bool {
 			break
 		}
 		i += k + 1
+		for i < len(p) && escKeeps(p[i]) {
+			i++
+		}
 		if i == len(p) || isStringIntro(p[i]) {
 			return false
 		}

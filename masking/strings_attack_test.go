@@ -58,6 +58,18 @@ var stringAttackCases = []string{
 	"\x1b\x1b]0;123-45-6789\a",
 	"\x1b[\x1b]0;123-45-6789\a",
 	"\x1b[1;\x1bP123-45-6789\x1b\\",
+	// Controls between ESC and the introducer: CAN and SUB cancel the
+	// escape (the rest is drawn), NUL and DEL are ignored inside it (the
+	// string is a string), other C0 controls run there.
+	"\x1b\x18]0;123-45-6789\a",
+	"\x1b\x1a]0;123-45-6789\a",
+	"\x1b\x00]0;123-45-6789\a",
+	"\x1b\x7f]0;123-45-6789\a",
+	"\x1b\x07]0;123-45-6789\a",
+	"\x1b\r]0;123-45-6789\a",
+	"\x1b\x00P123-45-6789\x1b\\",
+	"\x1b]0;\x00123-45-6789\a",
+	"\x1b]0;x\x1b\x00\\123-45-6789\a",
 	// 8-bit C1 introducers: text to a UTF-8 terminal, masked as text.
 	"\x9d0;123-45-6789\a",
 	"\x900;123-45-6789\x9c",

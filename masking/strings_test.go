@@ -68,7 +68,7 @@ func TestOpenStringSequenceReleasedMasked(t *testing.T) {
 // terminators, split at random.
 func TestStringFilterPassesAsAppendWrite(t *testing.T) {
 	m := newTestMasker(t, Config{})
-	alphabet := []byte("\x1b\x1b\x1b]P_^X[m\a\\a1;- \x18\x1a7")
+	alphabet := []byte("\x1b\x1b\x1b]P_^X[m\a\\a1;- \x18\x1a7\x00\r\x7f")
 	rng := rand.New(rand.NewPCG(3, 5))
 	shortcuts := 0
 	for round := range 3000 {
