@@ -1,9 +1,8 @@
 // Package bytescan finds the bytes of interest in a slice, 32 or 64 bytes
 // at a time with AVX2 on amd64, one byte at a time elsewhere, for the
 // output paths that pass over long runs of bytes which need no work: the
-// masker's scan for trigger bytes (Classes, whose Cursor walks them), the
-// recorder's JSON escaper (IndexUnplainJSON) and the screen model
-// (IndexNotPrintable).
+// masker's scan for trigger bytes (Classes, whose Cursor walks them) and
+// the recorder's JSON escaper (IndexUnplainJSON).
 //
 // Every function has a scalar definition, which is also the implementation
 // on other architectures, with the purego build tag, and on processors

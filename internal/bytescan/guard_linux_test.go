@@ -57,9 +57,6 @@ func TestNothingReadOutsideTheSlice(t *testing.T) {
 				if got := IndexUnplainJSON(b); got != n {
 					t.Fatalf("IndexUnplainJSON of %d plain bytes = %d", n, got)
 				}
-				if got := IndexNotPrintable(b); got != n {
-					t.Fatalf("IndexNotPrintable of %d printable bytes = %d", n, got)
-				}
 			}
 		}
 	})

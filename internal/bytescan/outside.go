@@ -8,12 +8,6 @@ func IndexUnplainJSON(b []byte) int {
 	return indexOutside(b, &unplainJSON, '"', '\\')
 }
 
-// IndexNotPrintable returns the index of the first byte of b outside
-// printable ASCII (0x20 to 0x7e), or len(b) if there is none.
-func IndexNotPrintable(b []byte) int {
-	return indexOutside(b, &notPrintable, 0x7f, 0x7f)
-}
-
 // indexOutside returns the index of the first byte of b in the set, which
 // holds the bytes below 0x20, every byte >= 0x80, x and y.
 func indexOutside(b []byte, set *[256]bool, x, y byte) int {
@@ -29,10 +23,7 @@ func indexOutside(b []byte, set *[256]bool, x, y byte) int {
 	return len(b)
 }
 
-var (
-	unplainJSON  = outsideSet('"', '\\')
-	notPrintable = outsideSet(0x7f, 0x7f)
-)
+var unplainJSON = outsideSet('"', '\\')
 
 func outsideSet(x, y byte) (t [256]bool) {
 	for c := range t {
