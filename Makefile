@@ -79,14 +79,15 @@ measure:
 	$(GO) test -count=1 -run TestRecallAndFalsePositives -v ./masking
 
 # bench-go runs the Go benchmarks of each stage of the output path, with
-# allocation counts: the masker alone (a fresh stream per MiB, and one long
-# stream), the recorder alone (escape, hash, write), the masker's pacing with
-# the screen model, the whole output pipe, and the proxy over SSH.
-# BENCH_GO_COUNT=5 repeats them (for medians).
+# allocation counts: the vector byte scans, the masker alone (a fresh stream
+# per MiB, one long stream, base64), the screen model's bulk lines, the
+# recorder alone (escape, hash, write) and its floor (hash and write only),
+# the masker's pacing with the screen model, the whole output pipe, and the
+# proxy over SSH. BENCH_GO_COUNT=5 repeats them (for medians).
 BENCH_GO_COUNT ?= 1
 bench-go:
-	$(GO) test -run='^$$' -bench='^(BenchmarkMasker|BenchmarkMaskerLongStream|BenchmarkWriterOutput|BenchmarkPipeline|BenchmarkOutputPipe|BenchmarkOutputPipeMasked|BenchmarkProxyDownload)$$' \
-		-benchmem -count=$(BENCH_GO_COUNT) ./masking ./recorder ./server
+	$(GO) test -run='^$$' -bench='^(BenchmarkCursor|BenchmarkIndexTrigger|BenchmarkIndexUnplainJSON|BenchmarkMasker|BenchmarkMaskerLongStream|BenchmarkMaskerBase64|BenchmarkScreenLines|BenchmarkWriterOutput|BenchmarkRecordingFloor|BenchmarkAppendJSONString|BenchmarkPipeline|BenchmarkOutputPipe|BenchmarkOutputPipeMasked|BenchmarkProxyDownload)$$' \
+		-benchmem -count=$(BENCH_GO_COUNT) ./internal/bytescan ./masking ./recorder ./server
 
 # package builds dist/bastion_VERSION_amd64.deb with nfpm: the binary,
 # the hardened systemd unit, man pages and bash/zsh completions generated
