@@ -69,7 +69,13 @@
 // is one SSN; sequences that move the cursor separate the text around them.
 // Escape sequences themselves are never changed. Only ESC starts a sequence
 // (8-bit C1 bytes are not interpreted, as in UTF-8 terminals); invalid UTF-8
-// passes through unchanged.
+// passes through unchanged. C1 controls encoded in UTF-8 (U+0080..U+009F)
+// are not text to a terminal: VTE and wezterm run them (U+009B as CSI,
+// U+009C as ST...), xterm and ghostty draw nothing. Paced turns each into
+// ESC \ before anything reads the stream (strings.go): a no-op to every
+// terminal and to the recognizers, which read a value across it, and a
+// terminator inside a string sequence; each is reported as a c1-control
+// finding.
 //
 // # Streaming
 //

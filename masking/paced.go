@@ -9,7 +9,8 @@ import "time"
 // held; at the deadline it is released masked (fail closed), so a value
 // printed in parts with pauses between them never reaches the output whole.
 // A tail that cannot become a value (an incomplete character) is released
-// raw after IdleFlush.
+// raw after IdleFlush; but a 0xc2 that ends a write waits for the next
+// byte or AppendFlush, as the two may encode a C1 control (strings.go).
 //
 // Time is passed in by the caller (now), so that tests model it exactly; the
 // caller arms a timer for Due and calls Tick when it fires. A Paced is used
@@ -119,7 +120,7 @@ func (p *Paced) AppendTick(dst []byte, now time.Time) []byte {
 // terminal another stream goes on writing to (a value's parts could be
 // split between them).
 func (p *Paced) AppendFlushClosed(dst []byte) []byte {
-	p.in = p.strs.appendRelease(p.in[:0])
+	p.in = p.strs.appendRelease(p.strs.appendHeld(p.in[:0]))
 	dst = p.s.AppendWrite(dst, p.in)
 	if p.s.Undecided() {
 		dst = p.s.AppendFlushMasked(dst)
@@ -130,7 +131,7 @@ func (p *Paced) AppendFlushClosed(dst []byte) []byte {
 // AppendFlush appends everything held, decided as at the end of the
 // stream; for EOF.
 func (p *Paced) AppendFlush(dst []byte) []byte {
-	p.in = p.strs.appendRelease(p.in[:0])
+	p.in = p.strs.appendRelease(p.strs.appendHeld(p.in[:0]))
 	dst = p.s.AppendWrite(dst, p.in)
 	dst = p.s.AppendFlush(dst)
 	p.holding = false

@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -86,7 +87,7 @@ func TestPacedTailReleasedOnlyAtDeadline(t *testing.T) {
 // each chunk (10 ms units). Whatever the split and the timing:
 //   - the output has the input's length, and differs from it only where a
 //     letter, digit or non-ASCII byte became '*' (fail closed, nothing
-//     else changes);
+//     else changes) or a C1 control encoded in UTF-8 became ESC \;
 //   - no value that masking the input at once masks comes through whole
 //     (the local part of an e-mail address aside), and no value masking at
 //     once hid can be read in the paced output (a pause never lets a value
@@ -144,7 +145,9 @@ func FuzzPacedRelease(f *testing.F) {
 			t.Fatalf("length %d, input %d: %.300q", len(got), len(in), got)
 		}
 		for i := range in {
-			if got[i] != in[i] && (got[i] != '*' || !(isAlnum(in[i]) || in[i] >= 0x80)) {
+			c1 := in[i] == 0xc2 && i+1 < len(in) && isC1Second(in[i+1]) && got[i] == 0x1b ||
+				i > 0 && in[i-1] == 0xc2 && isC1Second(in[i]) && got[i] == '\\'
+			if got[i] != in[i] && !c1 && (got[i] != '*' || !(isAlnum(in[i]) || in[i] >= 0x80)) {
 				t.Fatalf("byte %d changed from %q to %q: %.300q", i, in[i], got[i], got)
 			}
 		}
@@ -180,4 +183,43 @@ func FuzzPacedRelease(f *testing.F) {
 			t.Fatalf("no pause, yet output differs:\npaced   %.300q\nat once %.300q", got, want)
 		}
 	})
+}
+
+// TestPacedChunkingInvariant checks the chunking invariant through the
+// string filter too: written byte by byte and cut at every byte, with no
+// pause, a Paced releases what it releases for one write, and reports the
+// same findings (the stream's and the filter's interleave by write, so in
+// offset order).
+func TestPacedChunkingInvariant(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	pacedFindings := func(chunks [][]byte) (string, []Finding) {
+		p := m.NewPaced()
+		var out []byte
+		var fs []Finding
+		for _, c := range chunks {
+			out = p.AppendWrite(out, time.Unix(0, 0), c)
+			fs = append(fs, p.Findings()...)
+		}
+		out = p.AppendFlush(out)
+		fs = append(fs, p.Findings()...)
+		byOffset(fs)
+		return string(out), fs
+	}
+	for _, in := range seedInputs() {
+		want, wantFs := pacedFindings([][]byte{[]byte(in)})
+		bytewise := make([][]byte, len(in))
+		for i := range len(in) {
+			bytewise[i] = []byte{in[i]}
+		}
+		cuts := [][][]byte{bytewise}
+		for i := 1; i < len(in) && len(in) <= 300; i++ {
+			cuts = append(cuts, split(in, i))
+		}
+		for _, chunks := range cuts {
+			got, fs := pacedFindings(chunks)
+			if got != want || !reflect.DeepEqual(fs, wantFs) && (len(fs) > 0 || len(wantFs) > 0) {
+				t.Fatalf("%q in %d writes:\n got %q %+v\nwant %q %+v", in, len(chunks), got, fs, want, wantFs)
+			}
+		}
+	}
 }

@@ -16,6 +16,29 @@ import (
 // ends early (CAN, SUB, or an ESC that does not start ST), where what the
 // terminal draws next looks like payload to the parsers after the filter.
 
+// C1 controls encoded in UTF-8 (U+0080..U+009F, 0xc2 then 0x80..0x9f) look
+// like text to the parsers after this filter, but not to a terminal: VTE
+// and wezterm run them (U+009B is CSI, U+009D OSC, U+0090 DCS, U+009C ST,
+// U+0085 NEL), xterm and ghostty draw nothing for them. Either way the
+// terminal draws "123-45-" U+0085 "6789" as 123-45-6789, which the
+// recognizers read as broken by a character, and VTE ends a string
+// sequence early at U+009C. So the filter first turns each into ESC \, its
+// two bytes for the control's two: a string terminator, which ends a
+// string sequence (where the filter and every parser after it see the end
+// too) and elsewhere is a no-op to every terminal and to the recognizers,
+// which read a value across it as the terminals that drop the control draw
+// it. Printable bytes would not do: "??" would leave a value readable and
+// unmasked, and '?' inside a CSI is a private marker the tokenizer's
+// parser and the terminals disagree on. Each is reported as a c1-control
+// finding, the output being altered there. A 0xc2 at the end of a write
+// is held until the next byte (or a flush): the two may be a control. One
+// let go alone at a flush makes a C1 byte after it '*', or the terminal
+// would join the two. A C1 byte alone, and 0xc2 before any other byte,
+// are text and stay.
+
+// recC1 names the findings of neutralised C1 controls.
+const recC1 = "c1-control"
+
 // maxStringHold bounds the bytes of one string sequence held back.
 const maxStringHold = 4096
 
@@ -27,6 +50,11 @@ type stringFilter struct {
 	findings []Finding
 	off      int64 // stream offset of the next byte in
 	seqAt    int64 // stream offset of f.seq
+
+	c2   bool      // a 0xc2 that ended a write is held: the next byte decides it
+	lone bool      // the last byte in was a 0xc2 let go alone
+	c1   []Finding // the write's neutralised controls not yet in findings
+	buf  []byte    // the write with its controls neutralised
 }
 
 const (
@@ -43,8 +71,103 @@ func isStringIntro(c byte) bool { return c == ']' || c == 'P' || c == '_' || c =
 // NUL P" still opens a DCS. CAN and SUB cancel the sequence.
 func escKeeps(c byte) bool { return c < 0x20 && c != 0x18 && c != 0x1a && c != 0x1b || c == 0x7f }
 
-// appendWrite appends to dst the bytes of p that may go on, payloads masked.
+// isC1Second reports whether c after 0xc2 encodes a C1 control.
+func isC1Second(c byte) bool { return c >= 0x80 && c <= 0x9f }
+
+// hasC1 reports whether p holds a C1 control encoded in UTF-8, or ends in
+// a 0xc2 that may start one.
+func hasC1(p []byte) bool {
+	for i := 0; ; {
+		k := bytes.IndexByte(p[i:], 0xc2)
+		if k < 0 {
+			return false
+		}
+		i += k + 1
+		if i == len(p) || isC1Second(p[i]) {
+			return true
+		}
+	}
+}
+
+// neutralize returns p with its C1 controls encoded in UTF-8 turned into
+// ESC \, after the 0xc2 held from the previous write and without a 0xc2 at
+// its end, which it holds; p itself when that changes nothing.
+func (f *stringFilter) neutralize(p []byte) []byte {
+	if !f.c2 && !f.lone && !hasC1(p) {
+		return p
+	}
+	q := f.buf[:0]
+	if f.c2 {
+		q = append(q, 0xc2)
+		f.c2 = false
+	}
+	q = append(q, p...)
+	if f.lone && len(q) > 0 {
+		f.lone = false
+		if isC1Second(q[0]) {
+			q[0] = '*'
+			f.c1 = append(f.c1, Finding{Recognizer: recC1, Offset: f.off, Length: 1})
+		}
+	}
+	for i := 0; ; {
+		k := bytes.IndexByte(q[i:], 0xc2)
+		if k < 0 {
+			break
+		}
+		i += k
+		if i+1 == len(q) {
+			f.c2 = true
+			q = q[:i]
+			break
+		}
+		if !isC1Second(q[i+1]) {
+			i++
+			continue
+		}
+		q[i], q[i+1] = 0x1b, '\\'
+		f.c1 = append(f.c1, Finding{Recognizer: recC1, Offset: f.off + int64(i), Length: 2})
+		i += 2
+	}
+	f.buf = q
+	return q
+}
+
+// reportC1 moves the neutralised controls before offset end to findings,
+// so that findings keep the order in which the stream decided them.
+func (f *stringFilter) reportC1(end int64) {
+	k := 0
+	for k < len(f.c1) && f.c1[k].Offset < end {
+		k++
+	}
+	if k > 0 {
+		f.findings = append(f.findings, f.c1[:k]...)
+		f.c1 = f.c1[:copy(f.c1, f.c1[k:])]
+	}
+}
+
+// loneC2 is a held 0xc2 let go alone.
+var loneC2 = []byte{0xc2}
+
+// appendHeld appends to dst a held 0xc2 as it is, at a flush: nothing
+// followed it.
+func (f *stringFilter) appendHeld(dst []byte) []byte {
+	if !f.c2 {
+		return dst
+	}
+	f.c2 = false
+	dst = f.run(dst, loneC2)
+	f.lone = true
+	return dst
+}
+
+// appendWrite appends to dst the bytes of p that may go on, C1 controls
+// neutralised and payloads masked.
 func (f *stringFilter) appendWrite(dst, p []byte) []byte {
+	return f.run(dst, f.neutralize(p))
+}
+
+// run is appendWrite after neutralize.
+func (f *stringFilter) run(dst, p []byte) []byte {
 	start := 0
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -96,6 +219,7 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 			}
 			if end {
 				f.seq = append(f.seq, p[start:i+1]...)
+				f.reportC1(f.off + int64(i))
 				dst = f.appendMasked(dst, f.seqAt)
 				start = i + 1
 				f.state = sfGround
@@ -104,6 +228,7 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 			if abort || len(f.seq)+i+1-start > maxStringHold {
 				f.seq = append(f.seq, p[start:i+1]...)
 				start = i + 1
+				f.reportC1(f.off + int64(i))
 				dst = f.appendRelease(dst)
 			}
 		}
@@ -116,18 +241,20 @@ func (f *stringFilter) appendWrite(dst, p []byte) []byte {
 	}
 	dst = append(dst, p[start:]...)
 	f.off += int64(len(p))
+	f.reportC1(f.off)
 	return dst
 }
 
 // passes reports whether p goes on unchanged, as it does when it neither
-// starts nor continues a string sequence, and then takes it as appendWrite
-// would. Colour and cursor sequences pass: only an ESC followed by a
-// string introducer, or by the end of p (the next write may bring the
-// introducer), past the controls the escape keeps (escKeeps), needs
-// appendWrite; so does a sequence open from an earlier write. (After ESC
-// ESC the second ESC is looked at in turn.)
+// starts nor continues a string sequence nor holds a C1 control, and then
+// takes it as appendWrite would. Colour and cursor sequences pass: only an
+// ESC followed by a string introducer, or by the end of p (the next write
+// may bring the introducer), past the controls the escape keeps
+// (escKeeps), needs appendWrite; so does a sequence open from an earlier
+// write, a C1 control or a 0xc2 at the end of p, and any p after a held or
+// lone 0xc2. (After ESC ESC the second ESC is looked at in turn.)
 func (f *stringFilter) passes(p []byte) bool {
-	if f.state != sfGround {
+	if f.state != sfGround || f.c2 || f.lone || hasC1(p) {
 		return false
 	}
 	for i := 0; ; {

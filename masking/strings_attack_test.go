@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // pipelineRun masks chunks as the server does: each write through a Paced
@@ -36,9 +37,10 @@ func pipelineRun(m *Masker, cols, rows int, chunks [][]byte) []byte {
 // it might see as payload while the terminal draws them. A terminal (DEC
 // STD 070, as xterm, VTE and the vte crate parse) aborts a control string
 // at CAN or SUB and at an ESC that does not start ST, and draws what
-// follows. 8-bit C1 introducers are text to a UTF-8 terminal. In every
-// case, cut into two writes at every byte and written a byte at a time,
-// the output must not hold every part of the value unmasked.
+// follows. 8-bit C1 introducers are text to a UTF-8 terminal; C1 controls
+// encoded in UTF-8 are not. In every case, cut into two writes at every
+// byte and written a byte at a time, the output must not hold every part
+// of the value unmasked, nor any C1 control encoded in UTF-8.
 var stringAttackCases = []string{
 	// Aborted by CAN or SUB, the value's rest after the abort.
 	"id 123-45-\x1b]0;x\x186789\a\r\n",
@@ -74,16 +76,48 @@ var stringAttackCases = []string{
 	"\x9d0;123-45-6789\a",
 	"\x900;123-45-6789\x9c",
 	"id 123-45-\x9d6789\a",
+	// C1 controls encoded in UTF-8 (U+0080..U+009F): VTE and wezterm run
+	// them (U+0085 NEL, U+009F APC, U+009D OSC, U+0090 DCS, U+009C ST),
+	// xterm and ghostty draw nothing for them; either way the value is
+	// drawn whole around a character the parsers take for text.
+	"id 123-45-\xc2\x856789\r\n",
+	"id 123-45-\xc2\x9f6789\r\n",
+	"id 123-45-\xc2\x9d\xc2\x9c6789\r\n",
+	"id 123-45-\xc2\x90\xc2\x9c6789\r\n",
+	"id 123-45-\xc2\x9d\a6789\r\n",
+	"\xc2\x9d0;123-45-6789\xc2\x9c",
+	"\xc2\x9d0;123-45-6789\a",
+	"\xc2\x900;123-45-6789\xc2\x9c",
+	// U+009C ends a string an ESC started, where VTE and wezterm draw what
+	// follows.
+	"\x1b]0;x\xc2\x9c123-45-\a6789\r\n",
+	"\x1b]0;x\xc2\x9c123-45-6789\a\r\n",
+	"\x1bPx\xc2\x9c123-45-\x1b\\6789\r\n",
+	"\x1b_x\xc2\x9c123-45-6789\x1b\\\r\n",
 	// A clipboard write wrapped for tmux passthrough (ESC doubled).
 	"\x1bPtmux;\x1b\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte("123-45-6789")) + "\a\x1b\\",
 }
 
+// C1 controls encoded in UTF-8 whose parameters or payload a terminal
+// draws once the control is gone: the output must hold no such control,
+// and what a terminal draws of it no value.
+var c1AttackCases = []string{
+	"id 123-45-\xc2\x9b0m6789\r\n",
+	"id 123-45-\xc2\x9bm6789\r\n",
+	"id 123-45-\xc2\x9d0;x\xc2\x9c6789\r\n",
+	"id 123-45-\xc2\x9d0;x\a6789\r\n",
+	"id 123-45-\xc2\x90x\xc2\x9c6789\r\n",
+}
+
 func TestStringSequenceAttacks(t *testing.T) {
 	m := newTestMasker(t, Config{})
-	for _, in := range stringAttackCases {
+	for k, in := range append(stringAttackCases[:len(stringAttackCases):len(stringAttackCases)], c1AttackCases...) {
 		parts := []string{"123-45-", "6789"}
 		if strings.Contains(in, "tmux") {
 			parts = []string{base64.StdEncoding.EncodeToString([]byte("123-45-6789"))}
+		}
+		if k >= len(stringAttackCases) {
+			parts = []string{"123-45-6789"} // and what is drawn, below
 		}
 		failed := false
 		check := func(what string, chunks [][]byte) {
@@ -93,15 +127,22 @@ func TestStringSequenceAttacks(t *testing.T) {
 				for _, part := range parts {
 					passed = passed && bytes.Contains(out, []byte(part))
 				}
+				for _, vte := range []bool{false, true} {
+					passed = passed || strings.Contains(drawn(out, vte), "123-45-6789")
+				}
 				if passed && !failed {
 					failed = true
 					t.Errorf("%q %s, %dx%d: the value passed: %q", in, what, size[0], size[1], out)
+				}
+				if at := utf8C1(out); at >= 0 && !failed {
+					failed = true
+					t.Errorf("%q %s, %dx%d: a C1 control encoded in UTF-8 at %d: %q", in, what, size[0], size[1], at, out)
 				}
 			}
 		}
 		check("whole", [][]byte{[]byte(in)})
 		bytewise := make([][]byte, len(in))
-		for i := range in {
+		for i := range len(in) {
 			bytewise[i] = []byte{in[i]}
 		}
 		check("byte by byte", bytewise)
@@ -109,4 +150,91 @@ func TestStringSequenceAttacks(t *testing.T) {
 			check(fmt.Sprintf("cut at %d", i), [][]byte{[]byte(in[:i]), []byte(in[i:])})
 		}
 	}
+}
+
+// utf8C1 returns the offset of the first C1 control encoded in UTF-8 in b,
+// or -1.
+func utf8C1(b []byte) int {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == 0xc2 && b[i+1] >= 0x80 && b[i+1] <= 0x9f {
+			return i
+		}
+	}
+	return -1
+}
+
+// drawn returns the text a terminal draws from b, a line feed for each
+// control that moves to another line: escape sequences, CSI sequences and
+// the payloads of string sequences draw nothing, as DEC STD 070 parses
+// them (C0 controls run inside escape and CSI sequences; CAN and SUB
+// cancel a sequence; an ESC not followed by '\\' ends a string), nor do
+// other C0 controls; invalid UTF-8 draws U+FFFD. C1 controls encoded in
+// UTF-8 are dropped, as xterm and ghostty do, or with vte run as their
+// 7-bit forms, as VTE and wezterm do.
+func drawn(b []byte, vte bool) string {
+	const (
+		ground = iota
+		escape
+		inter
+		csi
+		str
+		strEsc
+	)
+	state := ground
+	var out strings.Builder
+	var feed func(c byte)
+	feed = func(c byte) {
+		if c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+			if state != str && state != strEsc {
+				out.WriteByte('\n')
+				return
+			}
+		}
+		switch {
+		case state == strEsc && c != '\\':
+			state = escape
+			feed(c)
+			return
+		case state == strEsc:
+			state = ground
+		case c == 0x18 || c == 0x1a:
+			state = ground
+		case c == 0x1b && state == str:
+			state = strEsc
+		case c == 0x1b:
+			state = escape
+		case state == str:
+			if c == 0x07 {
+				state = ground
+			}
+		case c < 0x20 || c == 0x7f:
+		case state == ground:
+			out.WriteByte(c)
+		case state == escape && c == '[':
+			state = csi
+		case state == escape && strings.IndexByte("]P_^X", c) >= 0:
+			state = str
+		case (state == escape || state == inter) && c < 0x30:
+			state = inter
+		case state == csi && c < 0x40:
+		default:
+			state = ground
+		}
+	}
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		b = b[n:]
+		switch {
+		case r < 0x80:
+			feed(byte(r))
+		case r <= 0x9f && n == 2:
+			if vte {
+				feed(0x1b)
+				feed(byte(r - 0x40))
+			}
+		case state == ground:
+			out.WriteRune(r)
+		}
+	}
+	return out.String()
 }
