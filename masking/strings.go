@@ -31,10 +31,11 @@ import (
 // unmasked, and '?' inside a CSI is a private marker the tokenizer's
 // parser and the terminals disagree on. Each is reported as a c1-control
 // finding, the output being altered there. A 0xc2 at the end of a write
-// is held until the next byte (or a flush): the two may be a control. One
-// let go alone at a flush makes a C1 byte after it '*', or the terminal
-// would join the two. A C1 byte alone, and 0xc2 before any other byte,
-// are text and stay.
+// is held until the next byte: the two may be a control. One still held
+// at the end of the stream goes out as '*', also a finding: what the
+// terminal receives next, from another stream of the session, may start
+// with a C1 byte it would join to a 0xc2. A C1 byte alone, and 0xc2 before
+// any other byte, are text and stay.
 
 // recC1 names the findings of neutralised C1 controls.
 const recC1 = "c1-control"
@@ -51,10 +52,9 @@ type stringFilter struct {
 	off      int64 // stream offset of the next byte in
 	seqAt    int64 // stream offset of f.seq
 
-	c2   bool      // a 0xc2 that ended a write is held: the next byte decides it
-	lone bool      // the last byte in was a 0xc2 let go alone
-	c1   []Finding // the write's neutralised controls not yet in findings
-	buf  []byte    // the write with its controls neutralised
+	c2  bool      // a 0xc2 that ended a write is held: the next byte decides it
+	c1  []Finding // the write's neutralised controls not yet in findings
+	buf []byte    // the write with its controls neutralised
 }
 
 const (
@@ -93,7 +93,7 @@ func hasC1(p []byte) bool {
 // ESC \, after the 0xc2 held from the previous write and without a 0xc2 at
 // its end, which it holds; p itself when that changes nothing.
 func (f *stringFilter) neutralize(p []byte) []byte {
-	if !f.c2 && !f.lone && !hasC1(p) {
+	if !f.c2 && !hasC1(p) {
 		return p
 	}
 	q := f.buf[:0]
@@ -102,13 +102,6 @@ func (f *stringFilter) neutralize(p []byte) []byte {
 		f.c2 = false
 	}
 	q = append(q, p...)
-	if f.lone && len(q) > 0 {
-		f.lone = false
-		if isC1Second(q[0]) {
-			q[0] = '*'
-			f.c1 = append(f.c1, Finding{Recognizer: recC1, Offset: f.off, Length: 1})
-		}
-	}
 	for i := 0; ; {
 		k := bytes.IndexByte(q[i:], 0xc2)
 		if k < 0 {
@@ -145,19 +138,17 @@ func (f *stringFilter) reportC1(end int64) {
 	}
 }
 
-// loneC2 is a held 0xc2 let go alone.
-var loneC2 = []byte{0xc2}
+// cutC2 is what a 0xc2 held at the end of a stream becomes.
+var cutC2 = []byte{'*'}
 
-// appendHeld appends to dst a held 0xc2 as it is, at a flush: nothing
-// followed it.
+// appendHeld appends to dst a 0xc2 held at the end of the stream, as '*'.
 func (f *stringFilter) appendHeld(dst []byte) []byte {
 	if !f.c2 {
 		return dst
 	}
 	f.c2 = false
-	dst = f.run(dst, loneC2)
-	f.lone = true
-	return dst
+	f.c1 = append(f.c1, Finding{Recognizer: recC1, Offset: f.off, Length: 1})
+	return f.run(dst, cutC2)
 }
 
 // appendWrite appends to dst the bytes of p that may go on, C1 controls
@@ -251,10 +242,10 @@ func (f *stringFilter) run(dst, p []byte) []byte {
 // ESC followed by a string introducer, or by the end of p (the next write
 // may bring the introducer), past the controls the escape keeps
 // (escKeeps), needs appendWrite; so does a sequence open from an earlier
-// write, a C1 control or a 0xc2 at the end of p, and any p after a held or
-// lone 0xc2. (After ESC ESC the second ESC is looked at in turn.)
+// write, a C1 control or a 0xc2 at the end of p, and any p after a held
+// 0xc2. (After ESC ESC the second ESC is looked at in turn.)
 func (f *stringFilter) passes(p []byte) bool {
-	if f.state != sfGround || f.c2 || f.lone || hasC1(p) {
+	if f.state != sfGround || f.c2 || hasC1(p) {
 		return false
 	}
 	for i := 0; ; {
