@@ -12,7 +12,10 @@ import (
 // (ansi.DecodeSequence); text is everything else, byte for byte, including
 // control characters and invalid UTF-8. Only ESC (0x1b) starts a sequence:
 // 8-bit C1 bytes are not interpreted, as UTF-8 terminals do not interpret
-// them either, so they pass through as (invalid) text. C1 controls encoded
+// them either, so they pass through as (invalid) text. CSI sequences are
+// parsed here instead (csiScan), to their final byte as terminals do: the
+// parser ends one early where a terminal ignores it to its final byte, and
+// would leave its drawn-around rest as text. C1 controls encoded
 // in UTF-8 (0xc2 0x80..0x9f) would be read as text too, but terminals run
 // (VTE, wezterm) or drop (xterm, ghostty) them; Paced's string filter has
 // turned each into ESC \ before a Stream behind it sees them (strings.go).
