@@ -63,19 +63,24 @@
 // # Visible text
 //
 // The stream is split into text and escape sequences with the VT parser of
-// github.com/charmbracelet/x/ansi. Recognizers read the visible text:
-// escape sequences that do not move the cursor (SGR colours, erase in line)
-// are skipped, so "123-\x1b[31m45\x1b[0m-6789", as grep --color writes it,
-// is one SSN; sequences that move the cursor separate the text around them.
-// Escape sequences themselves are never changed. Only ESC starts a sequence
-// (8-bit C1 bytes are not interpreted, as in UTF-8 terminals); invalid UTF-8
-// passes through unchanged. C1 controls encoded in UTF-8 (U+0080..U+009F)
-// are not text to a terminal: VTE and wezterm run them (U+009B as CSI,
-// U+009C as ST...), xterm and ghostty draw nothing. Paced turns each into
-// ESC \ before anything reads the stream (strings.go): a no-op to every
-// terminal and to the recognizers, which read a value across it, and a
-// terminator inside a string sequence; each is reported as a c1-control
-// finding.
+// github.com/charmbracelet/x/ansi, CSI sequences with the tokenizer's own.
+// Recognizers read the visible text: escape sequences that do not move the
+// cursor (SGR colours, erase in line) are skipped, so
+// "123-\x1b[31m45\x1b[0m-6789", as grep --color writes it, is one SSN;
+// sequences that move the cursor separate the text around them. A CSI
+// sequence runs to its final byte as terminals parse it (DEC STD 070): one
+// with a private marker after a parameter or a parameter byte after an
+// intermediate ("\x1b[1?m") is ignored by the terminal and read through,
+// and one with a C0 control inside that moves the cursor separates.
+// Escape sequences themselves are never changed. Only ESC starts a
+// sequence (8-bit C1 bytes are not interpreted, as in UTF-8 terminals);
+// invalid UTF-8 passes through unchanged. C1 controls encoded in UTF-8
+// (U+0080..U+009F) are not text to a terminal: VTE and wezterm run them
+// (U+009B as CSI, U+009C as ST...), xterm and ghostty draw nothing. Paced
+// turns each into ESC \ before anything reads the stream (strings.go): a
+// no-op to every terminal and to the recognizers, which read a value
+// across it, and a terminator inside a string sequence; each is reported
+// as a c1-control finding.
 //
 // # Streaming
 //

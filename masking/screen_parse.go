@@ -187,6 +187,7 @@ func (t *term) escape(c byte) {
 	switch c {
 	case '[':
 		t.state, t.params, t.param, t.has, t.priv, t.quest = stCSI, t.params[:0], 0, false, false, false
+		t.csiSt = csiEntry
 	case ']', 'P', '_', '^', 'X':
 		t.state = stString
 	case '7':
@@ -217,25 +218,37 @@ func (t *term) escape(c byte) {
 	}
 }
 
+// csiByte parses a byte of a CSI sequence as terminals do (see csiScan): a
+// private marker after a parameter or a parameter byte after an
+// intermediate makes the sequence one that dispatches nothing, C0 controls
+// run inside it, ESC, CAN and SUB abort it, DEL is dropped.
 func (t *term) csiByte(c byte) {
 	switch {
-	case c >= '0' && c <= '9':
-		t.param = min(t.param*10+int(c-'0'), 1<<16)
-		t.has = true
-	case c == ';' || c == ':':
-		t.params = append(t.params, t.paramOr(-1))
-		t.param, t.has = 0, false
-	case c >= 0x3c && c <= 0x3f || c >= 0x20 && c <= 0x2f:
-		t.priv = true
-		t.quest = t.quest || c == '?'
 	case c >= 0x40 && c <= 0x7e:
-		t.params = append(t.params, t.paramOr(-1))
 		t.state = stGround
-		t.csi(c)
-	case c == 0x1b:
-		t.state = stEsc
+		if t.csiSt != csiIgnore {
+			t.params = append(t.params, t.paramOr(-1))
+			t.csi(c)
+		}
 	case c == 0x18 || c == 0x1a:
 		t.state = stGround
+	case c < 0x20:
+		t.control(c) // ESC starts an escape sequence there
+	case c == 0x7f || t.csiSt == csiIgnore || c >= 0x80:
+	case c <= 0x2f:
+		t.csiSt, t.priv = csiInter, true
+	case c >= 0x3c && t.csiSt == csiEntry:
+		t.csiSt, t.priv, t.quest = csiParam, true, c == '?'
+	case c >= 0x3c || t.csiSt == csiInter:
+		t.csiSt = csiIgnore
+	case c == ';' || c == ':':
+		t.csiSt = csiParam
+		t.params = append(t.params, t.paramOr(-1))
+		t.param, t.has = 0, false
+	default:
+		t.csiSt = csiParam
+		t.param = min(t.param*10+int(c-'0'), 1<<16)
+		t.has = true
 	}
 }
 

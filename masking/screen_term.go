@@ -48,6 +48,7 @@ type term struct {
 	has    bool // a digit of the current parameter was seen
 	priv   bool // CSI with a private marker or intermediates
 	quest  bool // CSI with the '?' marker (DEC private modes)
+	csiSt  byte // csiEntry, csiParam, csiInter or csiIgnore (see csiScan)
 	utf    [utf8.UTFMax]byte
 	utfN   int
 	utfSrc int64

@@ -35,6 +35,12 @@ var streamCases = []string{
 	"patient\tMRN: 00123456\tDOB: 1980-01-02\temail: j.doe@example.org\tphone: (555) 123-4567\n",
 	" id |   name   |    ssn      |   dob\n----+----------+-------------+------------\n  1 | J. Smith | 123-45-6789 | 1980-01-02\n",
 	"\x1b]52;c;" + strings.Repeat("QUJD", 2000) + "\x07 123-45-6789",
+	// CSI sequences a terminal ignores to their final byte, and C0
+	// controls and DEL inside CSI sequences.
+	"123-45-\x1b[1?m6789",
+	"4111\x1b[1 ?;2m1111\x1b[?1?H1111\x1b[12 ;C1111",
+	"123-45-\x1b[1?\x00\x7f\x08m6789 \x1b[1?\x1b[m1",
+	"id 123-45-\x1b[1;?m\x1b[1>m\x1b[1<2m\x1b[?1?m\x1b[1=m\x1b[1 ?m\x1b[1\"?m\x1b[1?2;3?m\x1b[12 ;m6789 \x1b[1?\x18 123-45-\x1b[2?\x1a6789 \x1b[?25l\x1b[>c\x1b[=5u\x1b[38:2::255:0:0m\x1b[1 q\x1b[?2026$p 555-123-\x1b[\r4567",
 }
 
 // seedInputs returns every input of the test tables.
@@ -263,7 +269,7 @@ func seqCuts(n, step int) []int {
 }
 
 // escapeBytes marks the bytes of escape sequences in b, found by the ansi
-// parser on the whole input.
+// parser on the whole input, and by csiScan for CSI sequences.
 func escapeBytes(b []byte) []bool {
 	mark := make([]bool, len(b))
 	for i := 0; i < len(b); {
@@ -272,6 +278,11 @@ func escapeBytes(b []byte) []bool {
 			continue
 		}
 		_, _, n, _ := ansi.DecodeSequence(b[i:], ansi.NormalState, nil)
+		if i+1 < len(b) && b[i+1] == '[' {
+			var c csiScan
+			n, _ = c.scan(b[i+2:])
+			n += 2
+		}
 		for k := i; k < i+n; k++ {
 			mark[k] = true
 		}

@@ -119,36 +119,98 @@ func TestStringSequenceAttacks(t *testing.T) {
 		if k >= len(stringAttackCases) {
 			parts = []string{"123-45-6789"} // and what is drawn, below
 		}
-		failed := false
-		check := func(what string, chunks [][]byte) {
-			for _, size := range [][2]int{{0, 0}, {80, 24}} {
-				out := pipelineRun(m, size[0], size[1], chunks)
-				passed := true
-				for _, part := range parts {
-					passed = passed && bytes.Contains(out, []byte(part))
-				}
-				for _, vte := range []bool{false, true} {
-					passed = passed || strings.Contains(drawn(out, vte), "123-45-6789")
-				}
-				if passed && !failed {
-					failed = true
-					t.Errorf("%q %s, %dx%d: the value passed: %q", in, what, size[0], size[1], out)
-				}
-				if at := utf8C1(out); at >= 0 && !failed {
-					failed = true
-					t.Errorf("%q %s, %dx%d: a C1 control encoded in UTF-8 at %d: %q", in, what, size[0], size[1], at, out)
-				}
+		checkAttack(t, m, in, parts, [2]int{0, 0}, [2]int{80, 24})
+	}
+}
+
+// CSI sequences a terminal parses to their final byte where the
+// tokenizer's parser ended them early: DEC STD 070 (xterm, VTE, the vte
+// crate) ignores a CSI from a private marker after a parameter or a
+// parameter byte after an intermediate on, through the final byte, and
+// dispatches nothing; inside any CSI it runs C0 controls and drops DEL.
+// The terminal draws the value around each whole.
+var csiAttackCases = []string{
+	"id 123-45-\x1b[1?m6789\r\n",
+	"id 123-45-\x1b[1;?m6789\r\n",
+	"id 123-45-\x1b[1>m6789\r\n",
+	"id 123-45-\x1b[1<2m6789\r\n",
+	"id 123-45-\x1b[?1?m6789\r\n",
+	"id 123-45-\x1b[1=m6789\r\n",
+	"id 123-45-\x1b[1 ?m6789\r\n",
+	"id 123-45-\x1b[1\"?m6789\r\n",
+	"id 123-45-\x1b[1?2;3?m6789\r\n",
+	"id 123-45-\x1b[12 ;m6789\r\n",
+	"id 123-45-\x1b[??m6789\r\n",
+	"id 123-45-\x1b[1?2;3?4:5<6=7>8 !/m6789\r\n",
+	// Ignored sequences whose final byte would move the cursor.
+	"id 123-45-\x1b[1?2H6789\r\n",
+	"id 123-45-\x1b[1 2C6789\r\n",
+	// C0 controls the terminal runs and DEL it drops, inside a CSI.
+	"id 123-45-\x1b[1?\x00m6789\r\n",
+	"id 123-45-\x1b[\x00m6789\r\n",
+	"id 123-45-\x1b[\a31m6789\r\n",
+	"id 123-45-\x1b[1\x7fm6789\r\n",
+	"id 123-45-\x1b[1?\x7f;m6789\r\n",
+}
+
+// CSI sequences whose C0 controls move the cursor, or that a terminal
+// ignores where the screen model would run them, between the parts of a
+// value that only a screen sees joined.
+var csiScreenAttackCases = []string{
+	"id 123-45-XXXX\x1b[\b\b\b\bm6789\r\n",
+	"id 123-45-XXXX\x1b[1?\b\b\b\bm6789\r\n",
+	"       6789\x1b[\r7m123-45-\r\n",
+	// An ignored sequence the screen model must not run: the terminal
+	// stays on the main screen, where the cursor completes the value.
+	"id 123-45-\x1b[1?1049h\x1b[1;11H6789\r\n",
+	"id 123-45-\x1b[1;?1049h\x1b[1;11H6789\r\n",
+}
+
+func TestCSIIgnoreAttacks(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	for _, in := range csiAttackCases {
+		checkAttack(t, m, in, []string{"123-45-", "6789"}, [2]int{0, 0}, [2]int{80, 24})
+	}
+	for _, in := range csiScreenAttackCases {
+		checkAttack(t, m, in, []string{"123-45-", "6789"}, [2]int{80, 24}, [2]int{12, 3})
+	}
+}
+
+// checkAttack runs in through pipelineRun, at once, a byte at a time and
+// cut into two writes at every byte, with a screen of each size (0x0:
+// none), and fails when the output holds every part unmasked, what a terminal draws
+// of it the value, or a C1 control encoded in UTF-8.
+func checkAttack(t *testing.T, m *Masker, in string, parts []string, sizes ...[2]int) {
+	t.Helper()
+	failed := false
+	check := func(what string, chunks [][]byte) {
+		for _, size := range sizes {
+			out := pipelineRun(m, size[0], size[1], chunks)
+			passed := true
+			for _, part := range parts {
+				passed = passed && bytes.Contains(out, []byte(part))
+			}
+			for _, vte := range []bool{false, true} {
+				passed = passed || strings.Contains(drawn(out, vte), "123-45-6789")
+			}
+			if passed && !failed {
+				failed = true
+				t.Errorf("%q %s, %dx%d: the value passed: %q", in, what, size[0], size[1], out)
+			}
+			if at := utf8C1(out); at >= 0 && !failed {
+				failed = true
+				t.Errorf("%q %s, %dx%d: a C1 control encoded in UTF-8 at %d: %q", in, what, size[0], size[1], at, out)
 			}
 		}
-		check("whole", [][]byte{[]byte(in)})
-		bytewise := make([][]byte, len(in))
-		for i := range len(in) {
-			bytewise[i] = []byte{in[i]}
-		}
-		check("byte by byte", bytewise)
-		for i := 1; i < len(in); i++ {
-			check(fmt.Sprintf("cut at %d", i), [][]byte{[]byte(in[:i]), []byte(in[i:])})
-		}
+	}
+	check("whole", [][]byte{[]byte(in)})
+	bytewise := make([][]byte, len(in))
+	for i := range len(in) {
+		bytewise[i] = []byte{in[i]}
+	}
+	check("byte by byte", bytewise)
+	for i := 1; i < len(in); i++ {
+		check(fmt.Sprintf("cut at %d", i), [][]byte{[]byte(in[:i]), []byte(in[i:])})
 	}
 }
 

@@ -12,7 +12,10 @@ import (
 // (ansi.DecodeSequence); text is everything else, byte for byte, including
 // control characters and invalid UTF-8. Only ESC (0x1b) starts a sequence:
 // 8-bit C1 bytes are not interpreted, as UTF-8 terminals do not interpret
-// them either, so they pass through as (invalid) text. C1 controls encoded
+// them either, so they pass through as (invalid) text. CSI sequences are
+// parsed here instead (csiScan), to their final byte as terminals do: the
+// parser ends one early where a terminal ignores it to its final byte, and
+// would leave its drawn-around rest as text. C1 controls encoded
 // in UTF-8 (0xc2 0x80..0x9f) would be read as text too, but terminals run
 // (VTE, wezterm) or drop (xterm, ghostty) them; Paced's string filter has
 // turned each into ESC \ before a Stream behind it sees them (strings.go).
@@ -37,10 +40,71 @@ const csiBreaks = "@ABCDEFGHILMPSTZ`adefru"
 // escState is the state of an escape sequence cut by a chunk boundary.
 type escState struct {
 	active bool
-	state  byte  // ansi parser state after the bytes consumed so far
-	second byte  // the byte after ESC; 0 if not received yet
-	flags  bool  // an intermediate or private-marker byte was seen
-	start  int64 // stream offset of the ESC
+	state  byte    // ansi parser state after the bytes consumed so far
+	second byte    // the byte after ESC; 0 if not received yet
+	flags  bool    // an intermediate or private-marker byte was seen
+	csi    csiScan // the state of a CSI (second '['), parsed by scan
+	start  int64   // stream offset of the ESC
+}
+
+// CSI parser states, as DEC STD 070 names them.
+const (
+	csiEntry = iota
+	csiParam
+	csiInter
+	csiIgnore
+)
+
+// csiScan parses CSI sequences as terminals do (DEC STD 070; xterm, VTE,
+// the vte crate), not with ansi.DecodeSequence, which ends a CSI early at
+// a private marker after a parameter, a parameter byte after an
+// intermediate, a C0 control or DEL, and leaves the rest to be read as
+// text. A terminal moves such a CSI into its ignore state, which runs to
+// the final byte and dispatches nothing; C0 controls inside any CSI run
+// and DEL is dropped. So "123-45-\x1b[1?m6789" is drawn 123-45-6789.
+type csiScan struct {
+	state byte
+	flags bool // a private marker or intermediate: no break dispatches
+	moved bool // a C0 control inside moved the cursor
+}
+
+// cursorC0 reports the C0 controls that move the cursor.
+var cursorC0 = [0x20]bool{'\b': true, '\t': true, '\n': true, '\v': true, '\f': true, '\r': true}
+
+// scan parses data, which continues the sequence, and returns how many of
+// its bytes belong to it and whether the sequence ended: at its final byte
+// (0x40-0x7e), or before ESC, CAN or SUB, which abort it, or a byte of
+// 0x80 and above (then read as text, as the parser did).
+func (c *csiScan) scan(data []byte) (n int, done bool) {
+	for i, b := range data {
+		switch {
+		case b >= 0x40 && b <= 0x7e:
+			return i + 1, true
+		case b == esc || b == 0x18 || b == 0x1a || b >= 0x80:
+			return i, true
+		case b < 0x20:
+			c.moved = c.moved || cursorC0[b]
+		case b == 0x7f:
+		case b <= 0x2f: // intermediate
+			if c.state != csiIgnore {
+				c.state, c.flags = csiInter, true
+			}
+		case b >= 0x3c && c.state == csiEntry: // private marker
+			c.state, c.flags = csiParam, true
+		case b >= 0x3c || c.state == csiInter:
+			c.state = csiIgnore
+		case c.state == csiEntry: // digits, ':' and ';'
+			c.state = csiParam
+		}
+	}
+	return len(data), false
+}
+
+// brk reports whether the sequence that ended with last (its last byte, or
+// 0 if it ended with "ESC [") separates the visible text around it: it
+// moved the cursor with a C0 control, or it dispatches a break.
+func (c *csiScan) brk(last byte) bool {
+	return c.moved || c.state != csiIgnore && !c.flags && csiBreak[last] && last >= 0x40
 }
 
 // intro returns bytes that bring ansi.DecodeSequence to the saved state: the
@@ -197,6 +261,21 @@ func (s *Stream) decodeEscape(data []byte, off int64, final bool) int {
 		}
 		return n
 	}
+	if len(data) > 1 && data[1] == '[' {
+		var c csiScan
+		n, done := c.scan(data[2:])
+		n += 2
+		if !done {
+			s.esc = escState{active: true, second: '[', csi: c, start: off}
+			return n
+		}
+		brk := c.brk(data[n-1])
+		if brk {
+			s.appendBreak(off, off+int64(n))
+		}
+		s.memo.store(data[:n], brk)
+		return n
+	}
 	if len(data) > escPiece {
 		data = data[:escPiece]
 	}
@@ -291,6 +370,13 @@ func (m *csiMemo) store(seq []byte, brk bool) {
 // continueEscape continues a sequence cut by a chunk boundary and returns
 // the number of bytes of data consumed.
 func (s *Stream) continueEscape(data []byte, off int64, final bool) int {
+	if len(data) > 0 && s.esc.second == 0 && s.esc.state == ansi.EscapeState && !s.esc.flags && data[0] == '[' {
+		s.esc.second, s.esc.csi = '[', csiScan{}
+		return 1 + s.continueCSI(data[1:], off+1)
+	}
+	if s.esc.second == '[' {
+		return s.continueCSI(data, off)
+	}
 	if !final {
 		data = holdTail(data, 0)
 	}
@@ -322,4 +408,22 @@ func (s *Stream) continueEscape(data []byte, off int64, final bool) int {
 		s.appendBreak(start, end)
 	}
 	return used
+}
+
+// continueCSI continues a CSI sequence cut by a chunk boundary and returns
+// the number of bytes of data consumed.
+func (s *Stream) continueCSI(data []byte, off int64) int {
+	n, done := s.esc.csi.scan(data)
+	if !done {
+		return n
+	}
+	s.esc.active = false
+	var last byte
+	if n > 0 {
+		last = data[n-1]
+	}
+	if s.esc.csi.brk(last) {
+		s.appendBreak(s.esc.start, off+int64(n))
+	}
+	return n
 }
