@@ -67,6 +67,9 @@
 // escape sequences that do not move the cursor (SGR colours, erase in line)
 // are skipped, so "123-\x1b[31m45\x1b[0m-6789", as grep --color writes it,
 // is one SSN; sequences that move the cursor separate the text around them.
+// The C0 controls and DEL that a terminal runs without drawing or moving
+// the cursor (NUL, BEL, SO, SI, DC1-DC4, CAN, SUB...) are skipped too, so
+// "123-45-\a6789" is one SSN, while BS, HT, LF, VT, FF and CR separate.
 // Escape sequences themselves are never changed. Only ESC starts a sequence
 // (8-bit C1 bytes are not interpreted, as in UTF-8 terminals); invalid UTF-8
 // passes through unchanged. C1 controls encoded in UTF-8 (U+0080..U+009F)

@@ -3,6 +3,7 @@ package masking
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"hash"
 	"sort"
 	"time"
@@ -265,7 +266,54 @@ func isGroupSep(c byte) bool {
 
 func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }
 
+// appendText adds the text p, at raw offset r, to the projection. The
+// controls a terminal runs without drawing anything or moving the cursor
+// (markOnly: NUL, BEL, SO, SI, DC1-DC4, DEL...) are left out, as escape
+// sequences that do not move the cursor are: the terminal draws
+// "123-45-\a6789" as one SSN, and so must the recognizers read it.
 func (s *Stream) appendText(r int64, p []byte) {
+	for len(p) > 0 {
+		i := indexInvisible(p)
+		if i > 0 {
+			s.appendVisible(r, p[:i])
+		}
+		if i == len(p) {
+			return
+		}
+		n := i + markOnlyRun(p[i:]) // NUL output comes in long runs
+		r += int64(n)
+		p = p[n:]
+	}
+}
+
+// indexInvisible returns the index of the first markOnly control in b, or
+// len(b). It looks a word at a time for a byte below 0x20 or DEL, which
+// most text has none of, or only line ends and tabs.
+func indexInvisible(b []byte) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		del := x ^ (lsb * 0x7f)
+		if ((x-lsb*0x20)&^x|(del-lsb)&^del)&msb == 0 {
+			continue
+		}
+		for k, c := range b[i : i+8] {
+			if markOnly[c] {
+				return i + k
+			}
+		}
+	}
+	for ; i < len(b); i++ {
+		if markOnly[b[i]] {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// appendVisible adds visible text p, at raw offset r, to the projection.
+func (s *Stream) appendVisible(r int64, p []byte) {
 	pe := s.projEnd()
 	if n := len(s.segs); n > 0 {
 		g := &s.segs[n-1]
