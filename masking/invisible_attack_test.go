@@ -2,6 +2,7 @@ package masking
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,47 @@ func TestCursorControlStillSeparates(t *testing.T) {
 	for _, in := range []string{"ab 123-45-\r\n6789 x", "x 4111 1111\n1111 1111 x"} {
 		if got := whole(m, in).out; got != in {
 			t.Errorf("%q: got %q, want it unchanged", in, got)
+		}
+	}
+}
+
+// TestIndexInvisible compares the word-at-a-time search with the table,
+// for every byte at every place of a block and on random text (text never
+// holds ESC).
+func TestIndexInvisible(t *testing.T) {
+	want := func(b []byte) int {
+		for i, c := range b {
+			if markOnly[c] {
+				return i
+			}
+		}
+		return len(b)
+	}
+	for c := range 256 {
+		for k := range 40 {
+			b := []byte(strings.Repeat("abcdefgh\r\n", 4))
+			if c == esc {
+				continue
+			}
+			b[k] = byte(c)
+			if got := indexInvisible(b); got != want(b) {
+				t.Fatalf("%q: got %d, want %d", b, got, want(b))
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		b := make([]byte, rng.IntN(48))
+		for i := range b {
+			if b[i] = byte(rng.IntN(256)); rng.IntN(3) == 0 {
+				b[i] = byte(rng.IntN(0x21))
+			}
+			if b[i] == esc {
+				b[i] = 'a'
+			}
+		}
+		if got := indexInvisible(b); got != want(b) {
+			t.Fatalf("%q: got %d, want %d", b, got, want(b))
 		}
 	}
 }

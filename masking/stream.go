@@ -287,21 +287,22 @@ func (s *Stream) appendText(r int64, p []byte) {
 }
 
 // indexInvisible returns the index of the first markOnly control in b, or
-// len(b). It looks a word at a time for a byte below 0x20 or DEL, which
-// most text has none of, or only line ends and tabs.
+// len(b). b holds no ESC (text ends at one). It tests a word at a time,
+// exactly, so that the line ends and tabs most text has cost nothing more:
+// adding 0x80-n to the low seven bits of a byte sets its top bit exactly
+// when they are at least n, without carrying into the next byte. A byte is
+// flagged below 0x20 but not BS to CR (0x08-0x0d), or as DEL.
 func indexInvisible(b []byte) int {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	const lsb, msb, low = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		del := x ^ (lsb * 0x7f)
-		if ((x-lsb*0x20)&^x|(del-lsb)&^del)&msb == 0 {
-			continue
-		}
-		for k, c := range b[i : i+8] {
-			if markOnly[c] {
-				return i + k
-			}
+		y := x & low
+		ctl := ^(y + lsb*(0x80-0x20) | x)                     // below 0x20
+		mov := (y + lsb*(0x80-0x08)) &^ (y + lsb*(0x80-0x0e)) // 0x08-0x0d, or 0x88-0x8d
+		del := ^((y ^ low + low) | x ^ low)                   // DEL
+		if (ctl&^mov|del)&msb != 0 {
+			break
 		}
 	}
 	for ; i < len(b); i++ {
