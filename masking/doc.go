@@ -72,6 +72,9 @@
 // with a private marker after a parameter or a parameter byte after an
 // intermediate ("\x1b[1?m") is ignored by the terminal and read through,
 // and one with a C0 control inside that moves the cursor separates.
+// The C0 controls and DEL that a terminal runs without drawing or moving
+// the cursor (NUL, BEL, SO, SI, DC1-DC4, CAN, SUB...) are skipped too, so
+// "123-45-\a6789" is one SSN, while BS, HT, LF, VT, FF and CR separate.
 // Escape sequences themselves are never changed. Only ESC starts a
 // sequence (8-bit C1 bytes are not interpreted, as in UTF-8 terminals);
 // invalid UTF-8 passes through unchanged. C1 controls encoded in UTF-8

@@ -17,6 +17,8 @@ func FuzzChunkingInvariant(f *testing.F) {
 	for i, in := range seedInputs() {
 		f.Add([]byte(in), []byte{byte(i), 3, 1, 0xf1, 7}, uint8(i))
 	}
+	// Flushed right after a value with a BEL inside, a byte at a time.
+	f.Add([]byte("x 123-45-\a6789. john\a.doe@exa\x00mple.com"), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0}, uint8(0))
 	masker := make([]*Masker, len(testConfigs))
 	for i, tc := range testConfigs {
 		masker[i] = newTestMasker(f, tc.cfg)

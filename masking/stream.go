@@ -3,6 +3,7 @@ package masking
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"hash"
 	"sort"
 	"time"
@@ -265,7 +266,55 @@ func isGroupSep(c byte) bool {
 
 func (s *Stream) projEnd() int64 { return s.projBase + int64(len(s.proj)) }
 
+// appendText adds the text p, at raw offset r, to the projection. The
+// controls a terminal runs without drawing anything or moving the cursor
+// (markOnly: NUL, BEL, SO, SI, DC1-DC4, DEL...) are left out, as escape
+// sequences that do not move the cursor are: the terminal draws
+// "123-45-\a6789" as one SSN, and so must the recognizers read it.
 func (s *Stream) appendText(r int64, p []byte) {
+	for len(p) > 0 {
+		i := indexInvisible(p)
+		if i > 0 {
+			s.appendVisible(r, p[:i])
+		}
+		if i == len(p) {
+			return
+		}
+		n := i + markOnlyRun(p[i:]) // NUL output comes in long runs
+		r += int64(n)
+		p = p[n:]
+	}
+}
+
+// indexInvisible returns the index of the first markOnly control in b, or
+// len(b). b holds no ESC (text ends at one). It tests a word at a time,
+// exactly, so that the line ends and tabs most text has cost nothing more:
+// adding 0x80-n to the low seven bits of a byte sets its top bit exactly
+// when they are at least n, without carrying into the next byte. A byte is
+// flagged below 0x20 but not BS to CR (0x08-0x0d), or as DEL.
+func indexInvisible(b []byte) int {
+	const lsb, msb, low = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		y := x & low
+		ctl := ^(y + lsb*(0x80-0x20) | x)                     // below 0x20
+		mov := (y + lsb*(0x80-0x08)) &^ (y + lsb*(0x80-0x0e)) // 0x08-0x0d, or 0x88-0x8d
+		del := ^((y ^ low + low) | x ^ low)                   // DEL
+		if (ctl&^mov|del)&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if markOnly[b[i]] {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// appendVisible adds visible text p, at raw offset r, to the projection.
+func (s *Stream) appendVisible(r int64, p []byte) {
 	pe := s.projEnd()
 	if n := len(s.segs); n > 0 {
 		g := &s.segs[n-1]
