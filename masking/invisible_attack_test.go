@@ -139,6 +139,9 @@ func TestIndexInvisible(t *testing.T) {
 			if got := indexInvisible(b); got != want(b) {
 				t.Fatalf("%q: got %d, want %d", b, got, want(b))
 			}
+			if got := invisible.IndexTrigger(b, 0); got != want(b) {
+				t.Fatalf("%q: invisible.IndexTrigger gives %d, want %d", b, got, want(b))
+			}
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -154,6 +157,24 @@ func TestIndexInvisible(t *testing.T) {
 		}
 		if got := indexInvisible(b); got != want(b) {
 			t.Fatalf("%q: got %d, want %d", b, got, want(b))
+		}
+	}
+	// Long text with a control or none, at any place: tokenize's check of
+	// a whole write, a block at a time.
+	for range 20000 {
+		b := make([]byte, rng.IntN(300))
+		for i := range b {
+			b[i] = byte(0x20 + rng.IntN(0x5f))
+		}
+		if len(b) > 0 && rng.IntN(4) > 0 {
+			c := byte(rng.IntN(0x20))
+			if rng.IntN(8) == 0 {
+				c = 0x7f
+			}
+			b[rng.IntN(len(b))] = c
+		}
+		if got := invisible.IndexTrigger(b, 0); got != want(b) {
+			t.Fatalf("%q: invisible.IndexTrigger gives %d, want %d", b, got, want(b))
 		}
 	}
 }

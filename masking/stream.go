@@ -7,6 +7,8 @@ import (
 	"hash"
 	"sort"
 	"time"
+
+	"github.com/bastion-ssh/bastion/internal/bytescan"
 )
 
 const (
@@ -285,6 +287,21 @@ func (s *Stream) appendText(r int64, p []byte) {
 		p = p[n:]
 	}
 }
+
+// invisible finds markOnly controls a block at a time (bytescan), so that
+// tokenize can tell at once that a write has none, which is most output:
+// its text segments, short between escape sequences, then go to
+// appendVisible without a look at each.
+var invisible = func() *bytescan.Classes {
+	var cls, after [256]uint8
+	for c := range cls {
+		after[c] = 1
+		if markOnly[c] {
+			cls[c] = 1
+		}
+	}
+	return bytescan.NewClasses(&cls, &after)
+}()
 
 // indexInvisible returns the index of the first markOnly control in b, or
 // len(b). b holds no ESC (text ends at one). It tests a word at a time,

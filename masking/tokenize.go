@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"unicode/utf8"
 
+	"github.com/bastion-ssh/bastion/internal/bytescan"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -213,6 +214,10 @@ func holdTail(data []byte, keep int) []byte {
 func (s *Stream) tokenize(final bool) {
 	raw := s.raw[s.rawOff:]
 	i := int(s.rawTok - s.rawBase)
+	// Most output has no invisible control at all: checked at once with
+	// the vector code, its text goes to the projection without a look at
+	// each segment (appendText's check costs more on short segments).
+	quiet := bytescan.Vectorized() && invisible.IndexTrigger(raw[i:], 0) == len(raw)-i
 	for i < len(raw) {
 		if s.esc.active {
 			n := s.continueEscape(raw[i:], s.rawBase+int64(i), final)
@@ -234,7 +239,9 @@ func (s *Stream) tokenize(final bool) {
 		} else if !final {
 			end -= partialRune(raw[i:])
 		}
-		if end > i {
+		if end > i && quiet {
+			s.appendVisible(s.rawBase+int64(i), raw[i:end])
+		} else if end > i {
 			s.appendText(s.rawBase+int64(i), raw[i:end])
 		}
 		i = end

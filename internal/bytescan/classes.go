@@ -113,3 +113,8 @@ const (
 	// at a time.
 	shortTail = 16
 )
+
+// Vectorized reports whether the vector code runs on this machine. Without
+// it every function here is a loop over bytes, and a caller that only
+// wants to rule out rare bytes early may do better with a test of its own.
+func Vectorized() bool { return vector }
