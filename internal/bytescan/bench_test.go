@@ -42,10 +42,9 @@ func benchTexts() map[string][]byte {
 	return map[string][]byte{"base64": []byte(b64.String()), "terminal": []byte(term.String())}
 }
 
-// BenchmarkIndexTrigger passes over a MiB of text from trigger to trigger,
-// as the masker's scan does, with the vector code and with the scalar loop.
-func BenchmarkIndexTrigger(b *testing.B) {
-	c := maskerClasses()
+// benchVectorAndScalar runs pass over each text, with the vector code and
+// with the scalar loop.
+func benchVectorAndScalar(b *testing.B, pass func(text []byte)) {
 	texts := benchTexts()
 	saved := vector
 	defer func() { vector = saved }()
@@ -56,61 +55,46 @@ func BenchmarkIndexTrigger(b *testing.B) {
 				vector = v && saved
 				b.SetBytes(int64(len(text)))
 				for b.Loop() {
-					before := byte(0)
-					for i := 0; i < len(text); i++ {
-						i += c.IndexTrigger(text[i:], before)
-						if i < len(text) {
-							before = text[i]
-						}
-					}
+					pass(text)
 				}
 			})
 		}
 	}
+}
+
+// BenchmarkIndexTrigger passes over a MiB of text from trigger to trigger,
+// as the masker's scan does, with the vector code and with the scalar loop.
+func BenchmarkIndexTrigger(b *testing.B) {
+	c := maskerClasses()
+	benchVectorAndScalar(b, func(text []byte) {
+		before := byte(0)
+		for i := 0; i < len(text); i++ {
+			i += c.IndexTrigger(text[i:], before)
+			if i < len(text) {
+				before = text[i]
+			}
+		}
+	})
 }
 
 // BenchmarkCursor walks the triggers of a MiB of text with one Cursor, as
 // the masker's scan does, with the vector code and with the scalar loop.
 func BenchmarkCursor(b *testing.B) {
 	c := maskerClasses()
-	texts := benchTexts()
-	saved := vector
-	defer func() { vector = saved }()
-	for _, name := range []string{"base64", "terminal"} {
-		text := texts[name]
-		for _, v := range []bool{true, false} {
-			b.Run(fmt.Sprintf("text=%s/vector=%v", name, v), func(b *testing.B) {
-				vector = v && saved
-				b.SetBytes(int64(len(text)))
-				for b.Loop() {
-					cur := c.Cursor(text, 0)
-					for i := 0; i < len(text); i++ {
-						i = cur.Next(i)
-					}
-				}
-			})
+	benchVectorAndScalar(b, func(text []byte) {
+		cur := c.Cursor(text, 0)
+		for i := 0; i < len(text); i++ {
+			i = cur.Next(i)
 		}
-	}
+	})
 }
 
 // BenchmarkIndexUnplainJSON passes over a MiB of text from escape to
 // escape, as the recorder's JSON escaper does.
 func BenchmarkIndexUnplainJSON(b *testing.B) {
-	texts := benchTexts()
-	saved := vector
-	defer func() { vector = saved }()
-	for _, name := range []string{"base64", "terminal"} {
-		text := texts[name]
-		for _, v := range []bool{true, false} {
-			b.Run(fmt.Sprintf("text=%s/vector=%v", name, v), func(b *testing.B) {
-				vector = v && saved
-				b.SetBytes(int64(len(text)))
-				for b.Loop() {
-					for i := 0; i < len(text); i++ {
-						i += IndexUnplainJSON(text[i:])
-					}
-				}
-			})
+	benchVectorAndScalar(b, func(text []byte) {
+		for i := 0; i < len(text); i++ {
+			i += IndexUnplainJSON(text[i:])
 		}
-	}
+	})
 }
